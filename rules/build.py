@@ -1,0 +1,64 @@
+"""Build one part: plan its action, give it the staged files of its `after` parts, run it in its
+sandbox, and publish the result to parts/<part>/install with its Tree beside it.
+
+The previous install folder is replaced only after the new one was captured without error, so a
+failed build leaves what was built before exactly as it was.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+from filelock import FileLock
+
+from . import action, plugins, stage
+from .layout import Layout
+from .toolchain import interpreter
+from .tree import write_manifest
+from .workspace import Workspace
+
+
+def plan(workspace: Workspace, name: str) -> action.Action:
+    part = workspace.parts[name]
+    default_build = plugins.default_build(part)
+    return action.Action(
+        part=name,
+        source=workspace.source_dir(part),
+        project_dir=workspace.directory,
+        build_root=workspace.build_root,
+        script=part.override_build if part.override_build is not None else "\n".join(default_build),
+        default_build=default_build,
+        build_environment=part.build_environment,
+        organize=part.organize,
+        epoch=workspace.source_date_epoch,
+        interpreter_dir=interpreter(workspace).parent,
+    )
+
+
+def build(workspace: Workspace, name: str) -> int:
+    """Build part `name`; returns how many entries its output holds."""
+    layout = Layout(workspace.build_root)
+    layout.lock(name).parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(layout.lock(name)):
+        deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
+        visible = stage.merge(f"staging the parts {name!r} is after", deps)
+        sandbox = layout.sandbox(name)
+        result = action.run(plan(workspace, name), sandbox, visible)
+        _publish(layout, name, sandbox.install)
+        write_manifest(result.tree, layout.manifest(name))
+        shutil.rmtree(sandbox.root)
+    return len(result.tree)
+
+
+def _publish(layout: Layout, name: str, built: os.PathLike) -> None:
+    install = layout.install(name)
+    old = install.with_name("install.old")
+    if os.path.lexists(old):
+        shutil.rmtree(old)
+    layout.manifest(name).unlink(missing_ok=True)  # no manifest: the part counts as not built
+    if os.path.lexists(install):
+        os.rename(install, old)
+    install.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(built, install)
+    if os.path.lexists(old):
+        shutil.rmtree(old)

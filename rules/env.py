@@ -1,0 +1,86 @@
+"""The environment of a hermetic action, built from nothing (SPEC.md, "What the hermetic action
+guarantees"). Nothing of the caller's environment is read here, on purpose."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The fixed folders of one action; every path an action sees lies below `root`."""
+
+    root: Path
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def install(self) -> Path:
+        return self.root / "install"
+
+    @property
+    def stage(self) -> Path:
+        return self.root / "stage"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def tools(self) -> Path:
+        return self.root / "tools"
+
+    @property
+    def project(self) -> Path:
+        return self.root / "project"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "build.log"
+
+
+def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path) -> dict[str, str]:
+    """Fixed variables only; the part's build-environment is exported by the script after them."""
+    path = [sandbox.tools, sandbox.install / "bin", sandbox.stage / "bin", interpreter_dir, *SYSTEM_PATH]
+    return {
+        "PATH": ":".join(str(p) for p in path),
+        "HOME": str(sandbox.home),
+        "TMPDIR": str(sandbox.tmp),
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+        "SOURCE_DATE_EPOCH": str(epoch),
+        "CRAFT_PART_NAME": part_name,
+        "CRAFT_PART_SRC": str(sandbox.src),
+        "CRAFT_PART_BUILD": str(sandbox.build),
+        "CRAFT_PART_INSTALL": str(sandbox.install),
+        "CRAFT_STAGE": str(sandbox.stage),
+        "CRAFT_PROJECT_DIR": str(sandbox.project),
+    }
+
+
+def export_lines(build_environment: tuple[tuple[str, str], ...]) -> list[str]:
+    """`export NAME="value"` lines, as snapcraft writes them: `$OTHER` in a value is expanded,
+    so `PATH: "$PATH:/opt/x"` extends the fixed PATH; quotes and backquotes are literal."""
+    return [f'export {name}="{_double_quoted(value)}"' for name, value in build_environment]
+
+
+def _double_quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+
+
+def quote(path: Path) -> str:
+    return shlex.quote(str(path))

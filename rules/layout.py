@@ -1,0 +1,40 @@
+"""Where things go below a workspace's build root (SPEC.md, "Where things go")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .env import Sandbox
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    def part_dir(self, part: str) -> Path:
+        return self.root / "parts" / part
+
+    def install(self, part: str) -> Path:
+        return self.part_dir(part) / "install"
+
+    def manifest(self, part: str) -> Path:
+        """The Tree of `install`, written after it; its presence means the part is built."""
+        return self.part_dir(part) / "tree.json"
+
+    def sandbox(self, part: str) -> Sandbox:
+        return Sandbox(self.root / "sandbox" / part)
+
+    def lock(self, name: str) -> Path:
+        return self.root / "locks" / f"{name}.lock"
+
+    @property
+    def stage(self) -> Path:
+        return self.root / "stage"
+
+    @property
+    def prime(self) -> Path:
+        return self.root / "prime"
+
+    @property
+    def doit_db(self) -> Path:
+        return self.root / ".doit.db"

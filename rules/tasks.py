@@ -1,0 +1,152 @@
+"""Turn a workspace into doit tasks: pull:<part>, build:<part>, stage, prime.
+
+doit decides what runs and in what order; each task's up-to-date check is doit's own (file_dep on
+the part's source files and on the Trees of the parts it is after, config_changed on everything
+else that shapes the output). Task actions return doit's TaskFailed for user mistakes, so they
+print a short message, never a traceback.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator
+
+from doit import get_initial_workdir
+from doit.exceptions import InvalidDodoFile, TaskFailed
+from doit.tools import config_changed
+
+from . import RULES_VERSION, build, plugins, stage
+from .errors import PartsmithError
+from .layout import Layout
+from .sources import list_source
+from .toolchain import interpreter
+from .workspace import Workspace, load_workspace
+
+
+def doit_globals(workspace_arg: str | None, default: str) -> dict:
+    """What a dodo.py exposes: DOIT_CONFIG and task_* functions for the chosen workspace.
+
+    `workspace=` is relative to the folder doit was started from; the default is relative to the
+    dodo.py folder (doit's working folder). A broken workspace stops doit before any task runs.
+    """
+    base = get_initial_workdir() if workspace_arg else os.getcwd()
+    path = Path(base or os.getcwd(), workspace_arg or default)
+    try:
+        workspace = load_workspace(path)
+        for part in workspace.parts.values():
+            plugins.default_build(part)
+        toolchain = str(interpreter(workspace))
+    except PartsmithError as err:
+        raise InvalidDodoFile(str(err)) from None
+    layout = Layout(workspace.build_root)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    return {
+        "DOIT_CONFIG": {
+            "dep_file": str(layout.doit_db),
+            "backend": "sqlite3",  # one file per build root, safe for several processes
+            "default_tasks": ["stage"],
+            "verbosity": 2,
+        },
+        "task_pull": lambda: _pull_tasks(workspace),
+        "task_build": lambda: _build_tasks(workspace, toolchain),
+        "task_stage": lambda: _stage_task(workspace),
+        "task_prime": lambda: _prime_task(workspace),
+    }
+
+
+def _outcome(work: Callable[[], str]) -> Callable[[], TaskFailed | None]:
+    """A doit python-action that prints `work`'s summary, or fails with the error's text."""
+    def action() -> TaskFailed | None:
+        try:
+            print(work())
+        except PartsmithError as err:
+            return TaskFailed(str(err))
+        return None
+    return action
+
+
+def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
+    yield {"basename": "pull", "name": None, "doc": "fetch what parts need (the only step that may use the network)"}
+    for name, part in workspace.parts.items():
+        yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs ({part.plugin}: nothing to fetch)"}
+
+
+def _build_tasks(workspace: Workspace, toolchain: str) -> Iterator[dict]:
+    yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action"}
+    layout = Layout(workspace.build_root)
+    for name, part in workspace.parts.items():
+        deps = workspace.dependencies(name)
+        source = workspace.source_dir(part)
+        listing = list_source(source, skip=workspace.build_root) if source else None
+        record = {
+            "rules": RULES_VERSION,
+            "part": part.config(),
+            "source-date-epoch": workspace.source_date_epoch,
+            "interpreter": toolchain,
+            "source-shape": listing.shape if listing else None,
+            "after-stage": {dep: list(workspace.parts[dep].stage) for dep in deps},
+        }
+        yield {
+            "name": name,
+            "doc": f"build part {name} ({part.plugin})",
+            "actions": [_outcome(lambda name=name: _built(workspace, name))],
+            "task_dep": [f"pull:{name}"] + [f"build:{dep}" for dep in part.after],
+            "file_dep": (listing.files if listing else []) + [str(layout.manifest(dep)) for dep in deps],
+            "uptodate": [config_changed(record)],
+            "targets": [str(layout.manifest(name)), str(layout.install(name))],
+            "clean": [lambda name=name: _remove(layout.part_dir(name))],
+        }
+
+
+def _built(workspace: Workspace, name: str) -> str:
+    count = build.build(workspace, name)
+    return f"build:{name}: {count} entries in {_shown(Layout(workspace.build_root).install(name))}"
+
+
+def _stage_task(workspace: Workspace) -> dict:
+    layout = Layout(workspace.build_root)
+    return {
+        "doc": "merge every part's staged files into <build-root>/stage (fails on divergent files)",
+        "actions": [_outcome(lambda: _staged(workspace))],
+        "task_dep": [f"build:{name}" for name in workspace.parts],
+        "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
+        "uptodate": [config_changed({n: list(p.stage) for n, p in workspace.parts.items()})],
+        "targets": [str(layout.stage)],
+        "clean": [lambda: _remove(layout.stage)],
+    }
+
+
+def _staged(workspace: Workspace) -> str:
+    count = stage.stage(workspace)
+    return f"stage: {count} entries from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
+
+
+def _prime_task(workspace: Workspace) -> dict:
+    layout = Layout(workspace.build_root)
+    return {
+        "doc": "select each part's prime fileset into <build-root>/prime",
+        "actions": [_outcome(lambda: _primed(workspace))],
+        "task_dep": ["stage"],
+        "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
+        "uptodate": [config_changed({n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()})],
+        "targets": [str(layout.prime)],
+        "clean": [lambda: _remove(layout.prime)],
+    }
+
+
+def _primed(workspace: Workspace) -> str:
+    count = stage.prime(workspace)
+    return f"prime: {count} entries in {_shown(Layout(workspace.build_root).prime)}"
+
+
+def _remove(path: Path) -> None:
+    if os.path.lexists(path):
+        shutil.rmtree(path)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to where doit was started when below it."""
+    start = get_initial_workdir() or os.getcwd()
+    rel = os.path.relpath(path, start)
+    return rel if not rel.startswith("..") else str(path)

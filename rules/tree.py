@@ -1,0 +1,189 @@
+"""Trees: the manifest of a part's output, captured once and used by stage, prime and the cache.
+
+`capture` walks an output folder once: it normalizes modes and mtimes, hashes each file while
+reading it (and, in the same read, looks for the sandbox path that must not leak into outputs),
+checks symlinks, and returns the manifest. Nobody re-reads a file to compare it afterwards.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Mapping, NewType
+
+Digest = NewType("Digest", str)
+EntryKind = Literal["file", "dir", "symlink"]
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: EntryKind
+    digest: str = ""  # sha256 of a file's bytes
+    size: int = 0
+    executable: bool = False
+    target: str = ""  # a symlink's target, as written
+
+    def to_json(self) -> dict:
+        if self.kind == "file":
+            return {"kind": "file", "sha256": self.digest, "size": self.size, "executable": self.executable}
+        if self.kind == "symlink":
+            return {"kind": "symlink", "target": self.target}
+        return {"kind": "dir"}
+
+    @staticmethod
+    def from_json(data: dict) -> "Entry":
+        return Entry(
+            kind=data["kind"],
+            digest=data.get("sha256", ""),
+            size=data.get("size", 0),
+            executable=data.get("executable", False),
+            target=data.get("target", ""),
+        )
+
+    def describe(self) -> str:
+        if self.kind == "file":
+            mode = "executable" if self.executable else "regular"
+            return f"{mode} file, {self.size} bytes, sha256 {self.digest[:12]}"
+        if self.kind == "symlink":
+            return f"symlink to {self.target}"
+        return "directory"
+
+
+Tree = Mapping[str, Entry]  # relative POSIX path -> entry; the root itself is not listed
+
+
+@dataclass
+class Capture:
+    """What capturing an output found: its Tree and the problems partsmith refuses."""
+
+    tree: dict[str, Entry] = field(default_factory=dict)
+    leaks: list[str] = field(default_factory=list)  # files holding the sandbox path
+    escaping_links: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # sockets, fifos, devices
+
+
+def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
+    """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
+    result = Capture()
+    _capture_dir(root, "", epoch, forbidden, result)
+    os.utime(root, (epoch, epoch))
+    return result
+
+
+def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture) -> None:
+    with os.scandir(folder) as listing:
+        names = sorted(entry.name for entry in listing)
+    for name in names:
+        path = folder / name
+        rel = f"{prefix}{name}"
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(path)
+            result.tree[rel] = Entry("symlink", target=target)
+            if _link_escapes(rel, target) or any(f.decode() in target for f in forbidden):
+                result.escaping_links.append(f"{rel} -> {target}")
+        elif stat.S_ISDIR(info.st_mode):
+            os.chmod(path, 0o755)
+            _capture_dir(path, rel + "/", epoch, forbidden, result)
+            result.tree[rel] = Entry("dir")
+        elif stat.S_ISREG(info.st_mode):
+            executable = bool(info.st_mode & 0o111)
+            os.chmod(path, 0o755 if executable else 0o644)
+            digest, size, leaked = hash_file(path, forbidden)
+            result.tree[rel] = Entry("file", digest, size, executable)
+            if leaked:
+                result.leaks.append(rel)
+        else:
+            result.unsupported.append(rel)
+            continue
+        os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def hash_file(path: Path, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+    """sha256 and size of a file, and whether any `forbidden` byte string occurs in it."""
+    sha = hashlib.sha256()
+    size = 0
+    found = False
+    overlap = max((len(f) for f in forbidden), default=1) - 1
+    tail = b""
+    with open(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+            if forbidden and not found:
+                window = tail + chunk
+                found = any(f in window for f in forbidden)
+                tail = window[-overlap:] if overlap else b""
+    return sha.hexdigest(), size, found
+
+
+def _link_escapes(rel: str, target: str) -> bool:
+    """A relative link must resolve inside the tree; absolute links name the runtime system."""
+    if posixpath.isabs(target):
+        return False
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    return resolved == ".." or resolved.startswith("../")
+
+
+def to_json(tree: Tree) -> str:
+    return json.dumps({path: entry.to_json() for path, entry in tree.items()}, sort_keys=True, indent=0)
+
+
+def from_json(text: str) -> dict[str, Entry]:
+    return {path: Entry.from_json(data) for path, data in json.loads(text).items()}
+
+
+def tree_digest(tree: Tree) -> Digest:
+    return Digest(hashlib.sha256(to_json(tree).encode()).hexdigest())
+
+
+def write_manifest(tree: Tree, path: Path) -> None:
+    """Write the manifest atomically: a reader sees the old one or the new one, never half."""
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(to_json(tree) + "\n")
+    os.replace(temp, path)
+
+
+def read_manifest(path: Path) -> dict[str, Entry]:
+    return from_json(path.read_text())
+
+
+def with_parents(tree: Tree, selected: set[str]) -> dict[str, Entry]:
+    """`selected` paths of `tree` plus every directory above them, in path order."""
+    wanted = set(selected)
+    for path in selected:
+        parent = posixpath.dirname(path)
+        while parent and parent not in wanted:
+            wanted.add(parent)
+            parent = posixpath.dirname(parent)
+    return {path: tree[path] for path in sorted(wanted) if path in tree}
+
+
+Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holding its bytes)
+
+
+def materialize(placement: Placement, dest: Path, epoch: int) -> None:
+    """Create `dest` holding every entry of `placement`, copied from its source folder."""
+    dest.mkdir(parents=True)
+    for path in sorted(placement):
+        entry, source_root = placement[path]
+        target = dest / path
+        if entry.kind == "dir":
+            target.mkdir(exist_ok=True)
+            os.chmod(target, 0o755)
+        elif entry.kind == "symlink":
+            os.symlink(entry.target, target)
+        else:
+            shutil.copyfile(source_root / path, target, follow_symlinks=False)
+            os.chmod(target, 0o755 if entry.executable else 0o644)
+        os.utime(target, (epoch, epoch), follow_symlinks=False)
+    for path in sorted(placement, reverse=True):  # children first: creating them touched parents
+        if placement[path][0].kind == "dir":
+            os.utime(dest / path, (epoch, epoch))
+    os.utime(dest, (epoch, epoch))

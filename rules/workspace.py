@@ -1,0 +1,465 @@
+"""Load a workspace file into a frozen, validated model.
+
+YAML is only composed (never constructed with arbitrary tags), so a `!!python/...` tag is reported
+and never run. Every key of SPEC.md is checked; all problems are collected and raised at once, each
+with file:line and the dotted key, so a user fixes a broken file in one pass.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Literal, Mapping, TypeVar, get_args
+
+import yaml
+
+from .errors import PartsmithError, Problem, WorkspaceError
+
+PluginName = Literal["python", "dump", "nil"]
+PLUGINS: tuple[str, ...] = get_args(PluginName)
+MIN_SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", "parts")
+PYTHON_KEYS = ("index-url", "find-links", "interpreter")
+PART_KEYS = (
+    "plugin", "source", "python-packages", "python-requirements", "build-environment",
+    "after", "override-build", "organize", "stage", "prime",
+)
+PYTHON_ONLY_KEYS = ("python-packages", "python-requirements")
+SAFE_TAGS = {
+    f"tag:yaml.org,2002:{kind}"
+    for kind in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp")
+}
+
+
+@dataclass(frozen=True)
+class PythonSettings:
+    index_url: str | None = None  # None: pip's default index; "none": no index at all
+    find_links: tuple[str, ...] = ()  # absolute folders or URLs
+    interpreter: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    plugin: PluginName
+    source: str | None = None  # relative to the workspace folder, normalized
+    python_packages: tuple[str, ...] = ()
+    python_requirements: tuple[str, ...] = ()
+    build_environment: tuple[tuple[str, str], ...] = ()
+    after: tuple[str, ...] = ()
+    override_build: str | None = None
+    organize: tuple[tuple[str, str], ...] = ()
+    stage: tuple[str, ...] = ("*",)
+    prime: tuple[str, ...] = ("*",)
+
+    def config(self) -> dict:
+        """The part's settings as plain data: what a cache key and `explain` compare."""
+        return {
+            "name": self.name,
+            "plugin": self.plugin,
+            "source": self.source,
+            "python-packages": list(self.python_packages),
+            "python-requirements": list(self.python_requirements),
+            "build-environment": [list(pair) for pair in self.build_environment],
+            "after": list(self.after),
+            "override-build": self.override_build,
+            "organize": [list(pair) for pair in self.organize],
+        }
+
+
+@dataclass(frozen=True)
+class Workspace:
+    path: Path  # the workspace file, absolute
+    name: str
+    source_date_epoch: int
+    build_root: Path  # absolute
+    python: PythonSettings
+    parts: Mapping[str, Part] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def source_dir(self, part: Part) -> Path | None:
+        return self.directory / part.source if part.source else None
+
+    def build_order(self) -> list[str]:
+        """Parts in dependency order, ties broken by name, so every run walks them alike."""
+        order: list[str] = []
+        done: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            done.add(name)
+            for dep in sorted(self.parts[name].after):
+                visit(dep)
+            order.append(name)
+
+        for name in sorted(self.parts):
+            visit(name)
+        return order
+
+    def dependencies(self, name: str) -> list[str]:
+        """Every part `name` is after, directly or not, in build order."""
+        wanted: set[str] = set()
+        stack = list(self.parts[name].after)
+        while stack:
+            dep = stack.pop()
+            if dep not in wanted:
+                wanted.add(dep)
+                stack.extend(self.parts[dep].after)
+        return [p for p in self.build_order() if p in wanted]
+
+
+def load_workspace(path: Path) -> Workspace:
+    path = Path(os.path.abspath(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PartsmithError(
+            f"workspace file {path} does not exist",
+            resolution="Pass an existing file with workspace=PATH (default: workspace/parts.yaml).",
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PartsmithError(f"cannot read workspace file {path}: {err}") from None
+    reader = _Reader(path)
+    workspace = reader.workspace(text)
+    if reader.problems or workspace is None:
+        raise WorkspaceError(str(path), sorted(reader.problems, key=lambda p: p.line))
+    return workspace
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Walks composed YAML nodes, building the model and collecting problems."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, node: yaml.Node | None, key: str, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.path.name, line, key, message))
+
+    # -- YAML structure ------------------------------------------------------------------------
+
+    def workspace(self, text: str) -> Workspace | None:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            reason = getattr(err, "problem", None) or str(err)
+            self.problems.append(Problem(self.path.name, line, "", f"invalid YAML: {reason}"))
+            return None
+        if root is None:
+            self.problems.append(Problem(self.path.name, 1, "", "the file is empty"))
+            return None
+        if not self.tags_are_safe(root):
+            return None
+        return self.top_level(root)
+
+    def tags_are_safe(self, node: yaml.Node) -> bool:
+        ok = True
+        if node.tag not in SAFE_TAGS:
+            self.problem(node, "", f"tag {node.tag!r} is not allowed: workspace files are plain data")
+            ok = False
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        return all([self.tags_are_safe(child) for child in children]) and ok
+
+    def mapping(self, node: yaml.Node, key: str, known: tuple[str, ...] | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's entries by key; unknown keys (when `known` is given) are reported."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, key, f"expected a mapping, got {_kind(node)}")
+            return {}
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{key}.{name}" if key else str(name)
+            if not isinstance(name, str) or key_node.tag != "tag:yaml.org,2002:str":
+                self.problem(key_node, key, f"keys must be strings, got {_kind(key_node)}")
+            elif name in entries:
+                self.problem(key_node, where, "duplicate key")
+            elif known is not None and name not in known:
+                self.problem(key_node, where, "unknown key" + _suggestion(name, known))
+            else:
+                entries[name] = (key_node, value_node)
+        return entries
+
+    def scalar(self, node: yaml.Node, key: str, tag: str, noun: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == f"tag:yaml.org,2002:{tag}":
+            return node.value
+        self.problem(node, key, f"expected {noun}, got {_kind(node)}")
+        return None
+
+    def string(self, node: yaml.Node, key: str) -> str | None:
+        return self.scalar(node, key, "str", "a string")
+
+    def string_list(self, node: yaml.Node, key: str) -> list[tuple[yaml.Node, str]]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, key, f"expected a list of strings, got {_kind(node)}")
+            return []
+        items = [(item, self.string(item, f"{key}[{i}]")) for i, item in enumerate(node.value)]
+        return [(item, value) for item, value in items if value is not None]
+
+    def optional(self, entries: dict, name: str, read: Callable[[yaml.Node, str], T], key: str) -> T | None:
+        if name not in entries:
+            return None
+        return read(entries[name][1], key)
+
+    # -- top level -------------------------------------------------------------------------------
+
+    def top_level(self, root: yaml.Node) -> Workspace | None:
+        entries = self.mapping(root, "", TOP_KEYS)
+        if not isinstance(root, yaml.MappingNode):
+            return None
+        name = self.optional(entries, "name", self.part_name, "name")
+        if "name" not in entries:
+            self.problem(root, "name", "required key is missing (e.g. name: my-app)")
+        epoch = self.optional(entries, "source-date-epoch", self.epoch, "source-date-epoch")
+        build_root = self.optional(entries, "build-root", self.build_root, "build-root")
+        python = self.optional(entries, "python", self.python, "python") or PythonSettings()
+        parts = self.parts(entries)
+        if name is None:
+            return None
+        return Workspace(
+            path=self.path,
+            name=name,
+            source_date_epoch=epoch if epoch is not None else MIN_SOURCE_DATE_EPOCH,
+            build_root=Path(os.path.normpath(self.path.parent / (build_root or "build"))),
+            python=python,
+            parts=MappingProxyType(parts),
+        )
+
+    def part_name(self, node: yaml.Node, key: str) -> str | None:
+        value = self.string(node, key)
+        if value is not None and not NAME_PATTERN.fullmatch(value):
+            self.problem(node, key, f"{value!r} is not a valid name: use lowercase letters, digits and '-', starting with a letter or digit")
+            return None
+        return value
+
+    def epoch(self, node: yaml.Node, key: str) -> int | None:
+        text = self.scalar(node, key, "int", "an integer number of seconds since 1970")
+        if text is None:
+            return None
+        value = yaml.SafeLoader("").construct_object(node)
+        if value < MIN_SOURCE_DATE_EPOCH:
+            self.problem(node, key, f"{value} is before 1980-01-01: use a value >= {MIN_SOURCE_DATE_EPOCH}")
+            return None
+        return value
+
+    def build_root(self, node: yaml.Node, key: str) -> str | None:
+        value = self.string(node, key)
+        if value is not None and os.path.normpath(value) in (".", ""):
+            self.problem(node, key, "must be a folder below the workspace, not the workspace folder itself")
+            return None
+        return value
+
+    def python(self, node: yaml.Node, key: str) -> PythonSettings:
+        entries = self.mapping(node, key, PYTHON_KEYS)
+        index_url = self.optional(entries, "index-url", self.string, f"{key}.index-url")
+        links = self.optional(entries, "find-links", self.string_list, f"{key}.find-links") or []
+        interpreter = self.optional(entries, "interpreter", self.string, f"{key}.interpreter")
+        return PythonSettings(
+            index_url=index_url,
+            find_links=tuple(self.find_link(value) for _, value in links),
+            interpreter=interpreter,
+        )
+
+    def find_link(self, value: str) -> str:
+        if "://" in value or os.path.isabs(value):
+            return value
+        return os.path.normpath(self.path.parent / value)
+
+    # -- parts -----------------------------------------------------------------------------------
+
+    def parts(self, entries: dict) -> dict[str, Part]:
+        if "parts" not in entries:
+            self.problems.append(Problem(self.path.name, 1, "parts", "required key is missing: declare at least one part"))
+            return {}
+        key_node, node = entries["parts"]
+        part_entries = self.mapping(node, "parts", None)
+        if isinstance(node, yaml.MappingNode) and not part_entries and not node.value:
+            self.problem(key_node, "parts", "declare at least one part")
+        parts: dict[str, Part] = {}
+        for name, (name_node, part_node) in part_entries.items():
+            if self.part_name(name_node, f"parts.{name}") is None:
+                continue
+            part = self.part(name, part_node)
+            if part is not None:
+                parts[name] = part
+        self.check_after(parts, part_entries)
+        return parts
+
+    def part(self, name: str, node: yaml.Node) -> Part | None:
+        key = f"parts.{name}"
+        entries = self.mapping(node, key, PART_KEYS)
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        plugin = self.optional(entries, "plugin", self.plugin, f"{key}.plugin")
+        if "plugin" not in entries:
+            self.problem(node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}")
+        source = self.optional(entries, "source", self.source, f"{key}.source")
+        if plugin == "dump" and "source" not in entries:
+            self.problem(node, f"{key}.source", "required for plugin: dump (the folder to copy)")
+        if plugin is not None and plugin != "python":
+            for python_key in PYTHON_ONLY_KEYS:
+                if python_key in entries:
+                    self.problem(entries[python_key][0], f"{key}.{python_key}", f"only valid for plugin: python, not {plugin}")
+        if plugin is None:
+            return None
+        return Part(
+            name=name,
+            plugin=plugin,
+            source=source,
+            python_packages=tuple(v for _, v in self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []),
+            python_requirements=tuple(self.inside_paths(entries, "python-requirements", key)),
+            build_environment=tuple(self.optional(entries, "build-environment", self.environment, f"{key}.build-environment") or ()),
+            after=tuple(v for _, v in self.optional(entries, "after", self.string_list, f"{key}.after") or []),
+            override_build=self.optional(entries, "override-build", self.string, f"{key}.override-build"),
+            organize=tuple(self.optional(entries, "organize", self.organize, f"{key}.organize") or ()),
+            stage=tuple(self.fileset(entries, "stage", key)),
+            prime=tuple(self.fileset(entries, "prime", key)),
+        )
+
+    def plugin(self, node: yaml.Node, key: str) -> PluginName | None:
+        value = self.string(node, key)
+        if value is not None and value not in PLUGINS:
+            self.problem(node, key, f"unknown plugin {value!r}: choose one of {', '.join(PLUGINS)}" + _suggestion(value, PLUGINS))
+            return None
+        return value  # type: ignore[return-value]
+
+    def source(self, node: yaml.Node, key: str) -> str | None:
+        value = self.relative_path(node, key)
+        if value is None:
+            return None
+        folder = self.path.parent / value
+        if not folder.is_dir():
+            self.problem(node, key, f"{value!r} is not a folder next to {self.path.name}: create it or fix the path")
+            return None
+        real_top = os.path.realpath(self.path.parent)
+        if os.path.commonpath([real_top, os.path.realpath(folder)]) != real_top:
+            self.problem(node, key, f"{value!r} leads outside the workspace folder through a symbolic link")
+            return None
+        return value
+
+    def relative_path(self, node: yaml.Node, key: str, text: str | None = None) -> str | None:
+        """A path that must stay inside its folder: relative, without climbing out with '..'."""
+        value = text if text is not None else self.string(node, key)
+        if value is None:
+            return None
+        normal = posixpath.normpath(value.rstrip("/") or "/")
+        if not value or posixpath.isabs(value) or normal == ".." or normal.startswith("../"):
+            self.problem(node, key, f"{value!r} must be a relative path that stays inside its folder")
+            return None
+        return normal
+
+    def inside_paths(self, entries: dict, name: str, key: str) -> list[str]:
+        items = self.optional(entries, name, self.string_list, f"{key}.{name}") or []
+        paths = [self.relative_path(node, f"{key}.{name}", value) for node, value in items]
+        return [p for p in paths if p is not None]
+
+    def fileset(self, entries: dict, name: str, key: str) -> list[str]:
+        if name not in entries:
+            return ["*"]
+        items = self.optional(entries, name, self.string_list, f"{key}.{name}") or []
+        kept = []
+        for node, value in items:
+            exclude = value.startswith("-")
+            path = self.relative_path(node, f"{key}.{name}", value[1:] if exclude else value)
+            if path is not None:
+                kept.append(("-" if exclude else "") + path)
+        return kept
+
+    def organize(self, node: yaml.Node, key: str) -> list[tuple[str, str]]:
+        pairs = []
+        for name, (key_node, value_node) in self.mapping(node, key, None).items():
+            source = self.relative_path(key_node, f"{key}.{name}", name)
+            target_text = self.string(value_node, f"{key}.{name}")
+            target = self.relative_path(value_node, f"{key}.{name}", target_text) if target_text is not None else None
+            if source is not None and target is not None:
+                pairs.append((source, target + ("/" if target_text.endswith("/") else "")))
+        return pairs
+
+    def environment(self, node: yaml.Node, key: str) -> list[tuple[str, str]]:
+        """snapcraft's list of single-entry maps, or a plain mapping; values kept as written."""
+        maps = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        pairs = []
+        for item in maps:
+            for name, (name_node, value_node) in self.mapping(item, key, None).items():
+                if not ENV_NAME_PATTERN.fullmatch(name):
+                    self.problem(name_node, f"{key}.{name}", "not a valid environment variable name")
+                elif not isinstance(value_node, yaml.ScalarNode) or value_node.tag == "tag:yaml.org,2002:null":
+                    self.problem(value_node, f"{key}.{name}", f"expected a string value, got {_kind(value_node)}")
+                else:
+                    pairs.append((name, value_node.value))
+        return pairs
+
+    def check_after(self, parts: dict[str, Part], entries: dict) -> None:
+        for part in parts.values():
+            node = entries[part.name][1]
+            after_node = next((v for k, v in node.value if k.value == "after"), node)
+            for dep in part.after:
+                if dep == part.name:
+                    self.problem(after_node, f"parts.{part.name}.after", "a part cannot be after itself")
+                elif dep not in entries:
+                    self.problem(after_node, f"parts.{part.name}.after", f"no part named {dep!r}" + _suggestion(dep, tuple(entries)))
+        cycle = _find_cycle({name: [d for d in p.after if d in parts and d != name] for name, p in parts.items()})
+        if cycle:
+            node = entries[cycle[0]][1]
+            self.problem(node, f"parts.{cycle[0]}.after", "cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                return path[path.index(dep):]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def _suggestion(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    kind = node.tag.rsplit(":", 1)[-1]
+    return {"str": "a string", "int": "an integer", "bool": "a boolean", "null": "nothing",
+            "float": "a number"}.get(kind, kind) + f" ({node.value!r})"
