@@ -73,7 +73,7 @@ class StageConflictError(PartsmithError):
         self.conflicts = conflicts
         paths = len({c.path for c in conflicts})
         super().__init__(
-            f"{step} failed: {paths} path{'s' if paths != 1 else ''} differ between parts",
+            f"{step} failed: {paths} path{'s differ' if paths != 1 else ' differs'} between parts",
             "\n".join(str(c) for c in conflicts),
             "Keep one copy: exclude the path from all but one part with a `stage` fileset "
             "(e.g. stage: ['*', '-the/path']) or move it with `organize`.",

@@ -101,7 +101,7 @@ def _build_tasks(workspace: Workspace, toolchain: str) -> Iterator[dict]:
 
 def _built(workspace: Workspace, name: str) -> str:
     count = build.build(workspace, name)
-    return f"build:{name}: {count} entries in {_shown(Layout(workspace.build_root).install(name))}"
+    return f"build:{name}: {_entries(count)} in {_shown(Layout(workspace.build_root).install(name))}"
 
 
 def _stage_task(workspace: Workspace) -> dict:
@@ -119,7 +119,7 @@ def _stage_task(workspace: Workspace) -> dict:
 
 def _staged(workspace: Workspace) -> str:
     count = stage.stage(workspace)
-    return f"stage: {count} entries from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
+    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
 
 
 def _prime_task(workspace: Workspace) -> dict:
@@ -137,7 +137,11 @@ def _prime_task(workspace: Workspace) -> dict:
 
 def _primed(workspace: Workspace) -> str:
     count = stage.prime(workspace)
-    return f"prime: {count} entries in {_shown(Layout(workspace.build_root).prime)}"
+    return f"prime: {_entries(count)} in {_shown(Layout(workspace.build_root).prime)}"
+
+
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def _remove(path: Path) -> None:

@@ -71,6 +71,7 @@ class Capture:
 def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
     """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
     result = Capture()
+    os.chmod(root, 0o755)
     _capture_dir(root, "", epoch, forbidden, result)
     os.utime(root, (epoch, epoch))
     return result
@@ -171,6 +172,7 @@ Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holdi
 def materialize(placement: Placement, dest: Path, epoch: int) -> None:
     """Create `dest` holding every entry of `placement`, copied from its source folder."""
     dest.mkdir(parents=True)
+    os.chmod(dest, 0o755)  # not the caller's umask
     for path in sorted(placement):
         entry, source_root = placement[path]
         target = dest / path

@@ -1,0 +1,125 @@
+import dataclasses
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rules import action
+from rules.build import plan
+from rules.env import Sandbox, action_environment, export_lines
+from rules.errors import BuildError
+from rules.workspace import load_workspace
+
+from conftest import make_workspace
+
+EPOCH = 1591640328
+
+
+def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "http://evil")
+    monkeypatch.setenv("PYTHONPATH", "/evil")
+    sandbox = Sandbox(Path("/b/sandbox/p"))
+    env = action_environment(sandbox, "p", EPOCH, Path("/opt/py/bin"))
+    assert env == {
+        "PATH": "/b/sandbox/p/tools:/b/sandbox/p/install/bin:/b/sandbox/p/stage/bin:/opt/py/bin:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/b/sandbox/p/home",
+        "TMPDIR": "/b/sandbox/p/tmp",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+        "SOURCE_DATE_EPOCH": str(EPOCH),
+        "CRAFT_PART_NAME": "p",
+        "CRAFT_PART_SRC": "/b/sandbox/p/src",
+        "CRAFT_PART_BUILD": "/b/sandbox/p/build",
+        "CRAFT_PART_INSTALL": "/b/sandbox/p/install",
+        "CRAFT_STAGE": "/b/sandbox/p/stage",
+        "CRAFT_PROJECT_DIR": "/b/sandbox/p/project",
+    }
+
+
+def test_build_environment_is_exported_like_snapcraft():
+    assert export_lines((("A", "1.0"), ("PATH", "$PATH:/opt/x"), ("Q", 'say "hi" `x` \\'))) == [
+        'export A="1.0"',
+        'export PATH="$PATH:/opt/x"',
+        'export Q="say \\"hi\\" \\`x\\` \\\\"',
+    ]
+
+
+def test_plan_is_data_for_dump_nil_and_override_build(tmp_path):
+    workspace = load_workspace(make_workspace(tmp_path, """\
+        name: w
+        source-date-epoch: 1591640328
+        parts:
+          files: {plugin: dump, source: files}
+          custom:
+            plugin: dump
+            source: files
+            build-environment: [{X: "1"}]
+            override-build: |
+              craftctl default
+              touch "$CRAFT_PART_INSTALL/extra"
+          empty: {plugin: nil}
+        """, {"files/a": "a"}))
+    files, custom, empty = (plan(workspace, name) for name in ("files", "custom", "empty"))
+    assert files.default_build == ('cp --archive --no-dereference . "$CRAFT_PART_INSTALL"',)
+    assert files.script == files.default_build[0]
+    assert files.source == tmp_path / "files" and files.epoch == EPOCH
+    assert custom.default_build == files.default_build
+    assert custom.script == 'craftctl default\ntouch "$CRAFT_PART_INSTALL/extra"\n'
+    assert custom.build_environment == (("X", "1"),)
+    assert empty.default_build == () and empty.script == "" and empty.source is None
+
+
+def run_part(tmp_path, script, files=None, env_pairs=()):
+    config = {"name": "w", "parts": {"p": {"plugin": "dump", "source": "src", "override-build": script}}}
+    workspace = load_workspace(make_workspace(tmp_path / "ws", yaml.safe_dump(config), {"src/keep": "kept", **(files or {})}))
+    act = dataclasses.replace(plan(workspace, "p"), build_environment=env_pairs)
+    sandbox = Sandbox(tmp_path / "sandbox")
+    return action.run(act, sandbox, {}), sandbox
+
+
+def test_action_sees_only_the_fixed_environment_and_umask_022(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "http://evil")
+    monkeypatch.setenv("LD_PRELOAD", "/evil.so")
+    os.umask(0o077)
+    try:
+        result, sandbox = run_part(tmp_path, 'env | sed "s|${CRAFT_PART_INSTALL%/install}|SANDBOX|g" > "$CRAFT_PART_INSTALL/env"\n'
+                                             'umask > "$CRAFT_PART_INSTALL/umask"\n'
+                                             'touch "$CRAFT_PART_INSTALL/made"',
+                                   env_pairs=(("GREETING", "hi $TZ"),))
+    finally:
+        os.umask(0o022)
+    install = sandbox.install
+    names = {line.split("=", 1)[0] for line in (install / "env").read_text().splitlines()}
+    assert "PIP_INDEX_URL" not in names and "LD_PRELOAD" not in names
+    assert "GREETING=hi UTC" in (install / "env").read_text()
+    assert "HOME=SANDBOX/home" in (install / "env").read_text()
+    assert (install / "umask").read_text().strip() == "0022"
+    assert stat.S_IMODE(os.stat(install / "made").st_mode) == 0o644
+    assert result.tree["made"].digest
+
+
+def test_output_holding_the_sandbox_path_fails_naming_the_file(tmp_path):
+    with pytest.raises(BuildError) as caught:
+        run_part(tmp_path, 'echo "$CRAFT_PART_INSTALL" > "$CRAFT_PART_INSTALL/where"\n'
+                           'echo fine > "$CRAFT_PART_INSTALL/ok"')
+    assert "where: holds the sandbox path" in caught.value.details
+    assert "ok" not in caught.value.details.replace("holds", "")
+
+
+def test_failing_script_reports_status_and_output_tail(tmp_path):
+    with pytest.raises(BuildError) as caught:
+        run_part(tmp_path, "for i in $(seq 1 30); do echo line$i; done\nexit 7")
+    error = caught.value
+    assert "exit status 7" in error.brief and "'p'" in error.brief
+    assert "line30" in error.details and "line10" not in error.details
+    assert "build.log" in error.resolution
+
+
+def test_craftctl_default_runs_the_plugins_build_inside_override(tmp_path):
+    result, _ = run_part(tmp_path, 'craftctl default\necho more > "$CRAFT_PART_INSTALL/more"',
+                         files={"src/sub/x": "x", "src/link": "->sub/x"})
+    assert {"keep", "sub", "sub/x", "link", "more"} == set(result.tree)
+    assert result.tree["link"].kind == "symlink" and result.tree["link"].target == "sub/x"
