@@ -53,7 +53,7 @@ def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> 
         if not found:
             raise BuildError(
                 f"part {part!r}: organize: nothing matches {source!r} in the part's install folder",
-                resolution="Fix the organize key, or check what the build installs with `doit build:" + part + "`.",
+                resolution=f"Fix parts.{part}.organize; what the build installed is in {install}",
             )
         for path in found:
             into_folder = target.endswith("/") or len(found) > 1

@@ -62,6 +62,8 @@ def _outcome(work: Callable[[], str]) -> Callable[[], TaskFailed | None]:
             print(work())
         except PartsmithError as err:
             return TaskFailed(str(err))
+        except OSError as err:  # the machine, not partsmith: a full disk, a permission, a lost file
+            return TaskFailed(f"{err.strerror or err}: {err.filename or ''}\nCheck the path and run again.")
         return None
     return action
 
