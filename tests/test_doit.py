@@ -3,6 +3,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -246,3 +247,17 @@ def test_list_shows_tasks_with_docs_and_clean_removes_outputs(tmp_path):
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
     assert doit("clean", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
     assert not (tmp_path / "build" / "stage").exists() and not (tmp_path / "build" / "parts" / "one").exists()
+
+
+def test_two_doit_processes_on_different_workspaces_run_at_once(tmp_path):
+    slow = "plugin: nil\n    override-build: sleep 1; echo done > \"$CRAFT_PART_INSTALL/done\""
+    first = make_workspace(tmp_path / "first", f"name: first\nparts:\n  p:\n    {slow}\n")
+    second = make_workspace(tmp_path / "second", f"name: second\nparts:\n  p:\n    {slow}\n")
+    command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage"]
+    running = [subprocess.Popen(command + [f"workspace={ws}"], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for ws in (first, second)]
+    outputs = [process.communicate(timeout=120)[0] for process in running]
+    assert [process.returncode for process in running] == [0, 0], outputs
+    for ws in (first, second):
+        assert (ws.parent / "build" / "stage" / "done").read_text() == "done\n"
+        assert (ws.parent / "build" / ".doit.db").is_file()
