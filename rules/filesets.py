@@ -49,20 +49,32 @@ def _match_parts(names: list[str], parts: list[str]) -> bool:
 def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> None:
     """Move files inside `install` as snapcraft's `organize` does; refuse to overwrite."""
     for source, target in mapping:
-        found = sorted(glob.glob(glob.escape(str(install)) + "/" + source, recursive=True))
+        found = [Path(p) for p in sorted(glob.glob(glob.escape(str(install)) + "/" + source, recursive=True))]
+        into_folder = target.endswith("/") or len(found) > 1
+        folder = install / target
+        # a glob may match the target folder itself (or, with **, the install folder): not a move
+        found = [path for path in found if path != install and not (into_folder and path == folder)]
         if not found:
-            raise BuildError(
-                f"part {part!r}: organize: nothing matches {source!r} in the part's install folder",
-                resolution=f"Fix parts.{part}.organize; what the build installed is in {install}",
-            )
+            _organize_error(part, f"nothing matches {source!r} in the part's install folder", install)
+        if into_folder and folder.exists() and not folder.is_dir():
+            _organize_error(part, f"{target!r} is a file, so nothing can be moved into it", install)
         for path in found:
-            into_folder = target.endswith("/") or len(found) > 1
-            dest = install / target / os.path.basename(path) if into_folder else install / target
+            dest = folder / path.name if into_folder else folder
             if os.path.lexists(dest):
-                raise BuildError(
-                    f"part {part!r}: organize: {os.path.relpath(path, install)!r} -> "
-                    f"{os.path.relpath(dest, install)!r}: the destination already exists",
-                    resolution="Organize it to a free path, or remove the other file first in override-build.",
-                )
+                _organize_error(part, f"{_rel(path, install)!r} -> {_rel(dest, install)!r}: the destination "
+                                      "already exists", install)
+            if dest.is_relative_to(path):
+                _organize_error(part, f"{_rel(path, install)!r} cannot move into itself", install)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, dest)
+
+
+def _organize_error(part: str, problem: str, install: Path) -> None:
+    raise BuildError(
+        f"part {part!r}: organize: {problem}",
+        resolution=f"Fix parts.{part}.organize (it never overwrites); what the build installed is in {install}",
+    )
+
+
+def _rel(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root)

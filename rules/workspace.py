@@ -169,7 +169,11 @@ class _Reader:
             return None
         return self.top_level(root)
 
-    def tags_are_safe(self, node: yaml.Node) -> bool:
+    def tags_are_safe(self, node: yaml.Node, seen: set[int] | None = None) -> bool:
+        seen = set() if seen is None else seen
+        if id(node) in seen:  # an alias: already checked, and a recursive anchor must not loop
+            return True
+        seen.add(id(node))
         ok = True
         if node.tag not in SAFE_TAGS:
             self.problem(node, "", f"tag {node.tag!r} is not allowed: workspace files are plain data")
@@ -179,7 +183,7 @@ class _Reader:
             children = node.value
         elif isinstance(node, yaml.MappingNode):
             children = [item for pair in node.value for item in pair]
-        return all([self.tags_are_safe(child) for child in children]) and ok
+        return all([self.tags_are_safe(child, seen) for child in children]) and ok
 
     def mapping(self, node: yaml.Node, key: str, known: tuple[str, ...] | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """A mapping's entries by key; unknown keys (when `known` is given) are reported."""
@@ -379,6 +383,9 @@ class _Reader:
         items = self.optional(entries, name, self.string_list, f"{key}.{name}") or []
         kept = []
         for node, value in items:
+            if value == "-":
+                self.problem(node, f"{key}.{name}", "'-' excludes nothing: write the path to exclude after the dash")
+                continue
             exclude = value.startswith("-")
             path = self.relative_path(node, f"{key}.{name}", value[1:] if exclude else value)
             if path is not None:
@@ -410,18 +417,24 @@ class _Reader:
         return pairs
 
     def check_after(self, parts: dict[str, Part], entries: dict) -> None:
+        after_nodes = {name: _entry(entries[name][1], "after") for name, part in parts.items() if part.after}
         for part in parts.values():
-            node = entries[part.name][1]
-            after_node = next((v for k, v in node.value if k.value == "after"), node)
-            for dep in part.after:
+            if not part.after:
+                continue
+            list_node = after_nodes[part.name][1]
+            items = {item.value: item for item in list_node.value if isinstance(item, yaml.ScalarNode)}
+            for dep in sorted(set(part.after), key=part.after.index):
                 if dep == part.name:
-                    self.problem(after_node, f"parts.{part.name}.after", "a part cannot be after itself")
+                    self.problem(items[dep], f"parts.{part.name}.after", "a part cannot be after itself")
                 elif dep not in entries:
-                    self.problem(after_node, f"parts.{part.name}.after", f"no part named {dep!r}" + _suggestion(dep, tuple(entries)))
+                    self.problem(items[dep], f"parts.{part.name}.after", f"no part named {dep!r}" + _suggestion(dep, tuple(entries)))
         cycle = _find_cycle({name: [d for d in p.after if d in parts and d != name] for name, p in parts.items()})
         if cycle:
-            node = entries[cycle[0]][1]
-            self.problem(node, f"parts.{cycle[0]}.after", "cycle: " + " -> ".join(cycle + [cycle[0]]))
+            self.problem(after_nodes[cycle[0]][0], f"parts.{cycle[0]}.after", "cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:
+    return next((k, v) for k, v in mapping.value if isinstance(k, yaml.ScalarNode) and k.value == key)
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
