@@ -1,8 +1,9 @@
 """Run one part's build as a hermetic action in its sandbox folder, then normalize and capture.
 
 The action sees only what this module gives it: a copy of the part's source, the staged files of
-the parts it is after, the fixed environment of env.py and umask 022. Its output is normalized and
-captured into a Tree; an output that still names the sandbox fails the part.
+the parts it is after, its declared inputs (pulled wheels), the fixed environment of env.py and
+umask 022. Its output is normalized and captured into a Tree; an output that still names the
+sandbox fails the part.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import normalize
 from .env import Sandbox, action_environment, export_lines, quote
 from .errors import BuildError
 from .filesets import organize
@@ -24,7 +26,7 @@ TAIL_LINES = 20
 
 @dataclass(frozen=True)
 class Action:
-    """Everything that decides what a part's build does: pure data, made by `plan`."""
+    """Everything that decides what a part's build does: pure data, made by `build.plan`."""
 
     part: str
     source: Path | None
@@ -36,33 +38,55 @@ class Action:
     organize: tuple[tuple[str, str], ...]
     epoch: int
     interpreter_dir: Path
+    inputs: tuple[tuple[str, Path], ...] = ()  # sandbox-relative path -> file to link there
+    python_venv: bool = False  # normalize the install folder as a python virtual environment
 
 
 def run(action: Action, sandbox: Sandbox, stage: Placement) -> Capture:
     """Build in `sandbox` (wiped first) and return the captured, normalized install Tree."""
-    _prepare(action, sandbox, stage)
-    env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-    with open(sandbox.log, "wb") as log:
-        status = subprocess.run(
-            [SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
-            env=env, cwd=sandbox.build, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, umask=0o022,
-        ).returncode
+    prepare_sandbox(sandbox)
+    _fill(action, sandbox, stage)
+    status = execute(sandbox, action.epoch, action.part, action.build_environment, action.script,
+                     action.interpreter_dir)
     if status != 0:
         raise BuildError(
             f"part {action.part!r}: build script failed with exit status {status}",
             _tail(sandbox.log),
             f"Fix the part's override-build or source; the full log is {sandbox.log}",
         )
+    if action.python_venv:
+        env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
+        normalize.python_venv(sandbox.install, sandbox.root, env)
     organize(sandbox.install, action.organize, action.part)
     return _captured(action, sandbox)
 
 
-def _prepare(action: Action, sandbox: Sandbox, stage: Placement) -> None:
+def prepare_sandbox(sandbox: Sandbox) -> None:
     if os.path.lexists(sandbox.root):
         shutil.rmtree(sandbox.root)
     for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools):
         folder.mkdir(parents=True)
+
+
+def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
+            script: str, interpreter_dir: Path) -> int:
+    """Run `script` with bash in the sandbox's fixed environment; its output goes to the log."""
+    env = action_environment(sandbox, part, epoch, interpreter_dir)
+    prologue = _prologue(sandbox, build_environment)
+    (sandbox.tools / "build.sh").write_text("\n".join([*prologue, script, ""]))
+    with open(sandbox.log, "wb") as log:
+        return subprocess.run(
+            [SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
+            env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, umask=0o022,
+        ).returncode
+
+
+def _prologue(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]) -> list[str]:
+    return ["set -euo pipefail", *export_lines(build_environment), f"cd {quote(sandbox.build)}"]
+
+
+def _fill(action: Action, sandbox: Sandbox, stage: Placement) -> None:
     if action.source is not None:
         copy_source(action.source, sandbox.src, skip=action.build_root)
     else:
@@ -71,16 +95,21 @@ def _prepare(action: Action, sandbox: Sandbox, stage: Placement) -> None:
     shutil.copytree(sandbox.src, sandbox.build, symlinks=True, copy_function=os.link)
     materialize(stage, sandbox.stage, action.epoch)
     os.symlink(action.project_dir, sandbox.project)
-    _write_scripts(action, sandbox)
-
-
-def _write_scripts(action: Action, sandbox: Sandbox) -> None:
-    prologue = ["set -euo pipefail", *export_lines(action.build_environment), f"cd {quote(sandbox.build)}"]
-    (sandbox.tools / "build.sh").write_text("\n".join([*prologue, action.script, ""]))
-    (sandbox.tools / "default-build.sh").write_text("\n".join([*prologue, *action.default_build, ""]))
+    for relative, path in action.inputs:
+        _link_or_copy(path, sandbox.root / relative)
+    default = sandbox.tools / "default-build.sh"
+    default.write_text("\n".join([*_prologue(sandbox, action.build_environment), *action.default_build, ""]))
     craftctl = sandbox.tools / "craftctl"
-    craftctl.write_text(_CRAFTCTL.format(default=quote(sandbox.tools / "default-build.sh")))
+    craftctl.write_text(_CRAFTCTL.format(default=quote(default)))
     craftctl.chmod(0o755)
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, dest)
+    except OSError:  # another filesystem
+        shutil.copyfile(source, dest)
 
 
 _CRAFTCTL = """#!/bin/bash

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 from filelock import FileLock
 
 from . import action, plugins, stage
 from .layout import Layout
+from .installer import pip_command
+from .plugins.context import BuildContext
+from .pull import Pulled, has_project, load_pulled
 from .toolchain import interpreter
 from .tree import write_manifest
 from .workspace import Workspace
@@ -20,10 +24,13 @@ from .workspace import Workspace
 
 def plan(workspace: Workspace, name: str) -> action.Action:
     part = workspace.parts[name]
-    default_build = plugins.default_build(part)
+    source = workspace.source_dir(part)
+    pulled = load_pulled(Layout(workspace.build_root), name) if part.plugin == "python" else None
+    context = BuildContext(interpreter(workspace), pip_command(), pulled, part.plugin == "python" and has_project(source))
+    default_build = plugins.default_build(part, context)
     return action.Action(
         part=name,
-        source=workspace.source_dir(part),
+        source=source,
         project_dir=workspace.directory,
         build_root=workspace.build_root,
         script=part.override_build if part.override_build is not None else "\n".join(default_build),
@@ -31,7 +38,18 @@ def plan(workspace: Workspace, name: str) -> action.Action:
         build_environment=part.build_environment,
         organize=part.organize,
         epoch=workspace.source_date_epoch,
-        interpreter_dir=interpreter(workspace).parent,
+        interpreter_dir=context.interpreter.parent,
+        inputs=_inputs(pulled),
+        python_venv=part.plugin == "python",
+    )
+
+
+def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
+    if pulled is None:
+        return ()
+    return tuple(
+        [(f"inputs/wheels/{w.file}", pulled.folder / "wheels" / w.file) for w in pulled.wheels]
+        + [(f"inputs/build-wheels/{w.file}", pulled.folder / "build-wheels" / w.file) for w in pulled.build_wheels]
     )
 
 

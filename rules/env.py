@@ -2,6 +2,7 @@
 guarantees"). Nothing of the caller's environment is read here, on purpose."""
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,9 @@ def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter
         "TZ": "UTC",
         "PYTHONHASHSEED": "0",
         "SOURCE_DATE_EPOCH": str(epoch),
+        # pip reads configuration files (/etc/pip.conf, /etc/xdg/pip, ~/.config/pip) even when no
+        # PIP_* variable is set; os.devnull here is pip's documented way to read none of them.
+        "PIP_CONFIG_FILE": os.devnull,
         "CRAFT_PART_NAME": part_name,
         "CRAFT_PART_SRC": str(sandbox.src),
         "CRAFT_PART_BUILD": str(sandbox.build),

@@ -24,6 +24,13 @@ class Layout:
     def sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / part)
 
+    def pull_sandbox(self, part: str) -> Sandbox:
+        return Sandbox(self.root / "sandbox" / f"{part}.pull")  # '.' is never in a part name
+
+    def pulled(self, part: str) -> Path:
+        """The part's pulled wheels, and pulled.json recording name, version and sha256 of each."""
+        return self.part_dir(part) / "pulled"
+
     def lock(self, name: str) -> Path:
         return self.root / "locks" / f"{name}.lock"
 

@@ -16,8 +16,9 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import RULES_VERSION, build, plugins, stage
+from . import RULES_VERSION, build, pull, stage
 from .errors import PartsmithError
+from .installer import pip_version
 from .layout import Layout
 from .sources import list_source
 from .toolchain import interpreter
@@ -34,9 +35,7 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
     path = Path(base or os.getcwd(), workspace_arg or default)
     try:
         workspace = load_workspace(path)
-        for part in workspace.parts.values():
-            plugins.default_build(part)
-        toolchain = str(interpreter(workspace))
+        toolchain = {"interpreter": str(interpreter(workspace)), "pip": pip_version()}
     except PartsmithError as err:
         raise InvalidDodoFile(str(err)) from None
     layout = Layout(workspace.build_root)
@@ -48,7 +47,7 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
             "default_tasks": ["stage"],
             "verbosity": 2,
         },
-        "task_pull": lambda: _pull_tasks(workspace),
+        "task_pull": lambda: _pull_tasks(workspace, toolchain),
         "task_build": lambda: _build_tasks(workspace, toolchain),
         "task_stage": lambda: _stage_task(workspace),
         "task_prime": lambda: _prime_task(workspace),
@@ -68,13 +67,38 @@ def _outcome(work: Callable[[], str]) -> Callable[[], TaskFailed | None]:
     return action
 
 
-def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
+def _pull_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
     yield {"basename": "pull", "name": None, "doc": "fetch what parts need (the only step that may use the network)"}
+    layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
-        yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs ({part.plugin}: nothing to fetch)"}
+        if part.plugin != "python":
+            yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs ({part.plugin}: nothing to fetch)"}
+            continue
+        record = {
+            "rules": RULES_VERSION,
+            "python-packages": list(part.python_packages),
+            "python-requirements": list(part.python_requirements),
+            "build-environment": [list(pair) for pair in part.build_environment],
+            "python": workspace.python.__dict__,
+            "toolchain": toolchain,
+        }
+        yield {
+            "name": name,
+            "doc": f"resolve and download the wheels of python part {name}",
+            "actions": [_outcome(lambda name=name: _pulled(workspace, name))],
+            "file_dep": [str(path) for path in pull.declaration_files(workspace, part)],
+            "uptodate": [config_changed(record)],
+            "targets": [str(layout.pulled(name) / "pulled.json")],
+            "clean": [lambda name=name: _remove(layout.pulled(name))],
+        }
 
 
-def _build_tasks(workspace: Workspace, toolchain: str) -> Iterator[dict]:
+def _pulled(workspace: Workspace, name: str) -> str:
+    pulled = pull.pull(workspace, name)
+    return f"pull:{name}: {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})"
+
+
+def _build_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
     yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action"}
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
@@ -85,7 +109,7 @@ def _build_tasks(workspace: Workspace, toolchain: str) -> Iterator[dict]:
             "rules": RULES_VERSION,
             "part": part.config(),
             "source-date-epoch": workspace.source_date_epoch,
-            "interpreter": toolchain,
+            "toolchain": toolchain,
             "source-shape": listing.shape if listing else None,
             "after-stage": {dep: list(workspace.parts[dep].stage) for dep in deps},
         }
@@ -94,7 +118,8 @@ def _build_tasks(workspace: Workspace, toolchain: str) -> Iterator[dict]:
             "doc": f"build part {name} ({part.plugin})",
             "actions": [_outcome(lambda name=name: _built(workspace, name))],
             "task_dep": [f"pull:{name}"] + [f"build:{dep}" for dep in part.after],
-            "file_dep": (listing.files if listing else []) + [str(layout.manifest(dep)) for dep in deps],
+            "file_dep": (listing.files if listing else []) + [str(layout.manifest(dep)) for dep in deps]
+            + ([str(layout.pulled(name) / "pulled.json")] if part.plugin == "python" else []),
             "uptodate": [config_changed(record)],
             "targets": [str(layout.manifest(name)), str(layout.install(name))],
             "clean": [lambda name=name: _remove(layout.part_dir(name))],

@@ -326,12 +326,15 @@ class _Reader:
                     self.problem(entries[python_key][0], f"{key}.{python_key}", f"only valid for plugin: python, not {plugin}")
         if plugin is None:
             return None
+        requirements = self.inside_paths(entries, "python-requirements", key)
+        if requirements and plugin == "python":
+            self.check_requirements(entries["python-requirements"][1], key, source, requirements)
         return Part(
             name=name,
             plugin=plugin,
             source=source,
             python_packages=tuple(v for _, v in self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []),
-            python_requirements=tuple(self.inside_paths(entries, "python-requirements", key)),
+            python_requirements=tuple(requirements),
             build_environment=tuple(self.optional(entries, "build-environment", self.environment, f"{key}.build-environment") or ()),
             after=tuple(v for _, v in self.optional(entries, "after", self.string_list, f"{key}.after") or []),
             override_build=self.optional(entries, "override-build", self.string, f"{key}.override-build"),
@@ -339,6 +342,14 @@ class _Reader:
             stage=tuple(self.fileset(entries, "stage", key)),
             prime=tuple(self.fileset(entries, "prime", key)),
         )
+
+    def check_requirements(self, node: yaml.Node, key: str, source: str | None, files: list[str]) -> None:
+        if source is None:
+            self.problem(node, f"{key}.python-requirements", "needs the part's source: the files are relative to it")
+            return
+        for name in files:
+            if not (self.path.parent / source / name).is_file():
+                self.problem(node, f"{key}.python-requirements", f"{name!r} is not a file in {source!r}")
 
     def plugin(self, node: yaml.Node, key: str) -> PluginName | None:
         value = self.string(node, key)

@@ -78,6 +78,7 @@ def test_full_workspace_gives_normalized_model(tmp_path):
             stage: ['*', '-bin/activate*', './share/']
             prime: [bin, lib]
     """, folders=("src/config", "src/cluster"))
+    (tmp_path / "src/cluster/requirements.txt").write_text("flask==3.0.3\n")
 
     ws = load_workspace(path)
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..workspace import Part
+from .context import BuildContext
 
 
-def default_build(part: Part) -> tuple[str, ...]:
+def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     # Runs in $CRAFT_PART_BUILD, which holds a copy of the source, as craft-parts' dump plugin.
     return ('cp --archive --no-dereference . "$CRAFT_PART_INSTALL"',)

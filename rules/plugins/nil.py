@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..workspace import Part
+from .context import BuildContext
 
 
-def default_build(part: Part) -> tuple[str, ...]:
+def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     return ()

@@ -1,0 +1,17 @@
+"""What a plugin may use besides the part: facts gathered by the executor, never looked up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..pull import Pulled
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    interpreter: Path  # the real path of the workspace's python interpreter
+    installer: tuple[str, ...]  # the pinned pip, as a command
+    pulled: "Pulled | None" = None  # what pull fetched, for plugins that fetch
+    project: bool = False  # the part's source is a python project (pyproject.toml or setup.py)

@@ -1,0 +1,34 @@
+"""python: a virtual environment at $CRAFT_PART_INSTALL, installed offline from the pulled wheels.
+
+The venv is made without pip (no ensurepip: seconds per part, and a pip of its own per part);
+the one pinned pip installs into it from outside with --python. Every pulled wheel is named
+explicitly with --no-deps, so each part marks the same packages REQUESTED whether it asked for
+them or got them as a dependency. The part's own project is built to a wheel first (offline, with
+the pulled build requirements), never installed from its folder. normalize.py runs afterwards.
+"""
+from __future__ import annotations
+
+import shlex
+
+from ..installer import QUIET
+from ..workspace import Part
+from .context import BuildContext
+
+WHEELS = "../inputs/wheels"  # relative to $CRAFT_PART_BUILD, where default builds run
+BUILD_WHEELS = "../inputs/build-wheels"
+PROJECT_DIST = "../dist"
+
+
+def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
+    pip = [*context.installer, *QUIET]
+    commands = [shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"]) + ' "$CRAFT_PART_INSTALL"']
+    wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
+    if context.project:
+        commands.append(shlex.join([*pip, "wheel", "--no-index", "--find-links", BUILD_WHEELS, "--no-deps",
+                                    "--wheel-dir", PROJECT_DIST, "."]))
+    if wanted or context.project:
+        install = [*pip, "--python", "$CRAFT_PART_INSTALL/bin/python", "install", "--no-index", "--no-deps",
+                   "--no-compile", "--find-links", WHEELS, *wanted]
+        line = shlex.join(install).replace("'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"')
+        commands.append(line + (f" {PROJECT_DIST}/*.whl" if context.project else ""))
+    return tuple(commands)

@@ -1,0 +1,191 @@
+"""pull:<part> for python parts: resolve and fetch wheels; the only step that may use the network.
+
+pip runs as a hermetic action in its own sandbox and looks only where the workspace's `python:`
+says. It downloads the wheels of `python-packages`, of the `python-requirements` files (hash
+checking applies when they carry hashes) and of the dependencies of the part's own project, builds
+sdists to wheels, and downloads the project's build requirements so `build` can build the project
+offline. The result is recorded as the part's pulled inputs: name, version and sha256 of each wheel.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import action
+from .cachedir import cache_root
+from .env import Sandbox
+from .errors import BuildError, PartsmithError
+from .installer import QUIET, index_options, pip_command
+from .layout import Layout
+from .sources import copy_source
+from .toolchain import interpreter
+from .tree import hash_file
+from .workspace import Part, Workspace
+
+DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]  # what pip assumes for a project without one
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")  # the files that declare a project
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str  # normalized (PEP 503)
+    version: str
+    file: str
+    sha256: str
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class Pulled:
+    folder: Path
+    wheels: tuple[Wheel, ...]  # what the part installs
+    build_wheels: tuple[Wheel, ...]  # what building the part's own project needs
+
+
+def has_project(source: Path | None) -> bool:
+    return source is not None and any((source / name).is_file() for name in ("pyproject.toml", "setup.py"))
+
+
+def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
+    """The files whose change means pull must resolve again (not the project's code)."""
+    source = workspace.source_dir(part)
+    if source is None:
+        return []
+    names = [*part.python_requirements, *PROJECT_FILES]
+    return [source / name for name in names if (source / name).is_file()]
+
+
+def pull(workspace: Workspace, name: str) -> Pulled:
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    sandbox = layout.pull_sandbox(name)
+    source = workspace.source_dir(part)
+    script = _script(workspace, part, source)
+    action.prepare_sandbox(sandbox)
+    if source is not None:
+        copy_source(source, sandbox.build, skip=workspace.build_root)
+    else:
+        sandbox.build.mkdir()
+    status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
+                            interpreter(workspace).parent)
+    if status != 0:
+        raise _pip_error(name, sandbox)
+    out = sandbox.root / "out"
+    project_wheels = {p.name for p in (out / "project").glob("*.whl")}
+    for file in project_wheels:  # built again from the current source by `build`, offline
+        (out / "wheels" / file).unlink(missing_ok=True)
+    pulled = Pulled(layout.pulled(name), _recorded(out / "wheels"), _recorded(out / "build-wheels"))
+    _publish(out, pulled)
+    shutil.rmtree(sandbox.root)
+    return pulled
+
+
+def _script(workspace: Workspace, part: Part, source: Path | None) -> str:
+    pip = [*pip_command(), *QUIET]
+    where = [*index_options(workspace.python), "--retries", "2", "--timeout", "30",
+             "--cache-dir", str(cache_root() / "pip")]
+    lines = ["mkdir -p ../out/wheels ../out/build-wheels ../out/project"]  # runs in a copy of the source
+    project = has_project(source)
+    if project:
+        requires = build_requirements(source)
+        if requires:
+            lines.append(shlex.join([*pip, "download", *where, "--only-binary", ":all:", "-d", "../out/build-wheels", *requires]))
+        lines.append(shlex.join([*pip, "wheel", *where, "--no-deps", "-w", "../out/project", "."]))
+    wanted = [*part.python_packages, *[arg for req in part.python_requirements for arg in ("-r", req)]]
+    if project:
+        wanted.append(".")
+    if wanted:
+        lines.append(shlex.join([*pip, "wheel", *where, "-w", "../out/wheels", *wanted]))
+    return "\n".join(lines)
+
+
+def build_requirements(source: Path) -> list[str]:
+    pyproject = source / "pyproject.toml"
+    if not pyproject.is_file():
+        return DEFAULT_BUILD_REQUIRES
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise PartsmithError(f"{pyproject}: not valid TOML: {err}", resolution="Fix the file and run again.") from None
+    requires = data.get("build-system", {}).get("requires", DEFAULT_BUILD_REQUIRES)
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise PartsmithError(f"{pyproject}: build-system.requires must be a list of strings")
+    return requires
+
+
+def _pip_error(name: str, sandbox: Sandbox) -> BuildError:
+    text = sandbox.log.read_text(errors="replace")
+    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
+    tail = text.splitlines()[-10:]
+    return BuildError(
+        f"part {name!r}: pull failed: pip could not fetch what the part needs",
+        "\n".join(errors or tail),
+        "Check the package names, versions and hashes, and the workspace's python: index-url and "
+        f"find-links; the full pip log is {sandbox.log}",
+    )
+
+
+WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-")
+
+
+def _recorded(folder: Path) -> tuple[Wheel, ...]:
+    wheels = []
+    for path in sorted(folder.glob("*.whl")):
+        match = WHEEL_NAME.match(path.name)
+        if match is None:
+            raise BuildError(f"pull produced a file that is not a wheel: {path.name}")
+        digest, _, _ = hash_file(path)
+        name = re.sub(r"[-_.]+", "-", match["name"]).lower()
+        wheels.append(Wheel(name, match["version"], path.name, digest))
+    return tuple(wheels)
+
+
+def _publish(out: Path, pulled: Pulled) -> None:
+    """Replace the part's pulled folder; the record is written last, as the mark of completeness."""
+    record = pulled.folder / "pulled.json"
+    record.unlink(missing_ok=True)
+    if pulled.folder.exists():
+        shutil.rmtree(pulled.folder)
+    pulled.folder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(out, pulled.folder)
+    shutil.rmtree(pulled.folder / "project", ignore_errors=True)
+    data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
+    temp = record.with_suffix(".tmp")
+    temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(temp, record)
+
+
+def load_pulled(layout: Layout, name: str) -> Pulled:
+    """The part's pulled wheels, each checked against the digest pull recorded."""
+    folder = layout.pulled(name)
+    try:
+        data = json.loads((folder / "pulled.json").read_text())
+    except FileNotFoundError:
+        raise BuildError(f"part {name!r} has not been pulled", resolution=f"Run `doit pull:{name}` (or `doit stage`).") from None
+    wheels = tuple(Wheel(**w) for w in data["wheels"])
+    build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
+    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
+        for wheel in group:
+            path = folder / sub / wheel.file
+            if not path.is_file() or hash_file(path)[0] != wheel.sha256:
+                raise BuildError(
+                    f"part {name!r}: pulled wheel {wheel.file} is missing or changed since it was pulled",
+                    resolution=f"Run `doit forget pull:{name}` then `doit pull:{name}` to fetch it again.",
+                )
+    return Pulled(folder, wheels, build_wheels)
+
+
+def wheel_digest(pulled: Pulled) -> str:
+    """One digest of the whole pulled set: what a build depends on."""
+    rows = [f"{w.file} {w.sha256}" for w in (*pulled.wheels, *pulled.build_wheels)]
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
