@@ -63,3 +63,9 @@ def snapshot(root: Path) -> dict[str, tuple]:
 @pytest.fixture
 def run_doit():
     return doit
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own partsmith cache: nothing leaks between tests or into ~/.cache."""
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
