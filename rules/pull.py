@@ -147,7 +147,7 @@ def _recorded(folder: Path) -> tuple[Wheel, ...]:
         digest, _, _ = hash_file(path)
         name = re.sub(r"[-_.]+", "-", match["name"]).lower()
         wheels.append(Wheel(name, match["version"], path.name, digest))
-    return tuple(wheels)
+    return tuple(sorted(wheels, key=lambda wheel: wheel.name))
 
 
 def _publish(out: Path, pulled: Pulled) -> None:
