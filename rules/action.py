@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from . import normalize
 from .env import Sandbox, action_environment, export_lines, quote
+from .fsutil import remove_tree
 from .errors import BuildError
 from .filesets import organize
 from .sources import copy_source
-from .tree import Capture, Placement, capture, materialize
+from .tree import Capture, Placement, capture, materialize, normalize_modes
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
@@ -30,7 +33,6 @@ class Action:
 
     part: str
     source: Path | None
-    project_dir: Path
     build_root: Path  # never copied in, even when it lies inside the source
     script: str  # override-build, or the plugin's default commands
     default_build: tuple[str, ...]  # what `craftctl default` runs
@@ -42,12 +44,16 @@ class Action:
     python_venv: bool = False  # normalize the install folder as a python virtual environment
 
 
-def run(action: Action, sandbox: Sandbox, stage: Placement) -> Capture:
-    """Build in `sandbox` (wiped first) and return the captured, normalized install Tree."""
+def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int, ...] = ()) -> Capture:
+    """Build in `sandbox` (wiped first) and return the captured, normalized install Tree.
+
+    `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
+    script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
-    _fill(action, sandbox, stage)
+    with caller_umask_ignored():
+        _fill(action, sandbox, stage)
     status = execute(sandbox, action.epoch, action.part, action.build_environment, action.script,
-                     action.interpreter_dir)
+                     action.interpreter_dir, keep_open)
     if status != 0:
         raise BuildError(
             f"part {action.part!r}: build script failed with exit status {status}",
@@ -61,15 +67,25 @@ def run(action: Action, sandbox: Sandbox, stage: Placement) -> Capture:
     return _captured(action, sandbox)
 
 
+@contextmanager
+def caller_umask_ignored() -> Iterator[None]:
+    """Folders partsmith makes for an action get 0755 whatever the caller's umask."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def prepare_sandbox(sandbox: Sandbox) -> None:
-    if os.path.lexists(sandbox.root):
-        shutil.rmtree(sandbox.root)
-    for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools):
-        folder.mkdir(parents=True)
+    remove_tree(sandbox.root)
+    with caller_umask_ignored():
+        for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools, sandbox.project):
+            folder.mkdir(parents=True)
 
 
 def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
-            script: str, interpreter_dir: Path) -> int:
+            script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = ()) -> int:
     """Run `script` with bash in the sandbox's fixed environment; its output goes to the log."""
     env = action_environment(sandbox, part, epoch, interpreter_dir)
     prologue = _prologue(sandbox, build_environment)
@@ -78,7 +94,7 @@ def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tu
         return subprocess.run(
             [SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
             env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, umask=0o022,
+            stderr=subprocess.STDOUT, umask=0o022, pass_fds=keep_open,
         ).returncode
 
 
@@ -91,10 +107,10 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement) -> None:
         copy_source(action.source, sandbox.src, skip=action.build_root)
     else:
         sandbox.src.mkdir()
+    normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
     # The build folder starts as the source, like craft-parts; links cost nothing and both are ours.
     shutil.copytree(sandbox.src, sandbox.build, symlinks=True, copy_function=os.link)
     materialize(stage, sandbox.stage, action.epoch)
-    os.symlink(action.project_dir, sandbox.project)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
     default = sandbox.tools / "default-build.sh"
@@ -122,6 +138,9 @@ esac
 
 
 def _captured(action: Action, sandbox: Sandbox) -> Capture:
+    if sandbox.install.is_symlink() or not sandbox.install.is_dir():
+        raise BuildError(f"part {action.part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
+                         resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.")
     forbidden = {str(sandbox.root).encode(), os.path.realpath(sandbox.root).encode()}
     result = capture(sandbox.install, action.epoch, tuple(sorted(forbidden)))
     problems = (

@@ -7,13 +7,12 @@ failed build leaves what was built before exactly as it was.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-from filelock import FileLock
-
 from . import action, plugins, stage
+from .fsutil import remove_tree
 from .layout import Layout
+from .locks import action_lock
 from .installer import pip_command
 from .plugins.context import BuildContext
 from .pull import Pulled, has_project, load_pulled
@@ -31,7 +30,6 @@ def plan(workspace: Workspace, name: str) -> action.Action:
     return action.Action(
         part=name,
         source=source,
-        project_dir=workspace.directory,
         build_root=workspace.build_root,
         script=part.override_build if part.override_build is not None else "\n".join(default_build),
         default_build=default_build,
@@ -56,15 +54,15 @@ def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
 def build(workspace: Workspace, name: str) -> int:
     """Build part `name`; returns how many entries its output holds."""
     layout = Layout(workspace.build_root)
-    layout.lock(name).parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(layout.lock(name)):
+    with action_lock(layout.lock(name), f"build:{name}") as lock:
         deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
         visible = stage.merge(f"staging the parts {name!r} is after", deps)
         sandbox = layout.sandbox(name)
-        result = action.run(plan(workspace, name), sandbox, visible)
+        with stage.reported_if_changed_by_hand(layout):
+            result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
         _publish(layout, name, sandbox.install)
         write_manifest(result.tree, layout.manifest(name))
-        shutil.rmtree(sandbox.root)
+        remove_tree(sandbox.root)
     return len(result.tree)
 
 
@@ -72,11 +70,11 @@ def _publish(layout: Layout, name: str, built: os.PathLike) -> None:
     install = layout.install(name)
     old = install.with_name("install.old")
     if os.path.lexists(old):
-        shutil.rmtree(old)
+        remove_tree(old)
     layout.manifest(name).unlink(missing_ok=True)  # no manifest: the part counts as not built
     if os.path.lexists(install):
         os.rename(install, old)
     install.parent.mkdir(parents=True, exist_ok=True)
     os.rename(built, install)
     if os.path.lexists(old):
-        shutil.rmtree(old)
+        remove_tree(old)

@@ -46,6 +46,8 @@ class Sandbox:
 
     @property
     def project(self) -> Path:
+        """$CRAFT_PROJECT_DIR: an empty folder. A build reads its part's `source` (an input the
+        cache key covers), never the rest of the workspace, and never learns the checkout path."""
         return self.root / "project"
 
     @property

@@ -9,9 +9,7 @@ matches names starting with a dot, so a part's hidden files are staged by defaul
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
-import shutil
 from pathlib import Path
 
 from .errors import BuildError
@@ -47,26 +45,58 @@ def _match_parts(names: list[str], parts: list[str]) -> bool:
 
 
 def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> None:
-    """Move files inside `install` as snapcraft's `organize` does; refuse to overwrite."""
+    """Move files inside `install` as snapcraft's `organize` does; refuse to overwrite.
+
+    Matching is done on the install folder's own entries: a symlinked folder is an entry, never a
+    way in, so organize never reads or writes outside the part."""
     for source, target in mapping:
-        found = [Path(p) for p in sorted(glob.glob(glob.escape(str(install)) + "/" + source, recursive=True))]
+        found = _outermost([rel for rel in _entries(install) if matches(rel, source)])
         into_folder = target.endswith("/") or len(found) > 1
         folder = install / target
-        # a glob may match the target folder itself (or, with **, the install folder): not a move
-        found = [path for path in found if path != install and not (into_folder and path == folder)]
+        # a glob may match the target folder itself: that is not a move
+        found = [rel for rel in found if not (into_folder and install / rel == folder)]
         if not found:
             _organize_error(part, f"nothing matches {source!r} in the part's install folder", install)
-        if into_folder and folder.exists() and not folder.is_dir():
-            _organize_error(part, f"{target!r} is a file, so nothing can be moved into it", install)
-        for path in found:
+        if into_folder and os.path.lexists(folder) and not (folder.is_dir() and not folder.is_symlink()):
+            _organize_error(part, f"{target!r} is not a folder, so nothing can be moved into it", install)
+        for rel in found:
+            path = install / rel
             dest = folder / path.name if into_folder else folder
-            if os.path.lexists(dest):
-                _organize_error(part, f"{_rel(path, install)!r} -> {_rel(dest, install)!r}: the destination "
-                                      "already exists", install)
-            if dest.is_relative_to(path):
-                _organize_error(part, f"{_rel(path, install)!r} cannot move into itself", install)
+            _check_destination(install, path, dest, part)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, dest)
+            os.rename(path, dest)
+
+
+def _entries(install: Path) -> list[str]:
+    """Every path below `install`, relative, without entering symlinked folders."""
+    found = []
+    for folder, dirs, files in os.walk(install):
+        for name in dirs + files:
+            found.append(os.path.relpath(os.path.join(folder, name), install))
+    return sorted(found)
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop paths that lie inside another matched path: moving the folder moves them."""
+    kept: list[str] = []
+    for path in sorted(paths):
+        if not any(path.startswith(parent + "/") for parent in kept):
+            kept.append(path)
+    return kept
+
+
+def _check_destination(install: Path, path: Path, dest: Path, part: str) -> None:
+    rel = _rel(dest, install)
+    if os.path.lexists(dest):
+        _organize_error(part, f"{_rel(path, install)!r} -> {rel!r}: the destination already exists", install)
+    if dest.is_relative_to(path):
+        _organize_error(part, f"{_rel(path, install)!r} cannot move into itself", install)
+    for parent in dest.relative_to(install).parents:
+        step = install / parent
+        if parent != Path(".") and step.is_symlink():
+            _organize_error(part, f"{rel!r} would be written through the symlink {_rel(step, install)!r}", install)
+        if parent != Path(".") and os.path.lexists(step) and not step.is_dir():
+            _organize_error(part, f"{rel!r}: {_rel(step, install)!r} is a file, not a folder", install)
 
 
 def _organize_error(part: str, problem: str, install: Path) -> None:

@@ -21,9 +21,11 @@ from pathlib import Path
 from . import action
 from .cachedir import cache_root
 from .env import Sandbox
+from .fsutil import remove_tree
 from .errors import BuildError, PartsmithError
 from .installer import QUIET, index_options, pip_command
 from .layout import Layout
+from .locks import action_lock
 from .sources import copy_source
 from .toolchain import interpreter
 from .tree import hash_file
@@ -71,22 +73,28 @@ def pull(workspace: Workspace, name: str) -> Pulled:
     sandbox = layout.pull_sandbox(name)
     source = workspace.source_dir(part)
     script = _script(workspace, part, source)
-    action.prepare_sandbox(sandbox)
-    if source is not None:
-        copy_source(source, sandbox.build, skip=workspace.build_root)
-    else:
-        sandbox.build.mkdir()
-    status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
-                            interpreter(workspace).parent)
-    if status != 0:
-        raise _pip_error(name, sandbox)
+    with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as lock:
+        action.prepare_sandbox(sandbox)
+        with action.caller_umask_ignored():
+            if source is not None:
+                copy_source(source, sandbox.build, skip=workspace.build_root)
+            else:
+                sandbox.build.mkdir()
+        status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
+                                interpreter(workspace).parent, keep_open=(lock,))
+        if status != 0:
+            raise _pip_error(name, sandbox)
+        return _record(layout, name, sandbox)
+
+
+def _record(layout: Layout, name: str, sandbox: Sandbox) -> Pulled:
     out = sandbox.root / "out"
     project_wheels = {p.name for p in (out / "project").glob("*.whl")}
     for file in project_wheels:  # built again from the current source by `build`, offline
         (out / "wheels" / file).unlink(missing_ok=True)
     pulled = Pulled(layout.pulled(name), _recorded(out / "wheels"), _recorded(out / "build-wheels"))
     _publish(out, pulled)
-    shutil.rmtree(sandbox.root)
+    remove_tree(sandbox.root)
     return pulled
 
 
@@ -155,10 +163,10 @@ def _publish(out: Path, pulled: Pulled) -> None:
     record = pulled.folder / "pulled.json"
     record.unlink(missing_ok=True)
     if pulled.folder.exists():
-        shutil.rmtree(pulled.folder)
+        remove_tree(pulled.folder)
     pulled.folder.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(out, pulled.folder)
-    shutil.rmtree(pulled.folder / "project", ignore_errors=True)
+    remove_tree(pulled.folder / "project")
     data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
     temp = record.with_suffix(".tmp")
     temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .errors import PartsmithError
 
 
 @dataclass
@@ -20,17 +23,29 @@ class SourceListing:
 def list_source(source: Path, skip: Path) -> SourceListing:
     """Walk `source` once (not following links), leaving out `skip` and everything below it."""
     listing = SourceListing()
+    special = []
     for folder, dirs, files in os.walk(source):
         dirs[:] = sorted(d for d in dirs if Path(folder, d) != skip)
         for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = os.path.join(folder, name)
             rel = os.path.relpath(path, source)
-            if os.path.islink(path):
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
                 listing.shape.append([rel, "link", os.readlink(path)])
-            else:
+            elif stat.S_ISREG(info.st_mode):
                 listing.files.append(path)
+                if info.st_mode & 0o111:
+                    listing.shape.append([rel, "executable"])  # a mode change rebuilds
+            else:
+                special.append(rel)
         if not dirs and not files:
             listing.shape.append([os.path.relpath(folder, source), "dir"])
+    if special:
+        raise PartsmithError(
+            f"source {source} holds {len(special)} entr{'y' if len(special) == 1 else 'ies'} that are not "
+            "files, folders or symlinks (sockets, fifos, devices): " + ", ".join(special[:5]),
+            resolution="Move them out of the source folder.",
+        )
     return listing
 
 

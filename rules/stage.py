@@ -7,12 +7,16 @@ so a failed stage leaves the previous one exactly as it was.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from .errors import Conflict, StageConflictError
+from .fsutil import remove_tree
+from filelock import FileLock
+
+from .errors import BuildError, Conflict, StageConflictError
 from .filesets import select
 from .layout import Layout
 from .tree import Entry, Placement, Tree, materialize, read_manifest
@@ -81,22 +85,43 @@ def assemble(dest: Path, placement: Placement, epoch: int) -> None:
         os.rename(old, dest)
     for leftover in (fresh, old):
         if os.path.lexists(leftover):
-            shutil.rmtree(leftover)
+            remove_tree(leftover)
     materialize(placement, fresh, epoch)
     if os.path.lexists(dest):
         os.rename(dest, old)
     os.rename(fresh, dest)
     if os.path.lexists(old):
-        shutil.rmtree(old)
+        remove_tree(old)
 
 
 def stage(workspace: Workspace) -> int:
-    placement = merge("stage", [staged(workspace, p) for p in workspace.build_order()])
-    assemble(Layout(workspace.build_root).stage, placement, workspace.source_date_epoch)
+    layout = Layout(workspace.build_root)
+    with FileLock(layout.lock("stage")), reported_if_changed_by_hand(layout):
+        placement = merge("stage", [staged(workspace, p) for p in workspace.build_order()])
+        assemble(layout.stage, placement, workspace.source_date_epoch)
     return len(placement)
 
 
 def prime(workspace: Workspace) -> int:
-    placement = merge("prime", [primed(workspace, p) for p in workspace.build_order()])
-    assemble(Layout(workspace.build_root).prime, placement, workspace.source_date_epoch)
+    layout = Layout(workspace.build_root)
+    with FileLock(layout.lock("prime")), reported_if_changed_by_hand(layout):
+        placement = merge("prime", [primed(workspace, p) for p in workspace.build_order()])
+        assemble(layout.prime, placement, workspace.source_date_epoch)
     return len(placement)
+
+
+@contextmanager
+def reported_if_changed_by_hand(layout: Layout) -> Iterator[None]:
+    """A file of a part's Tree that is gone from its install folder: say which part to rebuild."""
+    try:
+        yield
+    except FileNotFoundError as err:
+        parts = layout.root / "parts"
+        missing = Path(err.filename or "")
+        if not missing.is_relative_to(parts):
+            raise
+        part = missing.relative_to(parts).parts[0]
+        raise BuildError(
+            f"{missing} is gone: part {part!r}'s output was changed by hand since it was built",
+            resolution=f"Rebuild it: `doit forget build:{part}`, then run again.",
+        ) from None

@@ -8,7 +8,6 @@ print a short message, never a traceback.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,10 +16,12 @@ from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
 from . import RULES_VERSION, build, pull, stage
+from .fsutil import remove_tree
 from .errors import PartsmithError
 from .installer import pip_version
 from .layout import Layout
-from .sources import list_source
+from .checker import StatChecker
+from .sources import SourceListing, list_source
 from .toolchain import interpreter
 from .workspace import Workspace, load_workspace
 
@@ -36,19 +37,24 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
     try:
         workspace = load_workspace(path)
         toolchain = {"interpreter": str(interpreter(workspace)), "pip": pip_version()}
+        sources = {name: list_source(source, skip=workspace.build_root)
+                   for name, part in workspace.parts.items() if (source := workspace.source_dir(part))}
+        layout = Layout(workspace.build_root)
+        layout.root.mkdir(parents=True, exist_ok=True)
     except PartsmithError as err:
         raise InvalidDodoFile(str(err)) from None
-    layout = Layout(workspace.build_root)
-    layout.root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidDodoFile(f"cannot prepare the build root of {path}: {err}") from None
     return {
         "DOIT_CONFIG": {
             "dep_file": str(layout.doit_db),
             "backend": "sqlite3",  # one file per build root, safe for several processes
+            "check_file_uptodate": StatChecker,
             "default_tasks": ["stage"],
             "verbosity": 2,
         },
         "task_pull": lambda: _pull_tasks(workspace, toolchain),
-        "task_build": lambda: _build_tasks(workspace, toolchain),
+        "task_build": lambda: _build_tasks(workspace, toolchain, sources),
         "task_stage": lambda: _stage_task(workspace),
         "task_prime": lambda: _prime_task(workspace),
     }
@@ -63,6 +69,8 @@ def _outcome(work: Callable[[], str]) -> Callable[[], TaskFailed | None]:
             return TaskFailed(str(err))
         except OSError as err:  # the machine, not partsmith: a full disk, a permission, a lost file
             return TaskFailed(f"{err.strerror or err}: {err.filename or ''}\nCheck the path and run again.")
+        except KeyboardInterrupt:
+            return TaskFailed("interrupted: nothing of this task was kept; run again to finish")
         return None
     return action
 
@@ -98,13 +106,12 @@ def _pulled(workspace: Workspace, name: str) -> str:
     return f"pull:{name}: {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})"
 
 
-def _build_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
+def _build_tasks(workspace: Workspace, toolchain: dict, sources: dict[str, SourceListing]) -> Iterator[dict]:
     yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action"}
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
         deps = workspace.dependencies(name)
-        source = workspace.source_dir(part)
-        listing = list_source(source, skip=workspace.build_root) if source else None
+        listing = sources.get(name)
         record = {
             "rules": RULES_VERSION,
             "part": part.config(),
@@ -138,7 +145,8 @@ def _stage_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: _staged(workspace))],
         "task_dep": [f"build:{name}" for name in workspace.parts],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
-        "uptodate": [config_changed({n: list(p.stage) for n, p in workspace.parts.items()})],
+        "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
+                                     "stage": {n: list(p.stage) for n, p in workspace.parts.items()}})],
         "targets": [str(layout.stage)],
         "clean": [lambda: _remove(layout.stage)],
     }
@@ -156,7 +164,8 @@ def _prime_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: _primed(workspace))],
         "task_dep": ["stage"],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
-        "uptodate": [config_changed({n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()})],
+        "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
+                                     "filesets": {n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()}})],
         "targets": [str(layout.prime)],
         "clean": [lambda: _remove(layout.prime)],
     }
@@ -173,7 +182,7 @@ def _entries(count: int) -> str:
 
 def _remove(path: Path) -> None:
     if os.path.lexists(path):
-        shutil.rmtree(path)
+        remove_tree(path)
 
 
 def _shown(path: Path) -> str:

@@ -62,6 +62,7 @@ Tree = Mapping[str, Entry]  # relative POSIX path -> entry; the root itself is n
 class Capture:
     """What capturing an output found: its Tree and the problems partsmith refuses."""
 
+    root: Path
     tree: dict[str, Entry] = field(default_factory=dict)
     leaks: list[str] = field(default_factory=list)  # files holding the sandbox path
     escaping_links: list[str] = field(default_factory=list)
@@ -70,7 +71,7 @@ class Capture:
 
 def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
     """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
-    result = Capture()
+    result = Capture(root)
     os.chmod(root, 0o755)
     _capture_dir(root, "", epoch, forbidden, result)
     os.utime(root, (epoch, epoch))
@@ -87,13 +88,15 @@ def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, 
         if stat.S_ISLNK(info.st_mode):
             target = os.readlink(path)
             result.tree[rel] = Entry("symlink", target=target)
-            if _link_escapes(rel, target) or any(f.decode() in target for f in forbidden):
+            if _link_escapes(result.root, rel, target) or any(f.decode() in target for f in forbidden):
                 result.escaping_links.append(f"{rel} -> {target}")
         elif stat.S_ISDIR(info.st_mode):
             os.chmod(path, 0o755)
             _capture_dir(path, rel + "/", epoch, forbidden, result)
             result.tree[rel] = Entry("dir")
         elif stat.S_ISREG(info.st_mode):
+            if info.st_nlink > 1:
+                _own_copy(path)  # a hard link shares its inode with a file outside the output
             executable = bool(info.st_mode & 0o111)
             os.chmod(path, 0o755 if executable else 0o644)
             digest, size, leaked = hash_file(path, forbidden)
@@ -104,6 +107,33 @@ def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, 
             result.unsupported.append(rel)
             continue
         os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def _own_copy(path: Path) -> None:
+    """Replace a hard link by a copy, so normalizing it cannot touch the other name's file."""
+    temp = path.with_name(path.name + ".partsmith-copy")
+    shutil.copy2(path, temp)
+    os.replace(temp, path)
+
+
+def normalize_modes(root: Path, epoch: int) -> None:
+    """What capture does to modes and mtimes, without hashing: for an action's copy of a source."""
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                os.chmod(path, 0o755 if info.st_mode & 0o111 else 0o644)
+            os.utime(path, (epoch, epoch), follow_symlinks=False)
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755)
+    for folder, dirs, _ in os.walk(root, topdown=False):
+        for name in dirs:
+            os.utime(os.path.join(folder, name), (epoch, epoch), follow_symlinks=False)
+    os.chmod(root, 0o755)
+    os.utime(root, (epoch, epoch))
 
 
 def hash_file(path: Path, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
@@ -124,12 +154,35 @@ def hash_file(path: Path, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, 
     return sha.hexdigest(), size, found
 
 
-def _link_escapes(rel: str, target: str) -> bool:
-    """A relative link must resolve inside the tree; absolute links name the runtime system."""
+def _link_escapes(root: Path, rel: str, target: str) -> bool:
+    """A relative link must resolve inside the tree, through every link it passes; an absolute
+    link names a path of the system the result runs on and is kept as written."""
     if posixpath.isabs(target):
         return False
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-    return resolved == ".." or resolved.startswith("../")
+    pending = rel.split("/")
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if not resolved:
+                return True
+            resolved.pop()
+            continue
+        resolved.append(name)
+        path = os.path.join(root, *resolved)
+        if os.path.islink(path):
+            hops += 1
+            link = os.readlink(path)
+            if posixpath.isabs(link):
+                return False
+            if hops > 40:  # a loop never resolves: refuse it too
+                return True
+            resolved.pop()
+            pending = link.split("/") + pending
+    return False
 
 
 def to_json(tree: Tree) -> str:

@@ -22,6 +22,7 @@ from .errors import PartsmithError, Problem, WorkspaceError
 PluginName = Literal["python", "dump", "nil"]
 PLUGINS: tuple[str, ...] = get_args(PluginName)
 MIN_SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
+MAX_SOURCE_DATE_EPOCH = 4294967295  # 2106-02-07: the largest time every archive format can hold
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -34,7 +35,7 @@ PART_KEYS = (
 PYTHON_ONLY_KEYS = ("python-packages", "python-requirements")
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{kind}"
-    for kind in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp")
+    for kind in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")
 }
 
 
@@ -120,7 +121,7 @@ class Workspace:
 
 
 def load_workspace(path: Path) -> Workspace:
-    path = Path(os.path.abspath(path))
+    path = Path(os.path.realpath(path))  # one workspace, one identity, however it is reached
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -146,6 +147,7 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.source_nodes: dict[str, yaml.Node] = {}  # where each part's source is written
 
     def problem(self, node: yaml.Node | None, key: str, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else 1
@@ -165,8 +167,8 @@ class _Reader:
         if root is None:
             self.problems.append(Problem(self.path.name, 1, "", "the file is empty"))
             return None
-        if not self.tags_are_safe(root):
-            return None
+        self.tags_are_safe(root)  # reported, never constructed; the rest is still checked
+        _merge_keys(root)
         return self.top_level(root)
 
     def tags_are_safe(self, node: yaml.Node, seen: set[int] | None = None) -> bool:
@@ -205,6 +207,8 @@ class _Reader:
         return entries
 
     def scalar(self, node: yaml.Node, key: str, tag: str, noun: str) -> str | None:
+        if node.tag not in SAFE_TAGS:
+            return None  # reported once by tags_are_safe
         if isinstance(node, yaml.ScalarNode) and node.tag == f"tag:yaml.org,2002:{tag}":
             return node.value
         self.problem(node, key, f"expected {noun}, got {_kind(node)}")
@@ -238,16 +242,29 @@ class _Reader:
         build_root = self.optional(entries, "build-root", self.build_root, "build-root")
         python = self.optional(entries, "python", self.python, "python") or PythonSettings()
         parts = self.parts(entries)
+        root = Path(os.path.realpath(self.path.parent / (build_root or "build")))
+        self.check_build_root(root, entries["build-root"][1] if "build-root" in entries else None, parts)
         if name is None:
             return None
         return Workspace(
             path=self.path,
             name=name,
             source_date_epoch=epoch if epoch is not None else MIN_SOURCE_DATE_EPOCH,
-            build_root=Path(os.path.normpath(self.path.parent / (build_root or "build"))),
+            build_root=root,
             python=python,
             parts=MappingProxyType(parts),
         )
+
+    def check_build_root(self, root: Path, node: yaml.Node | None, parts: dict[str, Part]) -> None:
+        """The build root holds outputs only: never the workspace, never a part's source."""
+        top = self.path.parent
+        if top == root or top.is_relative_to(root):
+            self.problem(node, "build-root", f"{root} holds the workspace folder: choose a folder inside or beside it")
+        for part in parts.values():
+            source = Path(os.path.realpath(top / part.source)) if part.source else None
+            if source is not None and (source == root or source.is_relative_to(root)):
+                self.problem(self.source_nodes.get(part.name), f"parts.{part.name}.source",
+                             f"{part.source!r} lies in the build root {root}, where partsmith writes: move it out")
 
     def part_name(self, node: yaml.Node, key: str) -> str | None:
         value = self.string(node, key)
@@ -263,6 +280,9 @@ class _Reader:
         value = yaml.SafeLoader("").construct_object(node)
         if value < MIN_SOURCE_DATE_EPOCH:
             self.problem(node, key, f"{value} is before 1980-01-01: use a value >= {MIN_SOURCE_DATE_EPOCH}")
+            return None
+        if value > MAX_SOURCE_DATE_EPOCH:
+            self.problem(node, key, f"{value} is after 2106: use a value <= {MAX_SOURCE_DATE_EPOCH}")
             return None
         return value
 
@@ -318,6 +338,8 @@ class _Reader:
         if "plugin" not in entries:
             self.problem(node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}")
         source = self.optional(entries, "source", self.source, f"{key}.source")
+        if "source" in entries:
+            self.source_nodes[name] = entries["source"][1]
         if plugin == "dump" and "source" not in entries:
             self.problem(node, f"{key}.source", "required for plugin: dump (the folder to copy)")
         if plugin is not None and plugin != "python":
@@ -442,6 +464,23 @@ class _Reader:
         cycle = _find_cycle({name: [d for d in p.after if d in parts and d != name] for name, p in parts.items()})
         if cycle:
             self.problem(after_nodes[cycle[0]][0], f"parts.{cycle[0]}.after", "cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _merge_keys(node: yaml.Node, seen: set[int] | None = None) -> None:
+    """Apply YAML merge keys (`<<: *common`) as PyYAML's own loader does, in every mapping."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        yaml.SafeLoader("").flatten_mapping(node)
+        children = [item for pair in node.value for item in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = node.value
+    else:
+        return
+    for child in children:
+        _merge_keys(child, seen)
 
 
 def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:

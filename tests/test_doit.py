@@ -23,6 +23,7 @@ def assert_clean_failure(result, code=1):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.network  # its python parts pull from PyPI
 def test_default_workspace_stages_and_its_app_runs(tmp_path):
     shutil.copytree(REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True)
     result = doit("stage", "workspace=ws/parts.yaml", cwd=tmp_path)
