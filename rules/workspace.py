@@ -473,7 +473,16 @@ def _merge_keys(node: yaml.Node, seen: set[int] | None = None) -> None:
         return
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        own = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
         yaml.SafeLoader("").flatten_mapping(node)
+        # explicit keys override merged ones, and the first merged source wins, as in PyYAML
+        taken = {key.value for key, _ in own}
+        merged = []
+        for pair in node.value:
+            if not any(pair is mine for mine in own) and pair[0].value not in taken:
+                taken.add(pair[0].value)
+                merged.append(pair)
+        node.value = merged + own
         children = [item for pair in node.value for item in pair]
     elif isinstance(node, yaml.SequenceNode):
         children = node.value

@@ -20,6 +20,8 @@ EPOCH = 1591640328
 def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monkeypatch):
     monkeypatch.setenv("PIP_INDEX_URL", "http://evil")
     monkeypatch.setenv("PYTHONPATH", "/evil")
+    for name, value in {"LC_ALL": "fr_FR.UTF-8", "LANG": "fr_FR.UTF-8", "TZ": "Asia/Tokyo", "HOME": "/home/x"}.items():
+        monkeypatch.setenv(name, value)
     sandbox = Sandbox(Path("/b/sandbox/p"))
     env = action_environment(sandbox, "p", EPOCH, Path("/opt/py/bin"))
     assert env == {

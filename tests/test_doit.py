@@ -251,14 +251,26 @@ def test_list_shows_tasks_with_docs_and_clean_removes_outputs(tmp_path):
 
 
 def test_two_doit_processes_on_different_workspaces_run_at_once(tmp_path):
-    slow = "plugin: nil\n    override-build: sleep 1; echo done > \"$CRAFT_PART_INSTALL/done\""
-    first = make_workspace(tmp_path / "first", f"name: first\nparts:\n  p:\n    {slow}\n")
-    second = make_workspace(tmp_path / "second", f"name: second\nparts:\n  p:\n    {slow}\n")
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    # each build announces itself, then waits for the other: both succeed only if they overlap
+    script = ('touch "$MEET/$ME"; for i in $(seq 300); do [ -e "$MEET/$OTHER" ] && break; sleep 0.1; done; '
+              '[ -e "$MEET/$OTHER" ]; echo done > "$CRAFT_PART_INSTALL/done"')
+    workspaces = []
+    for me, other in (("first", "second"), ("second", "first")):
+        workspaces.append(make_workspace(tmp_path / me, f"""\
+            name: {me}
+            parts:
+              p:
+                plugin: nil
+                build-environment: [{{MEET: "{meet}"}}, {{ME: {me}}}, {{OTHER: {other}}}]
+                override-build: '{script}'
+            """))
     command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage"]
     running = [subprocess.Popen(command + [f"workspace={ws}"], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for ws in (first, second)]
+                                stderr=subprocess.STDOUT, text=True) for ws in workspaces]
     outputs = [process.communicate(timeout=120)[0] for process in running]
     assert [process.returncode for process in running] == [0, 0], outputs
-    for ws in (first, second):
+    for ws in workspaces:
         assert (ws.parent / "build" / "stage" / "done").read_text() == "done\n"
         assert (ws.parent / "build" / ".doit.db").is_file()
