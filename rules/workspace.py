@@ -476,11 +476,11 @@ def _merge_keys(node: yaml.Node, seen: set[int] | None = None) -> None:
         own = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
         yaml.SafeLoader("").flatten_mapping(node)
         # explicit keys override merged ones, and the first merged source wins, as in PyYAML
-        taken = {key.value for key, _ in own}
+        taken = {_key_name(key) for key, _ in own}
         merged = []
         for pair in node.value:
-            if not any(pair is mine for mine in own) and pair[0].value not in taken:
-                taken.add(pair[0].value)
+            if not any(pair is mine for mine in own) and _key_name(pair[0]) not in taken:
+                taken.add(_key_name(pair[0]))
                 merged.append(pair)
         node.value = merged + own
         children = [item for pair in node.value for item in pair]
@@ -490,6 +490,10 @@ def _merge_keys(node: yaml.Node, seen: set[int] | None = None) -> None:
         return
     for child in children:
         _merge_keys(child, seen)
+
+
+def _key_name(key: yaml.Node) -> object:
+    return key.value if isinstance(key, yaml.ScalarNode) else id(key)  # a list key is its own key
 
 
 def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:
