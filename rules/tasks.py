@@ -97,7 +97,7 @@ def _pull_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
             "file_dep": [str(path) for path in pull.declaration_files(workspace, part)],
             "uptodate": [config_changed(record)],
             "targets": [str(layout.pulled(name) / "pulled.json")],
-            "clean": [lambda name=name: _remove(layout.pulled(name))],
+            "clean": [(remove_tree, [layout.pulled(name)])],
         }
 
 
@@ -129,7 +129,7 @@ def _build_tasks(workspace: Workspace, toolchain: dict, sources: dict[str, Sourc
             + ([str(layout.pulled(name) / "pulled.json")] if part.plugin == "python" else []),
             "uptodate": [config_changed(record)],
             "targets": [str(layout.manifest(name)), str(layout.install(name))],
-            "clean": [lambda name=name: _remove(layout.part_dir(name))],
+            "clean": [(remove_tree, [layout.part_dir(name)])],
         }
 
 
@@ -148,7 +148,7 @@ def _stage_task(workspace: Workspace) -> dict:
         "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
                                      "stage": {n: list(p.stage) for n, p in workspace.parts.items()}})],
         "targets": [str(layout.stage)],
-        "clean": [lambda: _remove(layout.stage)],
+        "clean": [(remove_tree, [layout.stage])],
     }
 
 
@@ -167,7 +167,7 @@ def _prime_task(workspace: Workspace) -> dict:
         "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
                                      "filesets": {n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()}})],
         "targets": [str(layout.prime)],
-        "clean": [lambda: _remove(layout.prime)],
+        "clean": [(remove_tree, [layout.prime])],
     }
 
 
@@ -178,11 +178,6 @@ def _primed(workspace: Workspace) -> str:
 
 def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
-
-
-def _remove(path: Path) -> None:
-    if os.path.lexists(path):
-        remove_tree(path)
 
 
 def _shown(path: Path) -> str:

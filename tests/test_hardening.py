@@ -180,3 +180,21 @@ def test_yaml_merge_keys_work(tmp_path):
     result = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(os.listdir(tmp_path / "build/stage")) == ["a-only", "b"]
+
+
+def test_an_install_changed_by_hand_names_the_part_to_rebuild(tmp_path):
+    make_workspace(tmp_path, """\
+        name: hand
+        parts:
+          base: {plugin: dump, source: base}
+          top: {plugin: dump, source: top, after: [base]}
+        """, {"base/etc/conf": "c", "top/bin/run": "r"})
+    assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
+    os.unlink(tmp_path / "build/parts/base/install/etc/conf")
+    (tmp_path / "top/bin/run").write_text("r2")
+    assert_refused(doit("stage", "workspace=parts.yaml", cwd=tmp_path),
+                   "part 'base''s output was changed by hand", "doit forget build:base")
+    assert doit("forget", "build:base", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
+    result = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "build/stage/etc/conf").read_text() == "c"
