@@ -1,24 +1,35 @@
-"""Build one part: plan its action, give it the staged files of its `after` parts, run it in its
-sandbox, and publish the result to parts/<part>/install with its Tree beside it.
+"""Build one part: compute its key; restore its output from the store on a hit, otherwise plan its
+action, give it the staged files of its `after` parts, run it in its sandbox and store the result.
+Either way the output is published to parts/<part>/install with its Tree and key beside it.
 
-The previous install folder is replaced only after the new one was captured without error, so a
-failed build leaves what was built before exactly as it was.
+The previous install folder is replaced only after the new one is complete, so a failed build
+leaves what was built before exactly as it was.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from . import action, plugins, stage
+from .cachedir import cache_root
+from .digest import digest
+from .errors import PartsmithError
 from .fsutil import remove_tree
+from .installer import pip_command
+from .key import build_record
 from .layout import Layout
 from .locks import action_lock
-from .installer import pip_command
 from .plugins.context import BuildContext
 from .pull import Pulled, has_project, load_pulled
+from .sourcetree import Manifest
+from .store import Store
 from .toolchain import interpreter
-from .tree import write_manifest
+from .tree import Tree, write_manifest
 from .workspace import Workspace
+
+Outcome = Literal["built", "restored"]
 
 
 def plan(workspace: Workspace, name: str) -> action.Action:
@@ -51,30 +62,77 @@ def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
     )
 
 
-def build(workspace: Workspace, name: str) -> int:
-    """Build part `name`; returns how many entries its output holds."""
+def is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check: the install folder is what the current key's build made."""
     layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.result(name).read_text())["key"]
+        if not (layout.manifest(name).is_file() and layout.install(name).is_dir()):
+            return False
+        return digest(build_record(workspace, name)[0]) == previous
+    except (PartsmithError, OSError, ValueError, KeyError):
+        return False  # the action runs and reports whatever is wrong
+
+
+def build(workspace: Workspace, name: str) -> tuple[Outcome, int]:
+    """Restore or build part `name`; returns what happened and how many entries it holds."""
+    layout = Layout(workspace.build_root)
+    store = Store(cache_root())
     with action_lock(layout.lock(name), f"build:{name}") as lock:
-        deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
-        visible = stage.merge(f"staging the parts {name!r} is after", deps)
-        sandbox = layout.sandbox(name)
-        with stage.reported_if_changed_by_hand(layout):
-            result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
-        _publish(layout, name, sandbox.install)
-        write_manifest(result.tree, layout.manifest(name))
-        remove_tree(sandbox.root)
-    return len(result.tree)
+        record, manifest = build_record(workspace, name)
+        key = digest(record)
+        outcome: Outcome = "restored"
+        tree = _restored(store, key, layout, name, workspace.source_date_epoch)
+        if tree is None:
+            outcome = "built"
+            tree = _built(workspace, name, layout, lock)
+            store.put(key, record, tree, layout.install(name))
+        _write_result(layout, name, key, record, manifest)
+    return outcome, len(tree)
 
 
-def _publish(layout: Layout, name: str, built: os.PathLike) -> None:
+def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> Tree | None:
+    cached = store.get(key)
+    if cached is None:
+        return None
+    fresh = layout.part_dir(name) / "install.restore"
+    remove_tree(fresh)
+    if not store.restore(cached.tree, fresh, epoch):
+        remove_tree(fresh)
+        return None  # a blob was missing or corrupt: build, which stores good bytes again
+    _publish(layout, name, fresh, cached.tree)
+    return cached.tree
+
+
+def _built(workspace: Workspace, name: str, layout: Layout, lock: int) -> Tree:
+    deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
+    visible = stage.merge(f"staging the parts {name!r} is after", deps)
+    sandbox = layout.sandbox(name)
+    with stage.reported_if_changed_by_hand(layout):
+        result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
+    _publish(layout, name, sandbox.install, result.tree)
+    remove_tree(sandbox.root)
+    return result.tree
+
+
+def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
+    """Swap `built` in as the part's install folder; its manifest is written last, as the mark
+    that the folder is complete (a crash in between leaves a part that counts as not built)."""
     install = layout.install(name)
     old = install.with_name("install.old")
-    if os.path.lexists(old):
-        remove_tree(old)
-    layout.manifest(name).unlink(missing_ok=True)  # no manifest: the part counts as not built
+    remove_tree(old)
+    layout.result(name).unlink(missing_ok=True)
+    layout.manifest(name).unlink(missing_ok=True)
     if os.path.lexists(install):
         os.rename(install, old)
     install.parent.mkdir(parents=True, exist_ok=True)
     os.rename(built, install)
-    if os.path.lexists(old):
-        remove_tree(old)
+    remove_tree(old)
+    write_manifest(tree, layout.manifest(name))
+
+
+def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest) -> None:
+    path = layout.result(name)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(json.dumps({"key": key, "record": record, "source": manifest}, sort_keys=True))
+    os.replace(temp, path)

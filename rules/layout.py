@@ -21,6 +21,13 @@ class Layout:
         """The Tree of `install`, written after it; its presence means the part is built."""
         return self.part_dir(part) / "tree.json"
 
+    def result(self, part: str) -> Path:
+        """The key and record of the build that made `install`, and its source manifest."""
+        return self.part_dir(part) / "result.json"
+
+    def stat_cache(self, part: str) -> Path:
+        return self.part_dir(part) / "statcache"
+
     def sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / part)
 
@@ -41,6 +48,10 @@ class Layout:
     @property
     def prime(self) -> Path:
         return self.root / "prime"
+
+    @property
+    def stage_record(self) -> Path:
+        return self.root / "stage.json"
 
     @property
     def doit_db(self) -> Path:

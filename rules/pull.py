@@ -20,15 +20,18 @@ from pathlib import Path
 
 from . import action
 from .cachedir import cache_root
+from .digest import digest
 from .env import Sandbox
 from .fsutil import remove_tree
 from .errors import BuildError, PartsmithError
 from .installer import QUIET, index_options, pip_command
+from .key import pull_record
 from .layout import Layout
 from .locks import action_lock
 from .sources import copy_source
+from .store import Store
 from .toolchain import interpreter
-from .tree import hash_file
+from .tree import Tree, capture, hash_file
 from .workspace import Part, Workspace
 
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]  # what pip assumes for a project without one
@@ -67,24 +70,50 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     return [source / name for name in names if (source / name).is_file()]
 
 
-def pull(workspace: Workspace, name: str) -> Pulled:
+def pull(workspace: Workspace, name: str) -> tuple[str, Pulled]:
+    """Restore the part's pulled wheels from the store, or fetch them; returns what happened."""
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
+    store = Store(cache_root())
+    record = pull_record(workspace, name, declaration_files(workspace, part))
+    key = digest(record)
+    with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as lock:
+        cached = store.get(key)
+        if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):
+            return "restored", load_pulled(layout, name)
+        pulled = _fetched(workspace, name, layout, lock)
+        tree = capture(pulled.folder, workspace.source_date_epoch).tree
+        store.put(key, record, tree, pulled.folder)
+        return "fetched", pulled
+
+
+def _restored(store: Store, tree: Tree, folder: Path, epoch: int) -> bool:
+    fresh = folder.with_name("pulled.restore")
+    remove_tree(fresh)
+    if not store.restore(tree, fresh, epoch):
+        remove_tree(fresh)
+        return False
+    remove_tree(folder)
+    os.rename(fresh, folder)
+    return True
+
+
+def _fetched(workspace: Workspace, name: str, layout: Layout, lock: int) -> Pulled:
+    part = workspace.parts[name]
     sandbox = layout.pull_sandbox(name)
     source = workspace.source_dir(part)
     script = _script(workspace, part, source)
-    with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as lock:
-        action.prepare_sandbox(sandbox)
-        with action.caller_umask_ignored():
-            if source is not None:
-                copy_source(source, sandbox.build, skip=workspace.build_root)
-            else:
-                sandbox.build.mkdir()
-        status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
-                                interpreter(workspace).parent, keep_open=(lock,))
-        if status != 0:
-            raise _pip_error(name, sandbox)
-        return _record(layout, name, sandbox)
+    action.prepare_sandbox(sandbox)
+    with action.caller_umask_ignored():
+        if source is not None:
+            copy_source(source, sandbox.build, skip=workspace.build_root)
+        else:
+            sandbox.build.mkdir()
+    status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
+                            interpreter(workspace).parent, keep_open=(lock,))
+    if status != 0:
+        raise _pip_error(name, sandbox)
+    return _record(layout, name, sandbox)
 
 
 def _record(layout: Layout, name: str, sandbox: Sandbox) -> Pulled:
@@ -188,12 +217,6 @@ def load_pulled(layout: Layout, name: str) -> Pulled:
             if not path.is_file() or hash_file(path)[0] != wheel.sha256:
                 raise BuildError(
                     f"part {name!r}: pulled wheel {wheel.file} is missing or changed since it was pulled",
-                    resolution=f"Run `doit forget pull:{name}` then `doit pull:{name}` to fetch it again.",
+                    resolution=f"Run `doit clean pull:{name}`, then run again: it comes back from the cache or the index.",
                 )
     return Pulled(folder, wheels, build_wheels)
-
-
-def wheel_digest(pulled: Pulled) -> str:
-    """One digest of the whole pulled set: what a build depends on."""
-    rows = [f"{w.file} {w.sha256}" for w in (*pulled.wheels, *pulled.build_wheels)]
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()

@@ -7,6 +7,7 @@ so a failed stage leaves the previous one exactly as it was.
 from __future__ import annotations
 
 import itertools
+import json
 from contextlib import contextmanager
 import os
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ def stage(workspace: Workspace) -> int:
     with FileLock(layout.lock("stage")), reported_if_changed_by_hand(layout):
         placement = merge("stage", [staged(workspace, p) for p in workspace.build_order()])
         assemble(layout.stage, placement, workspace.source_date_epoch)
+        layout.stage_record.write_text(json.dumps({"entries": len(placement)}))
     return len(placement)
 
 
@@ -123,5 +125,5 @@ def reported_if_changed_by_hand(layout: Layout) -> Iterator[None]:
         part = missing.relative_to(parts).parts[0]
         raise BuildError(
             f"{missing} is gone: part {part!r}'s output was changed by hand since it was built",
-            resolution=f"Rebuild it: `doit forget build:{part}`, then run again.",
+            resolution=f"Bring it back: `doit clean build:{part}`, then run again (it restores from the cache).",
         ) from None

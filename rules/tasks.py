@@ -15,13 +15,13 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import RULES_VERSION, build, pull, stage
+from . import RULES_VERSION, build, cache, explain, pull, stage
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .installer import pip_version
 from .layout import Layout
 from .checker import StatChecker
-from .sources import SourceListing, list_source
+from .report import summary_reporter
 from .toolchain import interpreter
 from .workspace import Workspace, load_workspace
 
@@ -37,8 +37,6 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
     try:
         workspace = load_workspace(path)
         toolchain = {"interpreter": str(interpreter(workspace)), "pip": pip_version()}
-        sources = {name: list_source(source, skip=workspace.build_root)
-                   for name, part in workspace.parts.items() if (source := workspace.source_dir(part))}
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
     except PartsmithError as err:
@@ -52,26 +50,32 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
             "check_file_uptodate": StatChecker,
             "default_tasks": ["stage"],
             "verbosity": 2,
+            "reporter": summary_reporter(workspace),
         },
         "task_pull": lambda: _pull_tasks(workspace, toolchain),
-        "task_build": lambda: _build_tasks(workspace, toolchain, sources),
+        "task_build": lambda: _build_tasks(workspace),
+        "task_explain": lambda: _explain_tasks(workspace),
+        "task_cache": lambda: _cache_task(workspace),
         "task_stage": lambda: _stage_task(workspace),
         "task_prime": lambda: _prime_task(workspace),
     }
 
 
-def _outcome(work: Callable[[], str]) -> Callable[[], TaskFailed | None]:
-    """A doit python-action that prints `work`'s summary, or fails with the error's text."""
-    def action() -> TaskFailed | None:
+def _outcome(work: Callable[[], str | tuple[str, dict]]) -> Callable[[], TaskFailed | dict | None]:
+    """A doit python-action that prints `work`'s message (and hands doit its values, which the
+    summary reads), or fails with the error's text."""
+    def action() -> TaskFailed | dict | None:
         try:
-            print(work())
+            done = work()
+            message, values = done if isinstance(done, tuple) else (done, None)
+            print(message)
+            return values
         except PartsmithError as err:
             return TaskFailed(str(err))
         except OSError as err:  # the machine, not partsmith: a full disk, a permission, a lost file
             return TaskFailed(f"{err.strerror or err}: {err.filename or ''}\nCheck the path and run again.")
         except KeyboardInterrupt:
             return TaskFailed("interrupted: nothing of this task was kept; run again to finish")
-        return None
     return action
 
 
@@ -101,41 +105,46 @@ def _pull_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
         }
 
 
-def _pulled(workspace: Workspace, name: str) -> str:
-    pulled = pull.pull(workspace, name)
-    return f"pull:{name}: {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})"
+def _pulled(workspace: Workspace, name: str) -> tuple[str, dict]:
+    outcome, pulled = pull.pull(workspace, name)
+    wheels = ", ".join(w.pin for w in pulled.wheels)
+    return f"pull:{name}: {outcome} {len(pulled.wheels)} wheels ({wheels})", {"outcome": outcome}
 
 
-def _build_tasks(workspace: Workspace, toolchain: dict, sources: dict[str, SourceListing]) -> Iterator[dict]:
-    yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action"}
+def _build_tasks(workspace: Workspace) -> Iterator[dict]:
+    yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action (or restore it from the cache)"}
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
-        deps = workspace.dependencies(name)
-        listing = sources.get(name)
-        record = {
-            "rules": RULES_VERSION,
-            "part": part.config(),
-            "source-date-epoch": workspace.source_date_epoch,
-            "toolchain": toolchain,
-            "source-shape": listing.shape if listing else None,
-            "after-stage": {dep: list(workspace.parts[dep].stage) for dep in deps},
-        }
         yield {
             "name": name,
             "doc": f"build part {name} ({part.plugin})",
             "actions": [_outcome(lambda name=name: _built(workspace, name))],
             "task_dep": [f"pull:{name}"] + [f"build:{dep}" for dep in part.after],
-            "file_dep": (listing.files if listing else []) + [str(layout.manifest(dep)) for dep in deps]
-            + ([str(layout.pulled(name) / "pulled.json")] if part.plugin == "python" else []),
-            "uptodate": [config_changed(record)],
+            # the part's key decides, computed when doit asks (after the parts it is after ran)
+            "uptodate": [lambda task, values, name=name: build.is_current(workspace, name)],
             "targets": [str(layout.manifest(name)), str(layout.install(name))],
             "clean": [(remove_tree, [layout.part_dir(name)])],
         }
 
 
-def _built(workspace: Workspace, name: str) -> str:
-    count = build.build(workspace, name)
-    return f"build:{name}: {_entries(count)} in {_shown(Layout(workspace.build_root).install(name))}"
+def _built(workspace: Workspace, name: str) -> tuple[str, dict]:
+    outcome, count = build.build(workspace, name)
+    where = _shown(Layout(workspace.build_root).install(name))
+    return f"build:{name}: {outcome}, {_entries(count)} in {where}", {"outcome": outcome}
+
+
+def _explain_tasks(workspace: Workspace) -> Iterator[dict]:
+    yield {"basename": "explain", "name": None, "doc": "say why a part would rebuild, or that it is up to date"}
+    for name in workspace.parts:
+        yield {"name": name, "doc": f"why part {name} would rebuild",
+               "actions": [_outcome(lambda name=name: explain.explain(workspace, name))]}
+
+
+def _cache_task(workspace: Workspace) -> Iterator[dict]:
+    yield {"basename": "cache", "doc": "show the cache's size, entries and last run ($PARTSMITH_CACHE_DIR)",
+           "actions": [_outcome(cache.show)], "uptodate": [False]}
+    yield {"basename": "cache-trim", "doc": "evict least recently used entries down to $PARTSMITH_CACHE_MAX_SIZE",
+           "actions": [_outcome(cache.trim)], "uptodate": [False]}
 
 
 def _stage_task(workspace: Workspace) -> dict:
@@ -154,7 +163,8 @@ def _stage_task(workspace: Workspace) -> dict:
 
 def _staged(workspace: Workspace) -> str:
     count = stage.stage(workspace)
-    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
+    trimmed = cache.trim_if_bounded()
+    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}" + trimmed
 
 
 def _prime_task(workspace: Workspace) -> dict:

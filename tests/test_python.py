@@ -155,12 +155,13 @@ def test_pull_errors_are_short_and_name_the_part(tmp_path, python, package, expe
     assert "part 'needs': pull failed" in result.stdout and expected in result.stdout
 
 
-def test_a_changed_pulled_wheel_is_refused_at_build(python_workspace):
+def test_a_changed_pulled_wheel_is_refused_at_build(python_workspace, tmp_path, monkeypatch):
     root = python_workspace.parent
     assert doit("build:first", f"workspace={python_workspace}", cwd=root).returncode == 0
     wheel = next((root / "build/parts/first/pulled/wheels").glob("gamma-*.whl"))
     wheel.write_bytes(wheel.read_bytes() + b"tampered")
-    assert doit("forget", "build:first", f"workspace={python_workspace}", cwd=root).returncode == 0
+    (root / "build/parts/first/result.json").unlink()  # not built here any more...
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "empty-cache"))  # ...nor in the cache
     result = doit("build:first", f"workspace={python_workspace}", cwd=root)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "pulled wheel gamma-3.0-py3-none-any.whl is missing or changed" in result.stdout

@@ -1,0 +1,109 @@
+"""The records whose digests are the cache keys of pull and build actions.
+
+A record holds everything that decides an action's output and nothing else: no checkout path
+(paths inside the workspace are written relative, the sandbox as a placeholder), no caller
+environment, no mtime. The record is kept beside the result, so `explain` can say which field
+changed.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from . import RULES_VERSION
+from .digest import digest
+from .env import Sandbox, action_environment
+from .installer import pip_version
+from .layout import Layout
+from .sourcetree import Manifest, source_manifest
+from .stage import staged
+from .toolchain import interpreter
+from .tree import tree_digest
+from .workspace import Workspace
+
+SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
+
+
+@functools.lru_cache(maxsize=None)
+def _interpreter_facts(path: str) -> dict:
+    """What makes an interpreter produce different outputs, asked once per doit run."""
+    probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
+             "platform.python_implementation(), 'version': platform.python_version(), "
+             "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
+             "'soabi': sysconfig.get_config_var('SOABI')}))")
+    if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
+        return {
+            "implementation": platform.python_implementation(), "version": platform.python_version(),
+            "platform": sysconfig.get_platform(), "abi": sys.abiflags, "soabi": sysconfig.get_config_var("SOABI"),
+        }
+    output = subprocess.run([path, "-c", probe], capture_output=True, text=True, env={}, check=True).stdout
+    return json.loads(output)
+
+
+def toolchain(workspace: Workspace) -> dict:
+    path = str(interpreter(workspace))
+    return {"interpreter": path, **_interpreter_facts(path), "pip": pip_version()}
+
+
+def _environment(name: str, epoch: int) -> dict:
+    return action_environment(Sandbox(SANDBOX), name, epoch, Path("/INTERPRETER_DIR"))
+
+
+def _relative(path: str, workspace: Workspace) -> str:
+    """A find-links folder inside the workspace, written so the key ignores the checkout path."""
+    if "://" in path or not Path(path).is_relative_to(workspace.directory):
+        return path
+    return "$WORKSPACE/" + os.path.relpath(path, workspace.directory)
+
+
+def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
+    part = workspace.parts[name]
+    source = workspace.source_dir(part)
+    return {
+        "rule": "pull",
+        "rules-version": RULES_VERSION,
+        "python-packages": list(part.python_packages),
+        "python-requirements": list(part.python_requirements),
+        "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
+        "index-url": workspace.python.index_url,
+        "find-links": [_relative(link, workspace) for link in workspace.python.find_links],
+        "build-environment": [list(pair) for pair in part.build_environment],
+        "source-date-epoch": workspace.source_date_epoch,
+        "toolchain": toolchain(workspace),
+    }
+
+
+def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
+    """The build's record and the source manifest it was computed from (for `explain`)."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    source = workspace.source_dir(part)
+    manifest = source_manifest(source, workspace.build_root, layout.stat_cache(name)) if source else {}
+    record = {
+        "rule": "build",
+        "rules-version": RULES_VERSION,
+        "part": part.config(),
+        "source-date-epoch": workspace.source_date_epoch,
+        "source": digest(sorted(manifest.items())),
+        "pulled": _pulled(layout, name) if part.plugin == "python" else [],
+        "after": {dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)},
+        "toolchain": toolchain(workspace),
+        "environment": _environment(name, workspace.source_date_epoch),
+    }
+    return record, manifest
+
+
+def _pulled(layout: Layout, name: str) -> list:
+    data = json.loads((layout.pulled(name) / "pulled.json").read_text())
+    return [[w["file"], w["sha256"]] for group in ("wheels", "build-wheels") for w in data[group]]
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,50 @@
+"""The line doit prints after a run: parts built, restored and up to date, entries staged, time."""
+from __future__ import annotations
+
+import json
+import time
+
+from doit.reporter import ConsoleReporter
+
+from . import cache
+from .layout import Layout
+from .workspace import Workspace
+
+
+def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
+    """doit's console output, plus a summary line when the run touched builds or the stage."""
+    stage_record = Layout(workspace.build_root).stage_record
+
+    class SummaryReporter(ConsoleReporter):
+        def __init__(self, outstream, options):
+            super().__init__(outstream, options)
+            self.started = time.monotonic()
+            self.outcomes: dict[str, int] = {"built": 0, "restored": 0, "up to date": 0}
+            self.stage_seen = False
+
+        def add_success(self, task):
+            super().add_success(task)
+            self._note(task, task.values.get("outcome") if isinstance(task.values, dict) else None)
+
+        def skip_uptodate(self, task):
+            super().skip_uptodate(task)
+            self._note(task, "up to date")
+
+        def _note(self, task, outcome: str | None) -> None:
+            if task.name.startswith("build:") and outcome in self.outcomes:
+                self.outcomes[outcome] += 1
+            self.stage_seen |= task.name == "stage"
+
+        def complete_run(self):
+            super().complete_run()
+            if sum(self.outcomes.values()) == 0 and not self.stage_seen:
+                return
+            parts = ", ".join(f"{count} {what}" for what, count in self.outcomes.items())
+            staged = ""
+            if self.stage_seen and stage_record.is_file():
+                staged = f"; {json.loads(stage_record.read_text())['entries']} entries staged"
+            seconds = time.monotonic() - self.started
+            self.write(f"partsmith: parts {parts}{staged}; {seconds:.2f} s\n")
+            cache.record_run(self.outcomes["restored"], self.outcomes["built"])
+
+    return SummaryReporter
