@@ -38,6 +38,10 @@ class Layout:
         """The part's pulled wheels, and pulled.json recording name, version and sha256 of each."""
         return self.part_dir(part) / "pulled"
 
+    def pull_result(self, part: str) -> Path:
+        """The key and record of the pull that filled `pulled`."""
+        return self.part_dir(part) / "pull-result.json"
+
     def lock(self, name: str) -> Path:
         return self.root / "locks" / f"{name}.lock"
 

@@ -78,13 +78,27 @@ def pull(workspace: Workspace, name: str) -> tuple[str, Pulled]:
     record = pull_record(workspace, name, declaration_files(workspace, part))
     key = digest(record)
     with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as lock:
+        layout.pull_result(name).unlink(missing_ok=True)
         cached = store.get(key)
         if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):
-            return "restored", load_pulled(layout, name)
-        pulled = _fetched(workspace, name, layout, lock)
-        tree = capture(pulled.folder, workspace.source_date_epoch).tree
-        store.put(key, record, tree, pulled.folder)
-        return "fetched", pulled
+            outcome = "restored"
+        else:
+            outcome = "fetched"
+            folder = _fetched(workspace, name, layout, lock).folder
+            store.put(key, record, capture(folder, workspace.source_date_epoch).tree, folder)
+        layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
+        return outcome, load_pulled(layout, name)
+
+
+def is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check: what was pulled is what the current record asks for."""
+    layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.pull_result(name).read_text())["key"]
+        record = pull_record(workspace, name, declaration_files(workspace, workspace.parts[name]))
+        return (layout.pulled(name) / "pulled.json").is_file() and digest(record) == previous
+    except (PartsmithError, OSError, ValueError, KeyError):
+        return False
 
 
 def _restored(store: Store, tree: Tree, folder: Path, epoch: int) -> bool:

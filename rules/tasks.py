@@ -1,9 +1,11 @@
-"""Turn a workspace into doit tasks: pull:<part>, build:<part>, stage, prime.
+"""Turn a workspace into doit tasks: pull:<part>, build:<part>, stage, prime, explain:<part>,
+cache, cache-trim.
 
-doit decides what runs and in what order; each task's up-to-date check is doit's own (file_dep on
-the part's source files and on the Trees of the parts it is after, config_changed on everything
-else that shapes the output). Task actions return doit's TaskFailed for user mistakes, so they
-print a short message, never a traceback.
+doit decides what runs and in what order. pull and build are up to date when the key of their
+current record is the key of what they last produced (computed when doit asks, after the tasks
+they depend on ran); their actions then restore from the store or run. stage and prime use doit's
+own checks: file_dep on the parts' Trees, config_changed on filesets and the epoch. Task actions
+return doit's TaskFailed for user mistakes, so they print a short message, never a traceback.
 """
 from __future__ import annotations
 
@@ -15,10 +17,9 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import RULES_VERSION, build, cache, explain, pull, stage
+from . import build, cache, explain, pull, stage
 from .fsutil import remove_tree
 from .errors import PartsmithError
-from .installer import pip_version
 from .layout import Layout
 from .checker import StatChecker
 from .report import summary_reporter
@@ -36,7 +37,7 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
     path = Path(base or os.getcwd(), workspace_arg or default)
     try:
         workspace = load_workspace(path)
-        toolchain = {"interpreter": str(interpreter(workspace)), "pip": pip_version()}
+        interpreter(workspace)  # a missing python.interpreter stops doit here, before any task
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
     except PartsmithError as err:
@@ -52,7 +53,7 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
             "verbosity": 2,
             "reporter": summary_reporter(workspace),
         },
-        "task_pull": lambda: _pull_tasks(workspace, toolchain),
+        "task_pull": lambda: _pull_tasks(workspace),
         "task_build": lambda: _build_tasks(workspace),
         "task_explain": lambda: _explain_tasks(workspace),
         "task_cache": lambda: _cache_task(workspace),
@@ -79,27 +80,18 @@ def _outcome(work: Callable[[], str | tuple[str, dict]]) -> Callable[[], TaskFai
     return action
 
 
-def _pull_tasks(workspace: Workspace, toolchain: dict) -> Iterator[dict]:
+def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
     yield {"basename": "pull", "name": None, "doc": "fetch what parts need (the only step that may use the network)"}
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
         if part.plugin != "python":
             yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs ({part.plugin}: nothing to fetch)"}
             continue
-        record = {
-            "rules": RULES_VERSION,
-            "python-packages": list(part.python_packages),
-            "python-requirements": list(part.python_requirements),
-            "build-environment": [list(pair) for pair in part.build_environment],
-            "python": workspace.python.__dict__,
-            "toolchain": toolchain,
-        }
         yield {
             "name": name,
             "doc": f"resolve and download the wheels of python part {name}",
             "actions": [_outcome(lambda name=name: _pulled(workspace, name))],
-            "file_dep": [str(path) for path in pull.declaration_files(workspace, part)],
-            "uptodate": [config_changed(record)],
+            "uptodate": [lambda task, values, name=name: pull.is_current(workspace, name)],
             "targets": [str(layout.pulled(name) / "pulled.json")],
             "clean": [(remove_tree, [layout.pulled(name)])],
         }
