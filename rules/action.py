@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from urllib.parse import quote
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from . import normalize
-from .env import Sandbox, action_environment, export_lines, quote
+from .env import Sandbox, action_environment, export_lines
+from .env import quote as shell_quote
 from .fsutil import remove_tree
 from .errors import BuildError
 from .filesets import organize
@@ -99,7 +101,7 @@ def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tu
 
 
 def _prologue(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]) -> list[str]:
-    return ["set -euo pipefail", *export_lines(build_environment), f"cd {quote(sandbox.build)}"]
+    return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(sandbox.build)}"]
 
 
 def _fill(action: Action, sandbox: Sandbox, stage: Placement) -> None:
@@ -116,7 +118,7 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement) -> None:
     default = sandbox.tools / "default-build.sh"
     default.write_text("\n".join([*_prologue(sandbox, action.build_environment), *action.default_build, ""]))
     craftctl = sandbox.tools / "craftctl"
-    craftctl.write_text(_CRAFTCTL.format(default=quote(default)))
+    craftctl.write_text(_CRAFTCTL.format(default=shell_quote(default)))
     craftctl.chmod(0o755)
 
 
@@ -141,7 +143,8 @@ def _captured(action: Action, sandbox: Sandbox) -> Capture:
     if sandbox.install.is_symlink() or not sandbox.install.is_dir():
         raise BuildError(f"part {action.part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
                          resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.")
-    forbidden = {str(sandbox.root).encode(), os.path.realpath(sandbox.root).encode()}
+    spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
+    forbidden = {form.encode() for path in spellings for form in (path, quote(path))}  # quote: file: URLs
     result = capture(sandbox.install, action.epoch, tuple(sorted(forbidden)))
     problems = (
         [f"{path}: holds the sandbox path {sandbox.root}" for path in result.leaks]

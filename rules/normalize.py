@@ -63,10 +63,11 @@ def _fix_shebangs(bin_dir: Path, sandbox: bytes) -> set[Path]:
 
 
 def _drop_sandbox_direct_urls(install: Path, sandbox: str) -> set[Path]:
-    """direct_url.json naming a wheel built in the sandbox says only where the build ran."""
+    """A file: direct_url.json can only name the project's wheel built in the sandbox (pulled
+    wheels are installed by name): it says only where the build ran, however it is quoted."""
     dropped = set()
     for path in install.glob("lib/python*/site-packages/*.dist-info/direct_url.json"):
-        if sandbox in path.read_text(errors="replace"):
+        if '"file:' in path.read_text(errors="replace"):
             path.unlink()
             dropped.add(path)
     return dropped
@@ -100,8 +101,10 @@ def _record_hash(path: Path) -> str:
 
 def _compile(install: Path, env: dict[str, str]) -> None:
     # Like pip, a file that does not compile (a py2-only test file, say) is left without a .pyc.
+    # -I -S: no site, so no .pth file runs an import that writes a timestamped .pyc first; -f
+    # rewrites any .pyc that got there anyway.
     subprocess.run(
-        [str(install / "bin" / "python"), "-m", "compileall", "-q", "-j", "0",
+        [str(install / "bin" / "python"), "-I", "-S", "-m", "compileall", "-q", "-f", "-j", "0",
          "--invalidation-mode", "checked-hash", "-s", str(install), "-p", "/", str(install / "lib")],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022,
     )

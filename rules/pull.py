@@ -62,12 +62,39 @@ def has_project(source: Path | None) -> bool:
 
 
 def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
-    """The files whose change means pull must resolve again (not the project's code)."""
+    """The files whose change means pull must resolve again (not the project's code): the
+    project's files and the requirements files, with those they include (-r, -c)."""
     source = workspace.source_dir(part)
     if source is None:
         return []
-    names = [*part.python_requirements, *PROJECT_FILES]
-    return [source / name for name in names if (source / name).is_file()]
+    found: list[Path] = [source / name for name in PROJECT_FILES if (source / name).is_file()]
+    pending = [source / name for name in part.python_requirements]
+    while pending:
+        path = pending.pop(0)
+        if path in found or not path.is_file():
+            continue
+        found.append(path)
+        pending += [path.parent / included for included in _included(path, part.name)]
+    return found
+
+
+INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]\s*(\S+)")
+# Where pip looks is the workspace's `python:` settings alone; a requirements file may not widen it.
+WHERE_OPTIONS = re.compile(r"^\s*(-i|--index-url|--extra-index-url|-f|--find-links|--no-index|--trusted-host)\b")
+
+
+def _included(path: Path, part: str) -> list[str]:
+    included = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if WHERE_OPTIONS.match(line):
+            raise PartsmithError(
+                f"{path}:{number}: part {part!r}: {line.strip()!r}: where pip looks is set by the workspace",
+                resolution="Remove the line and set python: index-url / find-links in the workspace file.",
+            )
+        match = INCLUDE.match(line)
+        if match:
+            included.append(match[1])
+    return included
 
 
 def pull(workspace: Workspace, name: str) -> tuple[str, Pulled]:
@@ -142,7 +169,8 @@ def _record(layout: Layout, name: str, sandbox: Sandbox) -> Pulled:
 
 
 def _script(workspace: Workspace, part: Part, source: Path | None) -> str:
-    pip = [*pip_command(), *QUIET]
+    # --python: resolve for the interpreter the part's venv is made with, not for doit's
+    pip = [*pip_command(), "--python", str(interpreter(workspace)), *QUIET]
     where = [*index_options(workspace.python), "--retries", "2", "--timeout", "30",
              "--cache-dir", str(cache_root() / "pip")]
     lines = ["mkdir -p ../out/wheels ../out/build-wheels ../out/project"]  # runs in a copy of the source
@@ -168,22 +196,44 @@ def build_requirements(source: Path) -> list[str]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise PartsmithError(f"{pyproject}: not valid TOML: {err}", resolution="Fix the file and run again.") from None
-    requires = data.get("build-system", {}).get("requires", DEFAULT_BUILD_REQUIRES)
+    system = data.get("build-system", {})
+    requires = system.get("requires", DEFAULT_BUILD_REQUIRES) if isinstance(system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise PartsmithError(f"{pyproject}: build-system.requires must be a list of strings")
     return requires
 
 
+UNREACHABLE = ("NewConnectionError", "Failed to establish a new connection", "Connection refused",
+               "Temporary failure in name resolution", "Name or service not known", "timed out")
+
+
 def _pip_error(name: str, sandbox: Sandbox) -> BuildError:
-    text = sandbox.log.read_text(errors="replace")
-    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
-    tail = text.splitlines()[-10:]
+    lines = sandbox.log.read_text(errors="replace").splitlines()
+    errors = _error_blocks(lines) or lines[-10:]
+    brief = f"part {name!r}: pull failed: pip could not fetch what the part needs"
+    if any(marker in line for line in lines for marker in UNREACHABLE):
+        brief = f"part {name!r}: pull failed: the package index could not be reached"
+        errors.insert(0, next(line.strip() for line in lines if any(m in line for m in UNREACHABLE)))
     return BuildError(
-        f"part {name!r}: pull failed: pip could not fetch what the part needs",
-        "\n".join(errors or tail),
+        brief,
+        "\n".join(errors),
         "Check the package names, versions and hashes, and the workspace's python: index-url and "
         f"find-links; the full pip log is {sandbox.log}",
     )
+
+
+def _error_blocks(lines: list[str]) -> list[str]:
+    """pip's `ERROR:` lines with the indented lines that explain them."""
+    kept: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("ERROR:") or line.startswith("error:"):
+            inside = True
+        elif not line.startswith((" ", "\t", "╰", "│")):
+            inside = False
+        if inside:
+            kept.append(line)
+    return kept[:40]
 
 
 WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-")
@@ -221,10 +271,13 @@ def load_pulled(layout: Layout, name: str) -> Pulled:
     folder = layout.pulled(name)
     try:
         data = json.loads((folder / "pulled.json").read_text())
+        wheels = tuple(Wheel(**w) for w in data["wheels"])
+        build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
     except FileNotFoundError:
         raise BuildError(f"part {name!r} has not been pulled", resolution=f"Run `doit pull:{name}` (or `doit stage`).") from None
-    wheels = tuple(Wheel(**w) for w in data["wheels"])
-    build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
+    except (ValueError, KeyError, TypeError):
+        raise BuildError(f"part {name!r}: {folder / 'pulled.json'} is damaged",
+                         resolution=f"Run `doit clean pull:{name}`, then run again.") from None
     for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
         for wheel in group:
             path = folder / sub / wheel.file

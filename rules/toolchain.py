@@ -1,8 +1,10 @@
 """Which Python interpreter actions see: its folder goes on the action's PATH."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,4 +25,19 @@ def interpreter(workspace: Workspace) -> Path:
             f"{workspace.path.name}: python.interpreter: {wanted!r} is not an executable on PATH",
             resolution="Install it, or name an interpreter that exists (e.g. python3).",
         )
-    return Path(os.path.realpath(found))
+    return _real_interpreter(found, workspace.directory)
+
+
+@functools.lru_cache(maxsize=None)
+def _real_interpreter(found: str, directory: Path) -> Path:
+    """Ask the interpreter where it really is: a pyenv shim or a wrapper script is not the
+    interpreter the key must name, and must not choose another one at build time."""
+    probe = "import os, sys; print(os.path.realpath(getattr(sys, '_base_executable', sys.executable)))"
+    try:
+        result = subprocess.run([found, "-c", probe], cwd=directory, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise PartsmithError(f"python.interpreter: {found} does not run: {err}") from None
+    if result.returncode != 0 or not result.stdout.strip():
+        raise PartsmithError(f"python.interpreter: {found} is not a working Python interpreter",
+                             "\n".join(result.stderr.splitlines()[-5:]))
+    return Path(result.stdout.strip())

@@ -355,7 +355,7 @@ class _Reader:
             name=name,
             plugin=plugin,
             source=source,
-            python_packages=tuple(v for _, v in self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []),
+            python_packages=tuple(self.packages(entries, key)),
             python_requirements=tuple(requirements),
             build_environment=tuple(self.optional(entries, "build-environment", self.environment, f"{key}.build-environment") or ()),
             after=tuple(v for _, v in self.optional(entries, "after", self.string_list, f"{key}.after") or []),
@@ -364,6 +364,14 @@ class _Reader:
             stage=tuple(self.fileset(entries, "stage", key)),
             prime=tuple(self.fileset(entries, "prime", key)),
         )
+
+    def packages(self, entries: dict, key: str) -> list[str]:
+        items = self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []
+        for node, value in items:
+            if value.strip().startswith("-"):
+                self.problem(node, f"{key}.python-packages", f"{value!r} is a pip option, not a package: "
+                             "where pip looks is set by python: index-url and find-links")
+        return [value for _, value in items if not value.strip().startswith("-")]
 
     def check_requirements(self, node: yaml.Node, key: str, source: str | None, files: list[str]) -> None:
         if source is None:

@@ -126,3 +126,27 @@ def test_craftctl_default_runs_the_plugins_build_inside_override(tmp_path):
                          files={"src/sub/x": "x", "src/link": "->sub/x"})
     assert {"keep", "sub", "sub/x", "link", "more"} == set(result.tree)
     assert result.tree["link"].kind == "symlink" and result.tree["link"].target == "sub/x"
+
+
+def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
+    from pathlib import Path as P
+
+    from rules.plugins import default_build
+    from rules.plugins.context import BuildContext
+    from rules.pull import Pulled, Wheel
+
+    workspace = load_workspace(make_workspace(tmp_path, """\
+        name: w
+        parts:
+          app: {plugin: python, source: app}
+        """, {"app/pyproject.toml": "[project]\nname = 'app'\n"}))
+    pulled = Pulled(P("/pulled"), (Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
+                                   Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64)), ())
+    context = BuildContext(P("/usr/bin/python3.11"), ("/venv/bin/python", "-m", "pip"), pulled, project=True)
+    assert default_build(workspace.parts["app"], context) == (
+        '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
+        "/venv/bin/python -m pip --disable-pip-version-check --no-input wheel --no-index --find-links "
+        "../inputs/build-wheels --no-deps --wheel-dir ../dist .",
+        '/venv/bin/python -m pip --disable-pip-version-check --no-input --python "$CRAFT_PART_INSTALL/bin/python" '
+        "install --no-index --no-deps --no-compile --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
+    )

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ def test_requirements_with_hashes_are_checked(tmp_path):
 @pytest.mark.parametrize("python, package, expected", [
     ("{index-url: none, find-links: [wheels]}", "nosuch==1.0", "No matching distribution found for nosuch==1.0"),
     ("{index-url: none, find-links: [wheels]}", "delta==9.9", "No matching distribution found for delta==9.9"),
-    ("{index-url: 'http://127.0.0.1:9/simple'}", "delta", "No matching distribution found for delta"),
+    ("{index-url: 'http://127.0.0.1:9/simple'}", "delta", "the package index could not be reached"),
 ])
 def test_pull_errors_are_short_and_name_the_part(tmp_path, python, package, expected):
     root = tmp_path / "ws"
@@ -153,6 +154,7 @@ def test_pull_errors_are_short_and_name_the_part(tmp_path, python, package, expe
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert "part 'needs': pull failed" in result.stdout and expected in result.stdout
+    assert not (root / "build/parts/needs/pulled").exists()
 
 
 def test_a_changed_pulled_wheel_is_refused_at_build(python_workspace, tmp_path, monkeypatch):
@@ -165,6 +167,84 @@ def test_a_changed_pulled_wheel_is_refused_at_build(python_workspace, tmp_path, 
     result = doit("build:first", f"workspace={python_workspace}", cwd=root)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "pulled wheel gamma-3.0-py3-none-any.whl is missing or changed" in result.stdout
+
+
+def test_a_package_whose_pth_file_imports_a_module_builds_clean(tmp_path):
+    root = tmp_path / "ws"
+    make_wheel(root / "wheels", "hacky", "1.0", {
+        "hacky-precedence.pth": "import _hack_hook; _hack_hook.install()\n",
+        "_hack_hook/__init__.py": "def install():\n    pass\n",
+    })
+    workspace = make_workspace(root, """\
+        name: pth
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p: {plugin: python, python-packages: [hacky]}
+        """)
+    result = doit("stage", f"workspace={workspace}", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pyc = next((root / "build/stage").glob("lib/python*/site-packages/_hack_hook/__pycache__/*.pyc"))
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b11
+
+
+def test_a_checkout_path_with_a_space_changes_no_byte(python_workspace, tmp_path):
+    root = python_workspace.parent
+    spaced = tmp_path / "with space" / "ws"
+    shutil.copytree(root, spaced, symlinks=True)
+    assert doit("stage", f"workspace={python_workspace}", cwd=tmp_path).returncode == 0
+    result = doit("stage", f"workspace={spaced / 'parts.yaml'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(root / "build" / "stage") == snapshot(spaced / "build" / "stage")
+
+
+def test_pull_reruns_when_an_included_requirements_file_changes(tmp_path):
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    workspace = make_workspace(root, """\
+        name: nested
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p: {plugin: python, source: src, python-requirements: [requirements.txt]}
+        """, {"src/requirements.txt": "-r base.txt\n", "src/base.txt": "gamma\n"})
+    assert doit("stage", f"workspace={workspace}", cwd=root).returncode == 0
+    (root / "src/base.txt").write_text("gamma\ndelta\n")
+    result = doit("stage", f"workspace={workspace}", cwd=root)
+    assert ".  pull:p" in result.stdout and "delta==0.1" in result.stdout
+    assert list((root / "build/stage").glob("lib/python*/site-packages/delta.py"))
+
+
+def test_where_pip_looks_cannot_be_widened_by_packages_or_requirements(tmp_path):
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    workspace = make_workspace(root, """\
+        name: options
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p: {plugin: python, python-packages: ['--find-links=/elsewhere', delta]}
+        """)
+    result = doit("stage", f"workspace={workspace}", cwd=root)
+    assert result.returncode == 3 and "is a pip option, not a package" in result.stderr
+
+    workspace.write_text(workspace.read_text().replace("python-packages: ['--find-links=/elsewhere', delta]",
+                                                       "source: src, python-requirements: [req.txt]"))
+    (root / "src").mkdir()
+    (root / "src/req.txt").write_text("delta\n--extra-index-url http://elsewhere/simple\n")
+    result = doit("stage", f"workspace={workspace}", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "req.txt:2" in result.stdout and "where pip looks is set by the workspace" in result.stdout
+
+
+@pytest.mark.skipif(subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0,
+                    reason="needs unshare -n (a network namespace) to cut the network")
+def test_build_runs_offline_from_what_pull_fetched(python_workspace, tmp_path, monkeypatch):
+    root = python_workspace.parent
+    assert doit("pull:first", "pull:second", f"workspace={python_workspace}", cwd=root).returncode == 0
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "cold-cache"))  # nothing to restore
+    command = ["unshare", "-n", sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"),
+               "build:first", "build:second", f"workspace={python_workspace}"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "build:first: built" in result.stdout and "build:second: built" in result.stdout
 
 
 @pytest.mark.network
