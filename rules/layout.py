@@ -58,5 +58,9 @@ class Layout:
         return self.root / "stage.json"
 
     @property
+    def prime_record(self) -> Path:
+        return self.root / "prime.json"
+
+    @property
     def doit_db(self) -> Path:
         return self.root / ".doit.db"

@@ -10,6 +10,7 @@ import itertools
 import json
 from contextlib import contextmanager
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,7 +21,7 @@ from filelock import FileLock
 from .errors import BuildError, Conflict, StageConflictError
 from .filesets import select
 from .layout import Layout
-from .tree import Entry, Placement, Tree, materialize, read_manifest
+from .tree import Entry, Placement, Tree, materialize, place, read_manifest
 from .workspace import Workspace
 
 
@@ -78,29 +79,90 @@ def primed(workspace: Workspace, part: str) -> Contribution:
     return Contribution(part, select(contribution.tree, workspace.parts[part].prime), contribution.root)
 
 
-def assemble(dest: Path, placement: Placement, epoch: int) -> None:
+def assemble(dest: Path, placement: Placement, epoch: int, record: Path) -> None:
+    """Make `dest` hold exactly `placement`. `record` lists what `dest` held after the last
+    success: when it is there, only what changed is touched (a dev loop's one edited file costs
+    one copy, not a new stage); otherwise the folder is built beside `dest` and swapped in."""
+    previous = _recorded(record, dest)
+    record.unlink(missing_ok=True)  # from here until the new record, `dest` is not trusted
+    if previous is None:
+        _replace(dest, placement, epoch)
+    else:
+        _update(dest, previous, placement, epoch)
+    temp = record.with_name(record.name + ".tmp")
+    temp.write_text(json.dumps({"entries": len(placement),
+                                "tree": {path: entry.to_json() for path, (entry, _) in placement.items()}}))
+    os.replace(temp, record)
+
+
+def _recorded(record: Path, dest: Path) -> dict[str, Entry] | None:
+    try:
+        tree = json.loads(record.read_text())["tree"]
+        return {path: Entry.from_json(data) for path, data in tree.items()} if dest.is_dir() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _replace(dest: Path, placement: Placement, epoch: int) -> None:
     """Build the new folder beside `dest`, then swap it in; a crash leaves the old or the new."""
     fresh = dest.with_name(f".{dest.name}.new")
     old = dest.with_name(f".{dest.name}.old")
     if not os.path.lexists(dest) and os.path.lexists(old):  # a crash between the two renames
         os.rename(old, dest)
     for leftover in (fresh, old):
-        if os.path.lexists(leftover):
-            remove_tree(leftover)
+        remove_tree(leftover)
     materialize(placement, fresh, epoch)
     if os.path.lexists(dest):
         os.rename(dest, old)
     os.rename(fresh, dest)
-    if os.path.lexists(old):
-        remove_tree(old)
+    remove_tree(old)
+
+
+def _update(dest: Path, previous: dict[str, Entry], placement: Placement, epoch: int) -> None:
+    """Change in place what differs from the previous stage, or was changed there by hand."""
+    keep = {path for path, (entry, _) in placement.items()
+            if previous.get(path) == entry and _on_disk_is(dest / path, entry, epoch)}
+    for path, (entry, root) in placement.items():  # every byte needed is there before anything moves
+        if path not in keep and entry.kind == "file" and not (root / path).is_file():
+            raise FileNotFoundError(2, "No such file or directory", str(root / path))
+    for path in sorted(set(previous) - keep, reverse=True):
+        target = dest / path
+        if path in placement and placement[path][0].kind == "dir" and target.is_dir() and not target.is_symlink():
+            continue  # a folder that stays a folder keeps its contents
+        if target.is_dir() and not target.is_symlink():
+            remove_tree(target)
+        elif os.path.lexists(target):
+            target.unlink()
+    for path in sorted(set(placement) - keep):
+        entry, root = placement[path]
+        place(dest / path, entry, root / path)
+    for path in sorted((p for p, (e, _) in placement.items() if e.kind == "dir"), reverse=True):
+        os.utime(dest / path, (epoch, epoch))
+    for path in sorted(set(placement) - keep):
+        os.utime(dest / path, (epoch, epoch), follow_symlinks=False)
+    os.utime(dest, (epoch, epoch))
+
+
+def _on_disk_is(path: Path, entry: Entry, epoch: int) -> bool:
+    """Whether `path` still is what the stage put there (an edit by hand changes its mtime)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if entry.kind == "dir":
+        return stat.S_ISDIR(info.st_mode)
+    if entry.kind == "symlink":
+        return stat.S_ISLNK(info.st_mode) and os.readlink(path) == entry.target
+    mode = 0o755 if entry.executable else 0o644
+    return (stat.S_ISREG(info.st_mode) and info.st_size == entry.size and info.st_mtime == epoch
+            and stat.S_IMODE(info.st_mode) == mode)
 
 
 def stage(workspace: Workspace) -> int:
     layout = Layout(workspace.build_root)
     with FileLock(layout.lock("stage")), reported_if_changed_by_hand(layout):
         placement = merge("stage", [staged(workspace, p) for p in workspace.build_order()])
-        assemble(layout.stage, placement, workspace.source_date_epoch)
-        layout.stage_record.write_text(json.dumps({"entries": len(placement)}))
+        assemble(layout.stage, placement, workspace.source_date_epoch, layout.stage_record)
     return len(placement)
 
 
@@ -108,7 +170,7 @@ def prime(workspace: Workspace) -> int:
     layout = Layout(workspace.build_root)
     with FileLock(layout.lock("prime")), reported_if_changed_by_hand(layout):
         placement = merge("prime", [primed(workspace, p) for p in workspace.build_order()])
-        assemble(layout.prime, placement, workspace.source_date_epoch)
+        assemble(layout.prime, placement, workspace.source_date_epoch, layout.prime_record)
     return len(placement)
 
 

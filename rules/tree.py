@@ -222,22 +222,26 @@ def with_parents(tree: Tree, selected: set[str]) -> dict[str, Entry]:
 Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holding its bytes)
 
 
+def place(target: Path, entry: Entry, source: Path) -> None:
+    """Create one entry of a Tree at `target`, a file's bytes copied from `source`."""
+    if entry.kind == "dir":
+        target.mkdir(exist_ok=True)
+        os.chmod(target, 0o755)
+    elif entry.kind == "symlink":
+        os.symlink(entry.target, target)
+    else:
+        shutil.copyfile(source, target, follow_symlinks=False)
+        os.chmod(target, 0o755 if entry.executable else 0o644)
+
+
 def materialize(placement: Placement, dest: Path, epoch: int) -> None:
     """Create `dest` holding every entry of `placement`, copied from its source folder."""
     dest.mkdir(parents=True)
     os.chmod(dest, 0o755)  # not the caller's umask
     for path in sorted(placement):
         entry, source_root = placement[path]
-        target = dest / path
-        if entry.kind == "dir":
-            target.mkdir(exist_ok=True)
-            os.chmod(target, 0o755)
-        elif entry.kind == "symlink":
-            os.symlink(entry.target, target)
-        else:
-            shutil.copyfile(source_root / path, target, follow_symlinks=False)
-            os.chmod(target, 0o755 if entry.executable else 0o644)
-        os.utime(target, (epoch, epoch), follow_symlinks=False)
+        place(dest / path, entry, source_root / path)
+        os.utime(dest / path, (epoch, epoch), follow_symlinks=False)
     for path in sorted(placement, reverse=True):  # children first: creating them touched parents
         if placement[path][0].kind == "dir":
             os.utime(dest / path, (epoch, epoch))

@@ -271,3 +271,23 @@ def test_kill_9_at_any_moment_leaves_nothing_a_later_run_trusts(tmp_path, delay)
     assert snapshot(ws.parent / "build/stage") == expected
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
     assert all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in blobs(cache))
+
+
+def test_stage_updates_only_what_changed_and_repairs_edits_by_hand(tmp_path):
+    files = {f"d/f{i}": f"{i}\n" for i in range(20)}
+    ws = make_workspace(tmp_path / "ws", "name: inc\nparts:\n  d: {plugin: dump, source: d}\n",
+                        {**{k.replace("d/", "d/sub/"): v for k, v in files.items()}, "d/gone": "g"})
+    stage(ws)
+    staged = ws.parent / "build/stage"
+    inodes = {p.name: p.stat().st_ino for p in (staged / "sub").iterdir()}
+    (ws.parent / "d/sub/f3").write_text("new\n")
+    os.unlink(ws.parent / "d/gone")
+    (ws.parent / "d/added").write_text("a")
+    (staged / "sub/f7").write_text("edited by hand")
+    stage(ws)
+    after = {p.name: p.stat().st_ino for p in (staged / "sub").iterdir()}
+    assert {name for name in after if after[name] != inodes[name]} == {"f3", "f7"}  # the rest untouched
+    fresh = make_workspace(tmp_path / "fresh", ws.read_text(), {})
+    shutil.copytree(ws.parent / "d", fresh.parent / "d")
+    stage(fresh)
+    assert snapshot(staged) == snapshot(fresh.parent / "build/stage")
