@@ -8,7 +8,6 @@ offline. The result is recorded as the part's pulled inputs: name, version and s
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re

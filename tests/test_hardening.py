@@ -1,6 +1,5 @@
 """Regression tests from a review: what a build must never touch, and up-to-date checks that
 must see every change. Each runs doit as a user does."""
-import json
 import os
 import signal
 import stat

@@ -3,7 +3,6 @@ reported (file, line, dotted key, message) for every kind of mistake SPEC.md lis
 from __future__ import annotations
 
 import dataclasses
-import os
 import textwrap
 from pathlib import Path
 

@@ -15,7 +15,7 @@ def wheel_files(name: str, version: str, modules: dict[str, str], requires: list
                 scripts: dict[str, str] | None = None) -> dict[str, str]:
     """The files of a pure-python wheel: modules, METADATA, WHEEL, entry points (RECORD added later)."""
     dist = f"{name.replace('-', '_')}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Requires-Dist: {req}" for req in requires or []]
     files = dict(modules)
     files[f"{dist}/METADATA"] = "\n".join(metadata) + "\n"

@@ -12,7 +12,6 @@ and prints medians and ratios against the floor.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
