@@ -53,7 +53,7 @@ def trim_if_bounded() -> str:
     if not limit:
         return ""
     evicted = Store(cache_root()).trim(parse_size(limit))
-    return f" (cache: evicted {evicted} least recently used results)" if evicted else ""
+    return f"partsmith: cache: evicted {evicted} least recently used results (limit {limit})" if evicted else ""
 
 
 def record_run(hits: int, misses: int) -> None:

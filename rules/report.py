@@ -7,6 +7,7 @@ import time
 from doit.reporter import ConsoleReporter
 
 from . import cache
+from .errors import PartsmithError
 from .layout import Layout
 from .workspace import Workspace
 
@@ -46,5 +47,11 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
             seconds = time.monotonic() - self.started
             self.write(f"partsmith: parts {parts}{staged}; {seconds:.2f} s\n")
             cache.record_run(self.outcomes["restored"], self.outcomes["built"])
+            try:
+                trimmed = cache.trim_if_bounded()
+            except PartsmithError as err:
+                trimmed = f"partsmith: cache not trimmed: {err}"
+            if trimmed:
+                self.write(trimmed + "\n")
 
     return SummaryReporter

@@ -155,8 +155,7 @@ def _stage_task(workspace: Workspace) -> dict:
 
 def _staged(workspace: Workspace) -> str:
     count = stage.stage(workspace)
-    trimmed = cache.trim_if_bounded()
-    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}" + trimmed
+    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
 
 
 def _prime_task(workspace: Workspace) -> dict:

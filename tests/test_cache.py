@@ -215,7 +215,7 @@ def test_cache_shows_its_size_and_last_run_and_stays_within_its_bound(tmp_path):
         stage(ws)
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
     env = {**os.environ, "PARTSMITH_CACHE_MAX_SIZE": "12K"}
-    assert "(cache: evicted" in stage(ws, env=env).stdout  # ...until a bound is set: the oldest go
+    assert "partsmith: cache: evicted" in stage(ws, env=env).stdout  # ...until a bound is set: the oldest go
     trimmed = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
     assert trimmed.returncode == 0 and "evicted" in trimmed.stdout
     size = sum(p.stat().st_size for p in blobs(cache)) + sum(p.stat().st_size for p in (cache / "ac").glob("*.json"))
