@@ -18,6 +18,7 @@ import sysconfig
 from pathlib import Path
 
 from . import RULES_VERSION
+from .cachedir import cache_root
 from .digest import digest
 from .env import Sandbox, action_environment
 from .installer import pip_version
@@ -85,7 +86,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
-    manifest = source_manifest(source, workspace.build_root, layout.stat_cache(name)) if source else {}
+    manifest = source_manifest(source, workspace.build_root, stat_cache(source)) if source else {}
     record = {
         "rule": "build",
         "rules-version": RULES_VERSION,
@@ -98,6 +99,12 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "environment": _environment(name, workspace.source_date_epoch),
     }
     return record, manifest
+
+
+def stat_cache(source: Path) -> Path:
+    """The stat cache of one source folder lives in the cache, not the build root: a wiped build
+    root (or another workspace with the same source) does not cost re-hashing every file."""
+    return cache_root() / "stat" / hashlib.sha256(str(source).encode()).hexdigest()
 
 
 def _pulled(layout: Layout, name: str) -> list:

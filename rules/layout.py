@@ -25,9 +25,6 @@ class Layout:
         """The key and record of the build that made `install`, and its source manifest."""
         return self.part_dir(part) / "result.json"
 
-    def stat_cache(self, part: str) -> Path:
-        return self.part_dir(part) / "statcache"
-
     def sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / part)
 
