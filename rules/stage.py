@@ -10,6 +10,7 @@ import itertools
 import json
 from contextlib import contextmanager
 import os
+import posixpath
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from filelock import FileLock
 from .errors import BuildError, Conflict, StageConflictError
 from .filesets import select
 from .layout import Layout
-from .tree import Entry, Placement, Tree, materialize, place, read_manifest
+from .tree import ChangedSince, Entry, Placement, Tree, materialize, place, read_manifest
 from .workspace import Workspace
 
 
@@ -119,35 +120,48 @@ def _replace(dest: Path, placement: Placement, epoch: int) -> None:
 
 
 def _update(dest: Path, previous: dict[str, Entry], placement: Placement, epoch: int) -> None:
-    """Change in place what differs from the previous stage, or was changed there by hand."""
-    keep = {path for path, (entry, _) in placement.items()
-            if previous.get(path) == entry and _on_disk_is(dest / path, entry, epoch)}
+    """Make `dest` equal to `placement` touching only what differs from the previous stage, or
+    was changed there by hand (edited, replaced, added). Symlinks in `dest` are never followed."""
+    keep: set[str] = set()
+    for path in sorted(placement):  # parents first: nothing below a changed folder is kept
+        entry = placement[path][0]
+        parent = posixpath.dirname(path)
+        if (not parent or parent in keep) and previous.get(path) == entry and _on_disk_is(dest / path, entry, epoch):
+            keep.add(path)
     for path, (entry, root) in placement.items():  # every byte needed is there before anything moves
         if path not in keep and entry.kind == "file" and not (root / path).is_file():
             raise FileNotFoundError(2, "No such file or directory", str(root / path))
-    for path in sorted(set(previous) - keep, reverse=True):
-        target = dest / path
-        if path in placement and placement[path][0].kind == "dir" and target.is_dir() and not target.is_symlink():
-            continue  # a folder that stays a folder keeps its contents
-        if target.is_dir() and not target.is_symlink():
-            remove_tree(target)
-        elif os.path.lexists(target):
-            target.unlink()
+    _remove_all_but(dest, keep)
     for path in sorted(set(placement) - keep):
         entry, root = placement[path]
         place(dest / path, entry, root / path)
+        os.utime(dest / path, (epoch, epoch), follow_symlinks=False)
     for path in sorted((p for p, (e, _) in placement.items() if e.kind == "dir"), reverse=True):
         os.utime(dest / path, (epoch, epoch))
-    for path in sorted(set(placement) - keep):
-        os.utime(dest / path, (epoch, epoch), follow_symlinks=False)
     os.utime(dest, (epoch, epoch))
+
+
+def _remove_all_but(dest: Path, keep: set[str]) -> None:
+    """Remove every entry below `dest` not in `keep`, without entering symlinks."""
+    for folder, dirs, files in os.walk(dest):
+        prefix = os.path.relpath(folder, dest)
+        for name in files + dirs:
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if rel in keep:
+                continue
+            path = Path(folder, name)
+            if path.is_dir() and not path.is_symlink():
+                remove_tree(path)
+            else:
+                path.unlink()
+        dirs[:] = [d for d in dirs if (d if prefix == "." else f"{prefix}/{d}") in keep]
 
 
 def _on_disk_is(path: Path, entry: Entry, epoch: int) -> bool:
     """Whether `path` still is what the stage put there (an edit by hand changes its mtime)."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except OSError:  # gone, or a file now stands where a folder was
         return False
     if entry.kind == "dir":
         return stat.S_ISDIR(info.st_mode)
@@ -179,13 +193,14 @@ def reported_if_changed_by_hand(layout: Layout) -> Iterator[None]:
     """A file of a part's Tree that is gone from its install folder: say which part to rebuild."""
     try:
         yield
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ChangedSince) as err:
         parts = layout.root / "parts"
-        missing = Path(err.filename or "")
+        missing = err.path if isinstance(err, ChangedSince) else Path(err.filename or "")
         if not missing.is_relative_to(parts):
             raise
         part = missing.relative_to(parts).parts[0]
+        what = "was changed" if isinstance(err, ChangedSince) else "is gone"
         raise BuildError(
-            f"{missing} is gone: part {part!r}'s output was changed by hand since it was built",
+            f"{missing} {what}: part {part!r}'s output was changed by hand since it was built",
             resolution=f"Bring it back: `doit clean build:{part}`, then run again (it restores from the cache).",
         ) from None

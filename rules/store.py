@@ -13,7 +13,6 @@ a cached blob, and running as root ignores read-only modes.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .tree import CHUNK, Entry, Tree, from_json, to_json
+from .tree import Entry, Tree, copy_checked, from_json, to_json
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -88,15 +87,11 @@ class Store:
 
     def _copy_checked(self, entry: Entry, target: Path) -> bool:
         blob = self.blob(entry.digest)
-        sha = hashlib.sha256()
         try:
-            with open(blob, "rb") as source, open(target, "wb") as out:
-                while chunk := source.read(CHUNK):
-                    sha.update(chunk)
-                    out.write(chunk)
+            copied = copy_checked(blob, target)
         except FileNotFoundError:
             return False
-        if sha.hexdigest() != entry.digest:
+        if copied != entry.digest:
             blob.unlink(missing_ok=True)  # corrupt: gone, so the rebuild stores good bytes again
             return False
         os.chmod(target, 0o755 if entry.executable else 0o644)

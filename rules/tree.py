@@ -222,16 +222,37 @@ def with_parents(tree: Tree, selected: set[str]) -> dict[str, Entry]:
 Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holding its bytes)
 
 
+class ChangedSince(Exception):
+    """A file's bytes are not the ones its Tree recorded (a part's install edited by hand)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
 def place(target: Path, entry: Entry, source: Path) -> None:
-    """Create one entry of a Tree at `target`, a file's bytes copied from `source`."""
+    """Create one entry of a Tree at `target`, a file's bytes copied from `source` and checked
+    against the entry's digest in the same read: bytes changed since capture never spread."""
     if entry.kind == "dir":
         target.mkdir(exist_ok=True)
         os.chmod(target, 0o755)
     elif entry.kind == "symlink":
         os.symlink(entry.target, target)
     else:
-        shutil.copyfile(source, target, follow_symlinks=False)
+        if copy_checked(source, target) != entry.digest:
+            target.unlink()
+            raise ChangedSince(source)
         os.chmod(target, 0o755 if entry.executable else 0o644)
+
+
+def copy_checked(source: Path, target: Path) -> str:
+    """Copy `source` to the new file `target`; returns the sha256 of what was copied."""
+    sha = hashlib.sha256()
+    with open(source, "rb") as reader, open(target, "xb") as writer:
+        while chunk := reader.read(CHUNK):
+            sha.update(chunk)
+            writer.write(chunk)
+    return sha.hexdigest()
 
 
 def materialize(placement: Placement, dest: Path, epoch: int) -> None:
