@@ -15,7 +15,7 @@ from typing import Literal
 from . import action, plugins, stage
 from .cachedir import cache_root
 from .digest import digest
-from .errors import PartsmithError
+from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree
 from .installer import pip_command
 from .key import build_record
@@ -26,10 +26,10 @@ from .pull import Pulled, has_project, load_pulled
 from .sourcetree import Manifest
 from .store import Store
 from .toolchain import interpreter
-from .tree import Tree, write_manifest
+from .tree import Tree, read_manifest, write_manifest
 from .workspace import Workspace
 
-Outcome = Literal["built", "restored"]
+Outcome = Literal["built", "restored", "up to date"]
 
 
 def plan(workspace: Workspace, name: str) -> action.Action:
@@ -81,14 +81,32 @@ def build(workspace: Workspace, name: str) -> tuple[Outcome, int]:
     with action_lock(layout.lock(name), f"build:{name}") as lock:
         record, manifest = build_record(workspace, name)
         key = digest(record)
+        if _current_key(layout, name) == key:  # another doit made it while this one waited
+            return "up to date", len(read_manifest(layout.manifest(name)))
         outcome: Outcome = "restored"
         tree = _restored(store, key, layout, name, workspace.source_date_epoch)
         if tree is None:
             outcome = "built"
-            tree = _built(workspace, name, layout, lock)
-            store.put(key, record, tree, layout.install(name))
+            tree = _built(workspace, name, layout, lock, manifest)
+            _keep(store, key, record, tree, layout.install(name), name)
         _write_result(layout, name, key, record, manifest)
     return outcome, len(tree)
+
+
+def _current_key(layout: Layout, name: str) -> str | None:
+    try:
+        key = json.loads(layout.result(name).read_text())["key"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return key if layout.manifest(name).is_file() and layout.install(name).is_dir() else None
+
+
+def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: str) -> None:
+    """Store a fresh result; a store that cannot take it (a full disk) costs a warning only."""
+    try:
+        store.put(key, record, tree, folder)
+    except OSError as err:
+        print(f"partsmith: warning: build:{name} was not cached: {err.strerror or err}: {err.filename or store.root}")
 
 
 def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> Tree | None:
@@ -104,12 +122,15 @@ def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> 
     return cached.tree
 
 
-def _built(workspace: Workspace, name: str, layout: Layout, lock: int) -> Tree:
+def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Tree:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = stage.merge(f"staging the parts {name!r} is after", deps)
     sandbox = layout.sandbox(name)
     with stage.reported_if_changed_by_hand(layout):
         result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
+    if build_record(workspace, name)[1] != manifest:  # the key must name the bytes that were built
+        raise BuildError(f"part {name!r}: its source changed while it was being built",
+                         resolution="Run again once the source is saved.")
     _publish(layout, name, sandbox.install, result.tree)
     remove_tree(sandbox.root)
     return result.tree

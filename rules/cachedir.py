@@ -4,10 +4,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from doit import get_initial_workdir
+
 
 def cache_root() -> Path:
+    # doit runs in the dodo.py folder: a relative setting means the folder doit was started from
+    start = get_initial_workdir() or os.getcwd()
     if os.environ.get("PARTSMITH_CACHE_DIR"):
-        return Path(os.environ["PARTSMITH_CACHE_DIR"])
+        return Path(start, os.environ["PARTSMITH_CACHE_DIR"])
     if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "partsmith"
+        return Path(start, os.environ["XDG_CACHE_HOME"]) / "partsmith"
     return Path.home() / ".cache" / "partsmith"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from .cachedir import cache_root
+from . import pull
 from .build import is_current
 from .digest import digest
-from .errors import PartsmithError
 from .key import build_record
 from .layout import Layout
 from .store import Store
@@ -22,21 +22,33 @@ def explain(workspace: Workspace, name: str) -> str:
         previous = json.loads(layout.result(name).read_text())
     except (OSError, ValueError):
         return f"explain:{name}: not built in this build root yet: the next run builds it (or restores it from the cache)"
+    first = _first(workspace, name)
     try:
         record, manifest = build_record(workspace, name)
-    except FileNotFoundError as err:
-        raise PartsmithError(f"explain:{name}: a part it is after is not built ({err.filename})",
-                             resolution="Run `doit stage` first.") from None
+    except FileNotFoundError:
+        return "\n".join([f"explain:{name}: what it depends on is not there yet:", *first])
     key = digest(record)
-    stale = [dep for dep in workspace.dependencies(name) if not is_current(workspace, dep)]
-    first = [f"  after part {dep} would rebuild first, which may change what {name} sees" for dep in stale]
     if key == previous["key"]:
+        if not (layout.install(name).is_dir() and layout.manifest(name).is_file()):
+            first.append("  its install folder is gone: the next run restores it from the cache")
         return "\n".join([f"explain:{name}: up to date" + (" for now:" if first else ""), *first])
     cached = Store(cache_root()).result_path(key).is_file()
     then = "restore it from the cache" if cached else "build it"
     changes = differences(previous["record"], record, previous.get("source", {}), manifest)
     return "\n".join([f"explain:{name}: inputs changed since the last build; the next run will {then}:",
                       *[f"  {line}" for line in changes], *first])
+
+
+def _first(workspace: Workspace, name: str) -> list[str]:
+    """What runs before the part's build and may change its inputs."""
+    lines = []
+    if workspace.parts[name].plugin == "python" and not pull.is_current(workspace, name):
+        lines.append(f"  pull:{name} runs first: its inputs (packages, requirements, index-url, find-links "
+                     "or the wheels there) changed, or it never ran here")
+    for dep in workspace.dependencies(name):
+        if not is_current(workspace, dep):
+            lines.append(f"  after part {dep} would rebuild first, which may change what {name} sees")
+    return lines
 
 
 def differences(old: dict, new: dict, old_source: dict, new_source: dict) -> list[str]:

@@ -74,7 +74,7 @@ def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
         "python-requirements": list(part.python_requirements),
         "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
         "index-url": workspace.python.index_url,
-        "find-links": [_relative(link, workspace) for link in workspace.python.find_links],
+        "find-links": {_relative(link, workspace): _folder_digest(link, workspace) for link in workspace.python.find_links},
         "build-environment": [list(pair) for pair in part.build_environment],
         "source-date-epoch": workspace.source_date_epoch,
         "toolchain": toolchain(workspace),
@@ -99,6 +99,13 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "environment": _environment(name, workspace.source_date_epoch),
     }
     return record, manifest
+
+
+def _folder_digest(link: str, workspace: Workspace) -> str | None:
+    """What a local find-links folder holds: a new or rebuilt wheel there is a new pull input."""
+    if "://" in link or not Path(link).is_dir():
+        return None
+    return digest(sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items()))
 
 
 def stat_cache(source: Path) -> Path:

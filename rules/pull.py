@@ -104,6 +104,8 @@ def pull(workspace: Workspace, name: str) -> tuple[str, Pulled]:
     record = pull_record(workspace, name, declaration_files(workspace, part))
     key = digest(record)
     with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as lock:
+        if is_current(workspace, name):  # another doit pulled it while this one waited
+            return "up to date", load_pulled(layout, name)
         layout.pull_result(name).unlink(missing_ok=True)
         cached = store.get(key)
         if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):

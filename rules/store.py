@@ -15,6 +15,8 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import posixpath
+import re
 import shutil
 import time
 from collections import Counter
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .fsutil import remove_tree
 from .tree import Entry, Tree, copy_checked, from_json, to_json
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -55,9 +58,14 @@ class Store:
             final = self.blob(entry.digest)
             final.parent.mkdir(parents=True, exist_ok=True)
             temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-            shutil.copyfile(folder / path, temp)
-            os.chmod(temp, 0o444)
             pending[entry.digest] = (temp, final)
+            try:
+                shutil.copyfile(folder / path, temp)
+                os.chmod(temp, 0o444)
+            except OSError:
+                for leftover, _ in pending.values():
+                    leftover.unlink(missing_ok=True)
+                raise
         if pending:
             _sync(self.cas)
         for temp, final in pending.values():
@@ -107,10 +115,11 @@ class Store:
         try:
             data = json.loads(path.read_text())
             result = Result(key, data["record"], from_json(json.dumps(data["tree"])))
+            _check_tree(result.tree)
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)  # unreadable: a miss, and gone
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            remove_tree(path)  # damaged, or not what partsmith writes: a miss, and gone
             return None
         os.utime(path)  # least recently used eviction reads this
         return result
@@ -181,6 +190,20 @@ class Store:
             else:
                 sizes[path.name] = info.st_size
         return sizes
+
+
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_tree(tree: dict[str, Entry]) -> None:
+    """A Tree read from the store must be one partsmith could have written: relative paths that
+    stay inside, known kinds, sha256 digests. Anything else is treated as damage."""
+    for path, entry in tree.items():
+        normal = posixpath.normpath(path)
+        if normal != path or path.startswith(("/", "../")) or path in ("", ".", ".."):
+            raise ValueError(f"bad path {path!r}")
+        if entry.kind not in ("file", "dir", "symlink") or (entry.kind == "file" and not DIGEST.fullmatch(entry.digest)):
+            raise ValueError(f"bad entry for {path!r}")
 
 
 def _sync(folder: Path) -> None:

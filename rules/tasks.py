@@ -38,6 +38,8 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
     try:
         workspace = load_workspace(path)
         interpreter(workspace)  # a missing python.interpreter stops doit here, before any task
+        if os.environ.get("PARTSMITH_CACHE_MAX_SIZE"):
+            cache.parse_size(os.environ["PARTSMITH_CACHE_MAX_SIZE"])
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
     except PartsmithError as err:

@@ -148,5 +148,5 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
         "/venv/bin/python -m pip --disable-pip-version-check --no-input wheel --no-index --find-links "
         "../inputs/build-wheels --no-deps --wheel-dir ../dist .",
         '/venv/bin/python -m pip --disable-pip-version-check --no-input --python "$CRAFT_PART_INSTALL/bin/python" '
-        "install --no-index --no-deps --no-compile --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
+        "install --no-index --no-compile --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
     )

@@ -230,8 +230,9 @@ def test_cache_trim_without_a_bound_is_a_clear_error(tmp_path):
     result = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
     assert result.returncode == 1 and "PARTSMITH_CACHE_MAX_SIZE" in result.stdout
     env["PARTSMITH_CACHE_MAX_SIZE"] = "lots"
-    result = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
-    assert result.returncode == 1 and "is not a size" in result.stdout and "Traceback" not in result.stdout
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)  # refused before any task
+    assert result.returncode == 3 and "is not a size" in result.stderr and "Traceback" not in result.stderr
+    assert not (ws.parent / "build" / "parts").exists()
 
 
 # -- several processes, crashes --------------------------------------------------------------------
@@ -291,3 +292,96 @@ def test_stage_updates_only_what_changed_and_repairs_edits_by_hand(tmp_path):
     shutil.copytree(ws.parent / "d", fresh.parent / "d")
     stage(fresh)
     assert snapshot(staged) == snapshot(fresh.parent / "build/stage")
+
+
+# -- found by review: nothing edited by hand, or mid-build, may reach the cache ------------------
+
+
+def test_an_after_part_edited_by_hand_never_reaches_a_dependent_or_the_cache(tmp_path):
+    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    stage(ws)
+    (ws.parent / "build/parts/base/install/lib.txt").write_text("HANDEDIT")
+    ws.write_text(ws.read_text().replace("echo run", "echo again"))  # top must build
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent)
+    assert result.returncode == 1 and "Traceback" not in result.stdout
+    assert "lib.txt was changed: part 'base''s output was changed by hand" in result.stdout
+    assert doit("clean", "build:base", f"workspace={ws}", cwd=ws.parent).returncode == 0
+    stage(ws)
+    assert (ws.parent / "build/stage/copy.txt").read_text() == "v1"
+
+
+def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_path):
+    src = tmp_path / "ws" / "src"
+    ws = make_workspace(tmp_path / "ws", f"""\
+        name: race
+        parts:
+          p:
+            plugin: dump
+            source: src
+            override-build: |
+              craftctl default
+              echo new > "{src}/a.txt"
+        """, {"src/a.txt": "old\n"})
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent)
+    assert result.returncode == 1 and "its source changed while it was being built" in result.stdout
+    assert not (ws.parent / "build/parts/p/result.json").exists()
+    assert not list((Path(os.environ["PARTSMITH_CACHE_DIR"]) / "ac").glob("*.json"))
+
+
+def test_a_new_wheel_in_a_find_links_folder_is_a_new_pull(tmp_path):
+    from wheels import make_wheel
+    root = tmp_path / "ws"
+    make_wheel(root / "wheels", "demo", "1.0", {"demo.py": "V = 1\n"})
+    ws = make_workspace(root, """\
+        name: links
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          py: {plugin: python, python-packages: [demo]}
+        """)
+    assert "demo==1.0" in stage(ws).stdout
+    make_wheel(root / "wheels", "demo", "2.0", {"demo.py": "V = 2\n"})
+    assert "demo==2.0" in stage(ws).stdout
+
+
+def test_stage_update_never_follows_a_symlink_made_by_hand_and_drops_extra_files(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("not ours")
+    ws = make_workspace(tmp_path / "ws", "name: s\nparts:\n  d: {plugin: dump, source: d}\n",
+                        {"d/lib/x.txt": "x", "d/other": "o"})
+    stage(ws)
+    staged = ws.parent / "build/stage"
+    shutil.rmtree(staged / "lib")
+    os.symlink(outside, staged / "lib")
+    (staged / "EXTRA").write_text("extra")
+    (ws.parent / "d/other").write_text("o2")
+    stage(ws)
+    assert (outside / "x.txt").read_text() == "not ours"
+    assert not (staged / "lib").is_symlink() and (staged / "lib/x.txt").read_text() == "x"
+    assert not (staged / "EXTRA").exists()
+
+
+def test_damaged_action_results_are_misses(tmp_path):
+    counter = tmp_path / "counter"
+    ws = chain(tmp_path / "ws", counter)
+    stage(ws)
+    cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
+    for number, result in enumerate(sorted((cache / "ac").glob("*.json"))):
+        data = json.loads(result.read_text())
+        data["tree"] = [] if number == 0 else {"../../escape": {"kind": "symlink", "target": "x"}}
+        result.write_text(json.dumps(data))
+    shutil.rmtree(ws.parent / "build")
+    result = stage(ws)
+    assert "parts 2 built, 0 restored" in result.stdout and runs(counter) == 2
+    assert not (ws.parent.parent / "escape").exists()
+
+
+def test_two_doit_processes_on_one_workspace_agree(tmp_path):
+    files = {f"big/f{i}": f"{i}\n" * 100 for i in range(500)}
+    ws = make_workspace(tmp_path / "ws", "name: two\nparts:\n  big: {plugin: dump, source: big}\n", files)
+    command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage", f"workspace={ws}"]
+    running = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]
+    outputs = [process.communicate(timeout=300)[0] for process in running]
+    assert [process.returncode for process in running] == [0, 0], outputs
+    assert len(snapshot(ws.parent / "build/stage")) == 500

@@ -247,6 +247,17 @@ def test_build_runs_offline_from_what_pull_fetched(python_workspace, tmp_path, m
     assert "build:first: built" in result.stdout and "build:second: built" in result.stdout
 
 
+def test_a_project_whose_dependencies_changed_unseen_by_pull_fails_clearly(python_workspace):
+    root = python_workspace.parent
+    assert doit("stage", f"workspace={python_workspace}", cwd=root).returncode == 0
+    spec = json.loads((root / "tool/project.json").read_text())
+    spec["requires"] = ["delta", "epsilon"]  # the in-tree backend reads this, not pyproject.toml
+    (root / "tool/project.json").write_text(json.dumps(spec))
+    result = doit("stage", f"workspace={python_workspace}", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "part 'second': build script failed" in result.stdout and "epsilon" in result.stdout
+
+
 @pytest.mark.network
 def test_default_workspace_from_pypi_stages_and_flask_runs(tmp_path):
     shutil.copytree(REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True)

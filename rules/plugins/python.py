@@ -2,8 +2,10 @@
 
 The venv is made without pip (no ensurepip: seconds per part, and a pip of its own per part);
 the one pinned pip installs into it from outside with --python. Every pulled wheel is named
-explicitly with --no-deps, so each part marks the same packages REQUESTED whether it asked for
-them or got them as a dependency. The part's own project is built to a wheel first (offline, with
+explicitly, so each part marks the same packages REQUESTED whether it asked for them or got them
+as a dependency; with --no-index pip still checks that every dependency is among them, so a
+project whose dependencies changed without its pyproject.toml fails here instead of shipping
+without them. The part's own project is built to a wheel first (offline, with
 the pulled build requirements), never installed from its folder. normalize.py runs afterwards.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
         commands.append(shlex.join([*pip, "wheel", "--no-index", "--find-links", BUILD_WHEELS, "--no-deps",
                                     "--wheel-dir", PROJECT_DIST, "."]))
     if wanted or context.project:
-        install = [*pip, "--python", "$CRAFT_PART_INSTALL/bin/python", "install", "--no-index", "--no-deps",
+        install = [*pip, "--python", "$CRAFT_PART_INSTALL/bin/python", "install", "--no-index",
                    "--no-compile", "--find-links", WHEELS, *wanted]
         line = shlex.join(install).replace("'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"')
         commands.append(line + (f" {PROJECT_DIST}/*.whl" if context.project else ""))
