@@ -55,8 +55,9 @@ def partsmith(work: Path, wheels: Path) -> tuple[float, float]:
     doit = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py")]
     env = {**os.environ, "PARTSMITH_CACHE_DIR": str(work / "cache")}
     cold = timed([*doit, "stage", "workspace=parts.yaml"], cwd=work, env=env)
-    subprocess.run([*doit, "forget", "build:one", "build:two", "workspace=parts.yaml"], cwd=work, env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    for part in ("one", "two"):  # not built here, and not in a (fresh) cache: the builds run again
+        (work / "build" / "parts" / part / "result.json").unlink()
+    env["PARTSMITH_CACHE_DIR"] = str(work / "cache2")
     build = timed([*doit, "build:one", "build:two", "workspace=parts.yaml"], cwd=work, env=env)
     return cold, build
 
