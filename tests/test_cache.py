@@ -280,13 +280,15 @@ def test_stage_updates_only_what_changed_and_repairs_edits_by_hand(tmp_path):
                         {**{k.replace("d/", "d/sub/"): v for k, v in files.items()}, "d/gone": "g"})
     stage(ws)
     staged = ws.parent / "build/stage"
-    inodes = {p.name: p.stat().st_ino for p in (staged / "sub").iterdir()}
+    # a file created anew may reuse a freed inode number, never its change time
+    identity = lambda p: (p.stat().st_ino, p.stat().st_ctime_ns)
+    inodes = {p.name: identity(p) for p in (staged / "sub").iterdir()}
     (ws.parent / "d/sub/f3").write_text("new\n")
     os.unlink(ws.parent / "d/gone")
     (ws.parent / "d/added").write_text("a")
     (staged / "sub/f7").write_text("edited by hand")
     stage(ws)
-    after = {p.name: p.stat().st_ino for p in (staged / "sub").iterdir()}
+    after = {p.name: identity(p) for p in (staged / "sub").iterdir()}
     assert {name for name in after if after[name] != inodes[name]} == {"f3", "f7"}  # the rest untouched
     fresh = make_workspace(tmp_path / "fresh", ws.read_text(), {})
     shutil.copytree(ws.parent / "d", fresh.parent / "d")
