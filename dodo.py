@@ -3,4 +3,4 @@ from doit import get_var
 
 from rules.tasks import doit_globals
 
-globals().update(doit_globals(get_var("workspace"), default="workspace/parts.yaml"))
+globals().update(doit_globals(get_var("workspace"), default="workspace/parts.yaml", verify_part=get_var("part")))

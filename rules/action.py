@@ -46,16 +46,31 @@ class Action:
     python_venv: bool = False  # normalize the install folder as a python virtual environment
 
 
-def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int, ...] = ()) -> Capture:
+@dataclass(frozen=True)
+class Conditions:
+    """What `doit verify` varies in a second build, on top of another sandbox path: a command
+    wrapping the script (one CPU, another hostname), variables added to its environment (a
+    shifted clock) and the order in which the source is copied in."""
+
+    wrapper: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()
+    reverse_source: bool = False
+
+
+NORMAL = Conditions()
+
+
+def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int, ...] = (),
+        conditions: Conditions = NORMAL) -> Capture:
     """Build in `sandbox` (wiped first) and return the captured, normalized install Tree.
 
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
     script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
     with caller_umask_ignored():
-        _fill(action, sandbox, stage)
+        _fill(action, sandbox, stage, conditions.reverse_source)
     status = execute(sandbox, action.epoch, action.part, action.build_environment, action.script,
-                     action.interpreter_dir, keep_open)
+                     action.interpreter_dir, keep_open, conditions)
     if status != 0:
         raise BuildError(
             f"part {action.part!r}: build script failed with exit status {status}",
@@ -87,14 +102,15 @@ def prepare_sandbox(sandbox: Sandbox) -> None:
 
 
 def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
-            script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = ()) -> int:
+            script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = (),
+            conditions: Conditions = NORMAL) -> int:
     """Run `script` with bash in the sandbox's fixed environment; its output goes to the log."""
-    env = action_environment(sandbox, part, epoch, interpreter_dir)
+    env = {**action_environment(sandbox, part, epoch, interpreter_dir), **dict(conditions.extra_env)}
     prologue = _prologue(sandbox, build_environment)
     (sandbox.tools / "build.sh").write_text("\n".join([*prologue, script, ""]))
     with open(sandbox.log, "wb") as log:
         return subprocess.run(
-            [SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
+            [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
             env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, umask=0o022, pass_fds=keep_open,
         ).returncode
@@ -104,9 +120,9 @@ def _prologue(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]) 
     return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(sandbox.build)}"]
 
 
-def _fill(action: Action, sandbox: Sandbox, stage: Placement) -> None:
+def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
     if action.source is not None:
-        copy_source(action.source, sandbox.src, skip=action.build_root)
+        copy_source(action.source, sandbox.src, skip=action.build_root, reverse=reverse_source)
     else:
         sandbox.src.mkdir()
     normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs

@@ -5,12 +5,29 @@ never an input and is never copied into a sandbox, or a build would contain itse
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 
-def copy_source(source: Path, dest: Path, skip: Path) -> None:
+def copy_source(source: Path, dest: Path, skip: Path, reverse: bool = False) -> None:
+    """Copy `source` (links as links) to the new folder `dest`; `reverse` creates each folder's
+    entries in reverse name order (a `verify` variation: the order a build reads them in)."""
     def ignored(folder: str, names: list[str]) -> list[str]:
         return [name for name in names if Path(folder, name) == skip]
 
-    shutil.copytree(source, dest, symlinks=True, ignore=ignored)
+    if not reverse:
+        shutil.copytree(source, dest, symlinks=True, ignore=ignored)
+        return
+    dest.mkdir()
+    for name in sorted(os.listdir(source), reverse=True):
+        path = source / name
+        if path == skip:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            copy_source(path, dest / name, skip, reverse=True)
+        elif path.is_symlink():
+            os.symlink(os.readlink(path), dest / name)
+        else:
+            shutil.copy2(path, dest / name)
+    shutil.copystat(source, dest)

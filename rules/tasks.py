@@ -17,7 +17,7 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import build, cache, explain, pull, stage
+from . import build, cache, explain, pack, pull, stage, verify
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
@@ -27,7 +27,7 @@ from .toolchain import interpreter
 from .workspace import Workspace, load_workspace
 
 
-def doit_globals(workspace_arg: str | None, default: str) -> dict:
+def doit_globals(workspace_arg: str | None, default: str, verify_part: str | None = None) -> dict:
     """What a dodo.py exposes: DOIT_CONFIG and task_* functions for the chosen workspace.
 
     `workspace=` is relative to the folder doit was started from; the default is relative to the
@@ -61,6 +61,8 @@ def doit_globals(workspace_arg: str | None, default: str) -> dict:
         "task_cache": lambda: _cache_task(workspace),
         "task_stage": lambda: _stage_task(workspace),
         "task_prime": lambda: _prime_task(workspace),
+        "task_pack": lambda: _pack_task(workspace),
+        "task_verify": lambda: _verify_task(workspace, verify_part),
     }
 
 
@@ -177,6 +179,30 @@ def _prime_task(workspace: Workspace) -> dict:
 def _primed(workspace: Workspace) -> str:
     count = stage.prime(workspace)
     return f"prime: {_entries(count)} in {_shown(Layout(workspace.build_root).prime)}"
+
+
+def _pack_task(workspace: Workspace) -> dict:
+    layout = Layout(workspace.build_root)
+    archive = layout.root / "dist" / f"{workspace.name}.tar.gz"
+    return {
+        "doc": "prime as a reproducible <build-root>/dist/<name>.tar.gz and its .sha256",
+        "actions": [_outcome(lambda: pack.pack(workspace))],
+        "task_dep": ["prime"],
+        "file_dep": [str(layout.prime_record)],
+        "uptodate": [config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch})],
+        "targets": [str(archive), str(archive) + ".sha256"],
+        "clean": [(remove_tree, [layout.root / "dist"])],
+    }
+
+
+def _verify_task(workspace: Workspace, only: str | None) -> dict:
+    names = [only] if only in workspace.parts else list(workspace.parts)
+    return {
+        "doc": "build every part again elsewhere, under varied conditions, and compare (part=NAME for one)",
+        "actions": [_outcome(lambda: verify.verify(workspace, only))],
+        "task_dep": [f"build:{name}" for name in names],
+        "uptodate": [False],
+    }
 
 
 def _entries(count: int) -> str:
