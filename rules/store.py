@@ -17,7 +17,6 @@ import json
 import os
 import posixpath
 import re
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -60,8 +59,7 @@ class Store:
             temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
             pending[entry.digest] = (temp, final)
             try:
-                shutil.copyfile(folder / path, temp)
-                os.chmod(temp, 0o444)
+                copy_checked(folder / path, temp, 0o444)
             except OSError:
                 for leftover, _ in pending.values():
                     leftover.unlink(missing_ok=True)
@@ -96,13 +94,12 @@ class Store:
     def _copy_checked(self, entry: Entry, target: Path) -> bool:
         blob = self.blob(entry.digest)
         try:
-            copied = copy_checked(blob, target)
+            copied = copy_checked(blob, target, 0o755 if entry.executable else 0o644)
         except FileNotFoundError:
             return False
         if copied != entry.digest:
             blob.unlink(missing_ok=True)  # corrupt: gone, so the rebuild stores good bytes again
             return False
-        os.chmod(target, 0o755 if entry.executable else 0o644)
         return True
 
     # -- action results --------------------------------------------------------------------------
