@@ -127,7 +127,7 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bo
         sandbox.src.mkdir()
     normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
     # The build folder starts as the source, like craft-parts; links cost nothing and both are ours.
-    shutil.copytree(sandbox.src, sandbox.build, symlinks=True, copy_function=os.link)
+    copy_source(sandbox.src, sandbox.build, skip=action.build_root, reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)

@@ -4,6 +4,7 @@ which members differ (in the spirit of diffoscope, much smaller)."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import marshal
 import tarfile
@@ -55,7 +56,8 @@ def _pyc(a: bytes, b: bytes) -> list[str]:
 
 
 def _code_difference(a: types.CodeType, b: types.CodeType, where: str) -> str | None:
-    for field in ("co_filename", "co_name", "co_names", "co_varnames", "co_code"):
+    for field in ("co_filename", "co_name", "co_qualname", "co_names", "co_varnames", "co_flags",
+                  "co_firstlineno", "co_linetable", "co_code"):
         if getattr(a, field) != getattr(b, field):
             return f"{where}: {field} {_short(getattr(a, field))} vs {_short(getattr(b, field))}"
     if len(a.co_consts) != len(b.co_consts):
@@ -85,9 +87,16 @@ def _archive(path: str, a: bytes, b: bytes) -> list[str]:
 def _members(path: str, data: bytes) -> dict[str, str]:
     if path.endswith((".tar", ".tar.gz", ".tgz")):
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            return {m.name: f"size {m.size}, mtime {m.mtime}, mode {m.mode:o}" for m in archive.getmembers()}
+            return {m.name: _tar_member(archive, m) for m in archive.getmembers()}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {i.filename: f"crc {i.CRC:08x}, time {i.date_time}" for i in archive.infolist()}
+
+
+def _tar_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    stream = archive.extractfile(member) if member.isfile() else None
+    content = hashlib.sha256(stream.read()).hexdigest()[:12] if stream else member.linkname or "-"
+    return (f"content {content}, size {member.size}, mtime {member.mtime}, mode {member.mode:o}, "
+            f"owner {member.uid}:{member.gid} {member.uname or '-'}:{member.gname or '-'}")
 
 
 def _short(value: object) -> str:

@@ -69,6 +69,9 @@ def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter
         # pip reads configuration files (/etc/pip.conf, /etc/xdg/pip, ~/.config/pip) even when no
         # PIP_* variable is set; os.devnull here is pip's documented way to read none of them.
         "PIP_CONFIG_FILE": os.devnull,
+        # git run by a build must not find the checkout's repository above the sandbox (its
+        # top-level path, its HEAD): the source is an input by content, not by where it sits.
+        "GIT_CEILING_DIRECTORIES": str(sandbox.root),
         "CRAFT_PART_NAME": part_name,
         "CRAFT_PART_SRC": str(sandbox.src),
         "CRAFT_PART_BUILD": str(sandbox.build),

@@ -29,14 +29,29 @@ def pack(workspace: Workspace) -> str:
     dist = layout.root / "dist"
     dist.mkdir(exist_ok=True)
     archive = dist / f"{workspace.name}.tar.gz"
-    temp = archive.with_name(archive.name + ".tmp")
-    with open(temp, "wb") as raw:
-        write_archive(raw, tree, layout.prime, workspace.source_date_epoch)
-    digest = hash_file(temp)[0]
-    os.replace(temp, archive)
     checksum = archive.with_name(archive.name + ".sha256")
-    checksum.write_text(f"{digest}  {archive.name}\n")
+    temp = archive.with_name(archive.name + ".tmp")
+    checksum.unlink(missing_ok=True)  # no checksum beside an archive it does not describe
+    try:
+        with open(temp, "wb") as raw:
+            write_archive(raw, tree, layout.prime, workspace.source_date_epoch)
+        digest = hash_file(temp)[0]
+        os.replace(temp, archive)
+    finally:
+        temp.unlink(missing_ok=True)
+    checksum_temp = checksum.with_name(checksum.name + ".tmp")
+    checksum_temp.write_text(f"{digest}  {archive.name}\n")
+    os.replace(checksum_temp, checksum)
     return f"pack: {archive} sha256 {digest}"
+
+
+def is_intact(archive: Path) -> bool:
+    """doit's up-to-date check: the archive is there and still has the sha256 written beside it."""
+    try:
+        recorded = archive.with_name(archive.name + ".sha256").read_text().split()[0]
+        return hash_file(archive)[0] == recorded
+    except (OSError, IndexError):
+        return False
 
 
 def _primed_tree(layout: Layout) -> dict[str, Entry]:

@@ -10,14 +10,15 @@ import shutil
 from pathlib import Path
 
 
-def copy_source(source: Path, dest: Path, skip: Path, reverse: bool = False) -> None:
-    """Copy `source` (links as links) to the new folder `dest`; `reverse` creates each folder's
-    entries in reverse name order (a `verify` variation: the order a build reads them in)."""
+def copy_source(source: Path, dest: Path, skip: Path, reverse: bool = False, link: bool = False) -> None:
+    """Copy `source` (symlinks as symlinks; files hard-linked when `link`) to the new folder
+    `dest`; `reverse` creates each folder's entries in reverse name order (a `verify` variation:
+    it changes the order a build lists them in on file systems that list in creation order)."""
     def ignored(folder: str, names: list[str]) -> list[str]:
         return [name for name in names if Path(folder, name) == skip]
 
     if not reverse:
-        shutil.copytree(source, dest, symlinks=True, ignore=ignored)
+        shutil.copytree(source, dest, symlinks=True, ignore=ignored, copy_function=os.link if link else shutil.copy2)
         return
     dest.mkdir()
     for name in sorted(os.listdir(source), reverse=True):
@@ -25,9 +26,11 @@ def copy_source(source: Path, dest: Path, skip: Path, reverse: bool = False) -> 
         if path == skip:
             continue
         if path.is_dir() and not path.is_symlink():
-            copy_source(path, dest / name, skip, reverse=True)
+            copy_source(path, dest / name, skip, reverse=True, link=link)
         elif path.is_symlink():
             os.symlink(os.readlink(path), dest / name)
+        elif link:
+            os.link(path, dest / name)
         else:
             shutil.copy2(path, dest / name)
     shutil.copystat(source, dest)

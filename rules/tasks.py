@@ -189,14 +189,15 @@ def _pack_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: pack.pack(workspace))],
         "task_dep": ["prime"],
         "file_dep": [str(layout.prime_record)],
-        "uptodate": [config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch})],
+        "uptodate": [config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch}),
+                     lambda task, values: pack.is_intact(archive)],
         "targets": [str(archive), str(archive) + ".sha256"],
         "clean": [(remove_tree, [layout.root / "dist"])],
     }
 
 
 def _verify_task(workspace: Workspace, only: str | None) -> dict:
-    names = [only] if only in workspace.parts else list(workspace.parts)
+    names = list(workspace.parts) if only is None else [only] if only in workspace.parts else []
     return {
         "doc": "build every part again elsewhere, under varied conditions, and compare (part=NAME for one)",
         "actions": [_outcome(lambda: verify.verify(workspace, only))],

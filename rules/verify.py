@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +33,16 @@ HOSTILE_CALLER = {
 }
 FAKETIME = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
             "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
-SECOND_PLACE = "verify/a-second-sandbox-somewhere-else"
 
 
 def conditions() -> tuple[action.Conditions, list[str]]:
     """The variations this machine allows, and how to name them in the summary."""
     wrapper: list[str] = []
-    named = ["another sandbox path", "umask 077", "the caller's TZ, locale, HOME, hash seed, PIP_* and PYTHON*",
-             "source copied in reverse order"]
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        wrapper += ["taskset", "-c", "0"]
+    named = ["a sandbox outside the checkout", "a hostile caller (umask 077, TZ, locale, HOME, hash seed, "
+             "PIP_*, PYTHON*)", "source entries created in reverse order"]
+    cpus = sorted(os.sched_getaffinity(0))
+    if shutil.which("taskset") and len(cpus) > 1:
+        wrapper += ["taskset", "-c", str(cpus[-1])]
         named.append("one CPU")
     hostname = ["unshare", "--uts", "/bin/sh", "-c", 'hostname partsmith-verify && exec "$@"', "sh"]
     if shutil.which("unshare") and _works([*hostname, "true"]):
@@ -71,11 +72,15 @@ def verify(workspace: Workspace, only: str | None) -> str:
     varied, named = conditions()
     problems: list[str] = []
     compared = 0
-    for name in names:
-        found, count = _check(workspace, name, varied)
-        problems += found
-        compared += count
-    remove_tree(Layout(workspace.build_root).root / "verify")
+    # another path, outside the checkout (and its git repository), removed whatever happens
+    elsewhere = Path(tempfile.mkdtemp(prefix="partsmith-verify-"))
+    try:
+        for name in names:
+            found, count = _check(workspace, name, varied, elsewhere / "second" / name)
+            problems += found
+            compared += count
+    finally:
+        remove_tree(elsewhere)
     if problems:
         bad = sum(1 for line in problems if line.startswith("part "))
         raise BuildError(
@@ -88,13 +93,13 @@ def verify(workspace: Workspace, only: str | None) -> str:
             f"identical in two builds (varied: {', '.join(named)})")
 
 
-def _check(workspace: Workspace, name: str, varied: action.Conditions) -> tuple[list[str], int]:
+def _check(workspace: Workspace, name: str, varied: action.Conditions, place: Path) -> tuple[list[str], int]:
     layout = Layout(workspace.build_root)
     try:
         first = read_manifest(layout.manifest(name))
     except FileNotFoundError:
         raise PartsmithError(f"verify: part {name!r} is not built", resolution="Run `doit stage` first.") from None
-    sandbox = Sandbox(layout.root / SECOND_PLACE / name)
+    sandbox = Sandbox(place)
     if not dict(varied.extra_env).get("FAKETIME"):
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
@@ -106,7 +111,6 @@ def _check(workspace: Workspace, name: str, varied: action.Conditions) -> tuple[
         except BuildError as err:
             return [f"part {name!r}: the second build failed: {err.brief}", *err.details.splitlines()], 0
     found = compare(first, layout.install(name), second.tree, sandbox.install)
-    remove_tree(sandbox.root)
     if found:
         paths = sum(1 for line in found if not line.startswith("  "))
         return [f"part {name!r}: {paths} path{'s' if paths != 1 else ''} differ between two builds:",

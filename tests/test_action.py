@@ -33,6 +33,7 @@ def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monk
         "PYTHONHASHSEED": "0",
         "SOURCE_DATE_EPOCH": str(EPOCH),
         "PIP_CONFIG_FILE": "/dev/null",
+        "GIT_CEILING_DIRECTORIES": "/b/sandbox/p",
         "CRAFT_PART_NAME": "p",
         "CRAFT_PART_SRC": "/b/sandbox/p/src",
         "CRAFT_PART_BUILD": "/b/sandbox/p/build",

@@ -157,3 +157,32 @@ def test_verify_passes_on_the_default_workspace(tmp_path):
     result = doit("verify", "workspace=ws/parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verify: 5 parts reproducible" in result.stdout
+
+
+def test_a_build_cannot_learn_the_checkout_path_through_git(tmp_path):
+    import subprocess
+    ws = make_workspace(tmp_path / "repo", "name: g\nparts:\n  g:\n    plugin: nil\n    override-build: |\n"
+                        "      git rev-parse --show-toplevel > \"$CRAFT_PART_INSTALL/top\" 2>&1 || echo none > \"$CRAFT_PART_INSTALL/top\"\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    result = doit("stage", f"workspace={ws}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "repo/build/stage/top").read_text() == "none\n"
+
+
+def test_a_tar_difference_names_the_member_whose_bytes_differ(tmp_path):
+    for name, text in (("a.tar", b"12345"), ("b.tar", b"54321")):
+        with tarfile.open(tmp_path / name, "w") as tar:
+            info = tarfile.TarInfo("f")
+            info.size = 5
+            tar.addfile(info, io.BytesIO(text))
+    lines = describe("x.tar", entry(tmp_path / "a.tar"), entry(tmp_path / "b.tar"), tmp_path / "a.tar", tmp_path / "b.tar")
+    assert any(line.strip().startswith("member differs: f (content") for line in lines)
+
+
+def test_pack_rewrites_an_archive_changed_after_it_was_made(tmp_path):
+    archive = packed(tmp_path / "ws")
+    good = archive.read_bytes()
+    archive.write_bytes(b"garbage")
+    result = doit("pack", f"workspace={tmp_path / 'ws' / 'parts.yaml'}", cwd=tmp_path)
+    assert result.returncode == 0 and ".  pack" in result.stdout
+    assert archive.read_bytes() == good
