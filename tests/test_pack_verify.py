@@ -1,5 +1,4 @@
 """Reproducible nightly builds: `doit pack` and `doit verify`."""
-import gzip
 import hashlib
 import importlib.util
 import io
