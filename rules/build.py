@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from . import action, plugins, stage
+from . import action, plugins, remote, stage
 from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
@@ -107,10 +107,14 @@ def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: 
         store.put(key, record, tree, folder)
     except OSError as err:
         print(f"partsmith: warning: build:{name} was not cached: {err.strerror or err}: {err.filename or store.root}")
+        return
+    remote.upload(store, key, record, tree)
 
 
 def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> Tree | None:
     cached = store.get(key)
+    if cached is None and remote.fetch(store, key):
+        cached = store.get(key)
     if cached is None:
         return None
     fresh = layout.part_dir(name) / "install.restore"

@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import action
+from . import action, remote
 from .cachedir import cache_root
 from .digest import digest
 from .env import Sandbox
@@ -108,12 +108,16 @@ def pull(workspace: Workspace, name: str) -> tuple[str, Pulled]:
             return "up to date", load_pulled(layout, name)
         layout.pull_result(name).unlink(missing_ok=True)
         cached = store.get(key)
+        if cached is None and remote.fetch(store, key):
+            cached = store.get(key)
         if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):
             outcome = "restored"
         else:
             outcome = "fetched"
             folder = _fetched(workspace, name, layout, lock).folder
-            store.put(key, record, capture(folder, workspace.source_date_epoch).tree, folder)
+            tree = capture(folder, workspace.source_date_epoch).tree
+            store.put(key, record, tree, folder)
+            remote.upload(store, key, record, tree)
         layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
         return outcome, load_pulled(layout, name)
 

@@ -112,7 +112,7 @@ class Store:
         try:
             data = json.loads(path.read_text())
             result = Result(key, data["record"], from_json(json.dumps(data["tree"])))
-            _check_tree(result.tree)
+            check_tree(result.tree)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -125,15 +125,34 @@ class Store:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
         with FileLock(self.root / "store.lock"):
             self.put_tree(tree, folder)
-            self.ac.mkdir(parents=True, exist_ok=True)
-            final = self.result_path(key)
+            self.put_result(key, record, tree)
+
+    def add_blobs(self, blobs: dict[str, bytes]) -> None:
+        """Store blobs already checked against their digests (fetched from a remote cache)."""
+        pending = []
+        for digest, data in blobs.items():
+            final = self.blob(digest)
+            final.parent.mkdir(parents=True, exist_ok=True)
             temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-            data = {"record": record, "tree": json.loads(to_json(tree))}
-            with open(temp, "w") as out:
-                out.write(json.dumps(data, sort_keys=True))
-                out.flush()
-                os.fsync(out.fileno())
+            temp.write_bytes(data)
+            os.chmod(temp, 0o444)
+            pending.append((temp, final))
+        if pending:
+            _sync(self.cas)
+        for temp, final in pending:
             os.replace(temp, final)
+
+    def put_result(self, key: str, record: dict, tree: Tree) -> None:
+        """Write the action result last, once every blob it names is stored."""
+        self.ac.mkdir(parents=True, exist_ok=True)
+        final = self.result_path(key)
+        temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+        data = {"record": record, "tree": json.loads(to_json(tree))}
+        with open(temp, "w") as out:
+            out.write(json.dumps(data, sort_keys=True))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, final)
 
     # -- size and eviction ----------------------------------------------------------------------
 
@@ -192,7 +211,7 @@ class Store:
 DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
-def _check_tree(tree: dict[str, Entry]) -> None:
+def check_tree(tree: dict[str, Entry]) -> None:
     """A Tree read from the store must be one partsmith could have written: relative paths that
     stay inside, known kinds, sha256 digests. Anything else is treated as damage."""
     for path, entry in tree.items():

@@ -17,7 +17,7 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import build, cache, explain, pack, pull, stage, verify
+from . import build, cache, explain, pack, pull, remote, stage, verify
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
@@ -40,9 +40,10 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         interpreter(workspace)  # a missing python.interpreter stops doit here, before any task
         if os.environ.get("PARTSMITH_CACHE_MAX_SIZE"):
             cache.parse_size(os.environ["PARTSMITH_CACHE_MAX_SIZE"])
+        remote.from_environment()  # a malformed PARTSMITH_REMOTE_CACHE stops doit here
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
-    except PartsmithError as err:
+    except (PartsmithError, ValueError) as err:
         raise InvalidDodoFile(str(err)) from None
     except OSError as err:
         raise InvalidDodoFile(f"cannot prepare the build root of {path}: {err}") from None

@@ -1,0 +1,153 @@
+"""The remote cache against a real nginx (Bazel's HTTP cache protocol over WebDAV PUT)."""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, doit, make_workspace, snapshot
+from nginx import Nginx, free_port, nginx_binary
+from rules import reapi
+
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (.ci/run installs it)")
+
+WORKSPACE = """\
+name: remote
+source-date-epoch: 1591640328
+parts:
+  files: {plugin: dump, source: files}
+  made:
+    plugin: nil
+    after: [files]
+    build-environment: [{COUNTER: "COUNTER_PATH"}]
+    override-build: |
+      echo run >> "$COUNTER"
+      cp "$CRAFT_STAGE/data.txt" "$CRAFT_PART_INSTALL/copy.txt"
+      ln -s copy.txt "$CRAFT_PART_INSTALL/link"
+"""
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    server = Nginx(tmp_path / "nginx", free_port()).start()
+    yield server
+    server.stop()
+
+
+def workspace(root: Path, counter: Path) -> Path:
+    files = {f"files/many/f{i}": f"{i}\n" for i in range(40)}
+    return make_workspace(root, WORKSPACE.replace("COUNTER_PATH", str(counter)), {"files/data.txt": "data\n", **files})
+
+
+def run(ws: Path, cache: Path, url: str, upload: bool, **extra):
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache), "PARTSMITH_REMOTE_CACHE": url,
+           "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0", **extra}
+    return doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+
+
+def runs(counter: Path) -> int:
+    return len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
+def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx):
+    counter = tmp_path / "counter"
+    first = workspace(tmp_path / "ci", counter)
+    result = run(first, tmp_path / "cache-ci", nginx.url, upload=True, PARTSMITH_REMOTE_HEADER="Authorization: Bearer s3cret")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs(counter) == 1 and list((nginx.data / "ac").iterdir())
+
+    second = tmp_path / "developer" / "elsewhere" / "checkout"
+    shutil.copytree(first.parent, second, ignore=shutil.ignore_patterns("build"), symlinks=True)
+    result = run(second / "parts.yaml", tmp_path / "cache-dev", nginx.url, upload=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "parts 0 built, 2 restored" in result.stdout and "s3cret" not in result.stdout + result.stderr
+    assert runs(counter) == 1  # nothing ran: both parts came from nginx
+    assert snapshot(second / "build/stage") == snapshot(first.parent / "build/stage")
+    assert list((tmp_path / "cache-dev" / "cas").glob("*/*"))  # remote hits landed in the local store
+
+
+def test_tampered_blobs_on_the_server_are_rejected_rebuilt_and_repaired(tmp_path, nginx):
+    counter = tmp_path / "counter"
+    first = workspace(tmp_path / "ci", counter)
+    assert run(first, tmp_path / "cache-ci", nginx.url, upload=True).returncode == 0
+    digest = hashlib.sha256(b"data\n").hexdigest()
+    blob = nginx.data / "cas" / digest
+    blob.write_bytes(b"evil\n")
+
+    second = tmp_path / "other"
+    shutil.copytree(first.parent, second, ignore=shutil.ignore_patterns("build"), symlinks=True)
+    result = run(second / "parts.yaml", tmp_path / "cache-other", nginx.url, upload=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "build:files: built" in result.stdout  # its result needed the tampered blob: a miss
+    assert (second / "build/stage/data.txt").read_text() == "data\n"
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == digest  # uploaded again, good bytes
+
+
+def test_a_server_down_from_the_start_costs_one_warning_and_a_local_build(tmp_path):
+    counter = tmp_path / "counter"
+    ws = workspace(tmp_path / "ws", counter)
+    result = run(ws, tmp_path / "cache", f"http://127.0.0.1:{free_port()}/cache", upload=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("remote cache") == 1 and "unavailable" in result.stdout
+    assert runs(counter) == 1 and (ws.parent / "build/stage/copy.txt").read_text() == "data\n"
+
+
+def test_a_server_killed_in_the_middle_of_a_run(tmp_path, nginx):
+    counter = tmp_path / "counter"
+    ws = workspace(tmp_path / "ws", counter)
+    ws.write_text(ws.read_text().replace('echo run >> "$COUNTER"', 'echo run >> "$COUNTER"; sleep 2'))
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache"), "PARTSMITH_REMOTE_CACHE": nginx.url,
+           "PARTSMITH_REMOTE_UPLOAD": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage", f"workspace={ws}"],
+                               cwd=ws.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while runs(counter) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    nginx.stop()  # while `made` builds: its upload meets a dead server
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 0, output
+    assert output.count("remote cache") == 1
+    assert (ws.parent / "build/stage/copy.txt").read_text() == "data\n"
+
+
+def test_an_action_result_is_a_real_reapi_message(tmp_path):
+    descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2")
+    from google.protobuf import descriptor_pool, message_factory
+
+    proto = descriptor_pb2.FileDescriptorProto(name="remote_execution_subset.proto",
+                                               package="build.bazel.remote.execution.v2", syntax="proto3")
+    F = descriptor_pb2.FieldDescriptorProto
+
+    def message(name, *fields):
+        item = proto.message_type.add(name=name)
+        for field_name, number, kind, label, type_name in fields:
+            added = item.field.add(name=field_name, number=number, type=kind, label=label)
+            if type_name:
+                added.type_name = type_name
+
+    one, many = F.LABEL_OPTIONAL, F.LABEL_REPEATED
+    message("Digest", ("hash", 1, F.TYPE_STRING, one, ""), ("size_bytes", 2, F.TYPE_INT64, one, ""))
+    message("OutputFile", ("path", 1, F.TYPE_STRING, one, ""),
+            ("digest", 2, F.TYPE_MESSAGE, one, ".build.bazel.remote.execution.v2.Digest"),
+            ("is_executable", 4, F.TYPE_BOOL, one, ""))
+    message("OutputSymlink", ("path", 1, F.TYPE_STRING, one, ""), ("target", 2, F.TYPE_STRING, one, ""))
+    message("ActionResult",
+            ("output_files", 2, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputFile"),
+            ("exit_code", 4, F.TYPE_INT32, one, ""),
+            ("output_symlinks", 12, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputSymlink"))
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    ActionResult = message_factory.GetMessageClass(pool.FindMessageTypeByName("build.bazel.remote.execution.v2.ActionResult"))
+
+    ours = reapi.ActionResult(
+        (reapi.OutputFile("bin/tool", "ab" * 32, 1234, True), reapi.OutputFile("e", "cd" * 32, 0)),
+        (reapi.OutputSymlink("bin/alias", "tool"),))
+    decoded = ActionResult.FromString(reapi.encode(ours))
+    assert [(f.path, f.digest.hash, f.digest.size_bytes, f.is_executable) for f in decoded.output_files] == [
+        ("bin/tool", "ab" * 32, 1234, True), ("e", "cd" * 32, 0, False)]
+    assert [(s.path, s.target) for s in decoded.output_symlinks] == [("bin/alias", "tool")]
+    assert reapi.decode(decoded.SerializeToString()) == ours  # and ours reads theirs
