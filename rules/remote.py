@@ -14,15 +14,19 @@ import functools
 import hashlib
 import http.client
 import json
+import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import reapi
-from .store import Store, check_tree
+from .cachedir import cache_root
+from .digest import digest
+from .store import DIGEST, Store, check_tree
 from .tree import Tree, from_json, to_json
 
 RECORD_PATH = ".partsmith/result.json"  # an output file holding the key record and the whole Tree
@@ -31,8 +35,63 @@ ATTEMPTS = 3
 PARALLEL = 8
 
 
+AC_LIMIT = 64 << 20  # an action result (or its record) larger than this is not one of ours
+DEADLINE = 120.0  # seconds for one transfer, however slowly the bytes trickle in
+
+
 class Unavailable(Exception):
     """The server did not answer, or answered with an error: treat the remote as absent."""
+
+
+class TooSlow(Exception):
+    """A body that takes longer than DEADLINE to arrive: the server is not usable."""
+
+
+class Oversized(Exception):
+    """A body larger than the blob or result asked for: that answer is wrong, not the server."""
+
+
+def _body(response: http.client.HTTPResponse, limit: int) -> bytes:
+    length = response.getheader("Content-Length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise Oversized(f"a body of {length} bytes where at most {limit} were expected")
+    deadline = time.monotonic() + DEADLINE
+    chunks, size = [], 0
+    while chunk := response.read1(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise Oversized(f"a body larger than the {limit} bytes expected")
+        if time.monotonic() > deadline:
+            raise TooSlow(f"a transfer still running after {DEADLINE:.0f} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _marker(url: str) -> Path | None:
+    """Where the processes of one doit run (-n N) tell each other that the server failed."""
+    run = multiprocessing.parent_process()
+    run_id = run.pid if run is not None else os.getpid()
+    name = hashlib.sha256(f"{run_id} {url}".encode()).hexdigest()[:24]
+    return cache_root() / "remote-down" / name
+
+
+def _marked_down(url: str) -> bool:
+    marker = _marker(url)
+    return marker is not None and marker.exists()
+
+
+def _mark_down(url: str) -> bool:
+    """Mark the server failed for this run; True for the one process that marked it first."""
+    marker = _marker(url)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    for old in marker.parent.iterdir():  # markers of runs long gone
+        if time.time() - old.stat().st_mtime > 86400:
+            old.unlink(missing_ok=True)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
 
 
 @dataclass
@@ -41,13 +100,16 @@ class Remote:
     upload: bool = False
     header: tuple[str, str] | None = None
     down: bool = False
+    announce: bool = False  # this process is the one that tells the user the server failed
     distrusted: set[str] = field(default_factory=set)  # blobs the server served corrupt
     _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"PARTSMITH_REMOTE_CACHE={self.url!r} is not an http(s) URL")
+            raise ValueError("PARTSMITH_REMOTE_CACHE is not an http(s) URL")
+        if parts.username or parts.password:
+            raise ValueError("PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER")
         self.https = parts.scheme == "https"
         self.host, self.port = parts.hostname, parts.port
         self.base = parts.path.rstrip("/")
@@ -62,8 +124,9 @@ class Remote:
             self._local.connection = connection
         return connection
 
-    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        if self.down:
+    def _request(self, method: str, path: str, body: bytes | None = None, limit: int = AC_LIMIT) -> tuple[int, bytes]:
+        if self.down or _marked_down(self.url):
+            self.down = True
             raise Unavailable("an earlier request failed")
         headers = {"Content-Type": "application/octet-stream"}
         if self.header:
@@ -74,19 +137,26 @@ class Remote:
                 connection = self._connection()
                 connection.request(method, f"{self.base}/{path}", body=body, headers=headers)
                 response = connection.getresponse()
-                data = response.read()
+                data = _body(response, limit)
                 if response.status < 500:
                     return response.status, data
                 reason = f"HTTP {response.status} for {method} /{path.split('/')[0]}/"
-            except (OSError, http.client.HTTPException) as err:
+            except (OSError, http.client.HTTPException, TooSlow) as err:
                 reason = f"{type(err).__name__}: {err}"
-                self._local.connection = None
+                self._drop_connection()
             time.sleep(0.2 * 2 ** attempt)
         self.down = True
+        self.announce = _mark_down(self.url) or self.announce  # the first process of the run to fail says so
         raise Unavailable(reason)
 
-    def get(self, kind: str, name: str) -> bytes | None:
-        status, data = self._request("GET", f"{kind}/{name}")
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None
+
+    def get(self, kind: str, name: str, size: int | None = None) -> bytes | None:
+        status, data = self._request("GET", f"{kind}/{name}", limit=AC_LIMIT if size is None else size)
         if status == 200:
             return data
         if status == 404:
@@ -106,6 +176,9 @@ class Remote:
 @functools.lru_cache(maxsize=1)
 def _configured(url: str, upload: bool, header: str) -> Remote:
     name, _, value = header.partition(":")
+    if header and (not name.strip() or not value.strip() or any(c in header for c in "\r\n\0")
+                   or not header.isascii()):
+        raise ValueError("PARTSMITH_REMOTE_HEADER must be one 'Name: value' line of ASCII (its value is not shown)")
     return Remote(url, upload, (name.strip(), value.strip()) if header else None)
 
 
@@ -121,10 +194,11 @@ _warned: set[str] = set()
 
 
 def _warn(remote: Remote, what: str, err: Exception) -> None:
-    """One line per process and server: the URL and the failure, never the header."""
-    if remote.url not in _warned:
-        _warned.add(remote.url)
-        print(f"partsmith: warning: remote cache {remote.url} unavailable ({err}); {what} locally")
+    """One line per run and server: the URL and the failure, never the header."""
+    if remote.url in _warned or not remote.announce:
+        return
+    _warned.add(remote.url)
+    print(f"partsmith: warning: remote cache {remote.url} unavailable ({err}); {what} locally")
 
 
 # -- fetching ------------------------------------------------------------------------------------
@@ -140,6 +214,8 @@ def fetch(store: Store, key: str) -> bool:
     except Unavailable as err:
         _warn(remote, "building", err)
         return False
+    except Oversized:
+        return False  # an answer larger than what was asked for: a miss
 
 
 def _fetch(remote: Remote, store: Store, key: str) -> bool:
@@ -148,10 +224,12 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
         return False
     try:
         result = reapi.decode(data)
-        meta = next(f for f in result.files if f.path == RECORD_PATH)
-    except (ValueError, StopIteration, UnicodeDecodeError):
+        meta = [f for f in result.files if f.path == RECORD_PATH][-1]  # ours is written last
+    except (ValueError, IndexError, UnicodeDecodeError):
         return False  # not an entry partsmith wrote: a miss
-    payload = _checked(remote, meta.digest)
+    if not DIGEST.fullmatch(meta.digest):
+        return False
+    payload = _checked(remote, meta.digest, min(meta.size, AC_LIMIT))
     if payload is None:
         return False
     try:
@@ -160,9 +238,11 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
         check_tree(tree)
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
-    wanted = sorted({e.digest for e in tree.values() if e.kind == "file" and not store.blob(e.digest).exists()})
+    if digest(record) != key:
+        return False  # a result stored under another action's key
+    wanted = {e.digest: e.size for e in tree.values() if e.kind == "file" and not store.blob(e.digest).exists()}
     with ThreadPoolExecutor(PARALLEL) as pool:
-        blobs = list(pool.map(lambda digest: (digest, _checked(remote, digest)), wanted))
+        blobs = list(pool.map(lambda d: (d, _checked(remote, d, wanted[d])), sorted(wanted)))
     if any(data is None for _, data in blobs):
         return False  # missing or corrupt: a miss, built here (and re-uploaded when uploading)
     store.add_blobs({digest: data for digest, data in blobs})
@@ -170,12 +250,16 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     return True
 
 
-def _checked(remote: Remote, digest: str) -> bytes | None:
-    data = remote.get("cas", digest)
+def _checked(remote: Remote, blob: str, size: int) -> bytes | None:
+    try:
+        data = remote.get("cas", blob, size)
+    except Oversized:
+        remote.distrusted.add(blob)
+        return None
     if data is None:
         return None
-    if hashlib.sha256(data).hexdigest() != digest:
-        remote.distrusted.add(digest)
+    if hashlib.sha256(data).hexdigest() != blob:
+        remote.distrusted.add(blob)
         return None
     return data
 

@@ -70,8 +70,16 @@ class Store:
             os.replace(temp, final)
 
     def restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
-        """Materialize `tree` into the new folder `dest` from blobs; False (and no `dest`) when a
-        blob is missing or corrupt — that blob is removed so the next store write repairs it."""
+        """Materialize `tree` into the new folder `dest` from blobs; False when a blob is missing
+        or corrupt (that blob is removed, so the next store write repairs it) or the Tree is not
+        one a capture could have produced."""
+        try:
+            check_tree(dict(tree))
+            return self._restore(tree, dest, epoch)
+        except (OSError, ValueError):
+            return False
+
+    def _restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
         dest.mkdir(parents=True)
         os.chmod(dest, 0o755)
         for path in sorted(tree):
@@ -212,14 +220,46 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def check_tree(tree: dict[str, Entry]) -> None:
-    """A Tree read from the store must be one partsmith could have written: relative paths that
-    stay inside, known kinds, sha256 digests. Anything else is treated as damage."""
+    """A Tree read from the store or a remote must be one a capture could have produced: relative
+    paths without NUL that stay inside, every parent a folder of the Tree (so nothing is written
+    through a link), known kinds, sha256 digests, relative links that resolve inside. Anything
+    else is damage (or an attack) and raises ValueError."""
     for path, entry in tree.items():
         normal = posixpath.normpath(path)
-        if normal != path or path.startswith(("/", "../")) or path in ("", ".", ".."):
+        if normal != path or path.startswith(("/", "../")) or path in ("", ".", "..") or "\0" in path:
             raise ValueError(f"bad path {path!r}")
+        parent = posixpath.dirname(path)
+        if parent and (parent not in tree or tree[parent].kind != "dir"):
+            raise ValueError(f"{path!r} is not inside a folder of the tree")
         if entry.kind not in ("file", "dir", "symlink") or (entry.kind == "file" and not DIGEST.fullmatch(entry.digest)):
             raise ValueError(f"bad entry for {path!r}")
+        if entry.kind == "symlink" and ("\0" in entry.target or _escapes(tree, path)):
+            raise ValueError(f"symlink {path!r} leaves the tree")
+
+
+def _escapes(tree: dict[str, Entry], link: str) -> bool:
+    """Resolve a link through the Tree's own links: relative ones must stay inside it."""
+    pending, resolved, hops = link.split("/"), [], 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if not resolved:
+                return True
+            resolved.pop()
+            continue
+        resolved.append(name)
+        entry = tree.get("/".join(resolved))
+        if entry is not None and entry.kind == "symlink":
+            hops += 1
+            if posixpath.isabs(entry.target):
+                return False  # a path of the system the output runs on, as a capture allows
+            if hops > 40:
+                return True
+            resolved.pop()
+            pending = entry.target.split("/") + pending
+    return False
 
 
 def _sync(folder: Path) -> None:

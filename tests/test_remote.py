@@ -151,3 +151,71 @@ def test_an_action_result_is_a_real_reapi_message(tmp_path):
         ("bin/tool", "ab" * 32, 1234, True), ("e", "cd" * 32, 0, False)]
     assert [(s.path, s.target) for s in decoded.output_symlinks] == [("bin/alias", "tool")]
     assert reapi.decode(decoded.SerializeToString()) == ours  # and ours reads theirs
+
+
+def poison(nginx: Nginx, change) -> None:
+    """Rewrite every action result on the server: `change(tree)` edits the Tree it carries."""
+    import json
+    for entry in (nginx.data / "ac").iterdir():
+        result = reapi.decode(entry.read_bytes())
+        meta = [f for f in result.files if f.path == ".partsmith/result.json"][-1]
+        document = json.loads((nginx.data / "cas" / meta.digest).read_bytes())
+        change(document["tree"])
+        payload = json.dumps(document).encode()
+        digest = hashlib.sha256(payload).hexdigest()
+        (nginx.data / "cas" / digest).write_bytes(payload)
+        files = [f for f in result.files if f.path != ".partsmith/result.json"]
+        files.append(reapi.OutputFile(".partsmith/result.json", digest, len(payload)))
+        entry.write_bytes(reapi.encode(reapi.ActionResult(tuple(files), result.symlinks)))
+
+
+@pytest.mark.parametrize("attack", ["write-through-link", "escaping-link", "nul-in-path", "missing-parent"])
+def test_a_poisoned_result_on_the_server_is_a_miss_and_touches_nothing(tmp_path, nginx, attack):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    counter = tmp_path / "counter"
+    first = workspace(tmp_path / "ci", counter)
+    assert run(first, tmp_path / "cache-ci", nginx.url, upload=True).returncode == 0
+    good = hashlib.sha256(b"data\n").hexdigest()
+    file_entry = {"kind": "file", "sha256": good, "size": 5, "executable": False}
+
+    def change(tree):
+        if attack == "write-through-link":
+            tree["a"] = {"kind": "symlink", "target": str(outside)}
+            tree["a/pwned"] = file_entry
+        elif attack == "escaping-link":
+            tree["up"] = {"kind": "symlink", "target": "../../../../../../etc/passwd"}
+        elif attack == "nul-in-path":
+            tree["x\u0000y"] = {"kind": "dir"}
+        else:
+            tree["nodir/file"] = file_entry
+
+    poison(nginx, change)
+    second = tmp_path / "dev"
+    shutil.copytree(first.parent, second, ignore=shutil.ignore_patterns("build"), symlinks=True)
+    result = run(second / "parts.yaml", tmp_path / "cache-dev", nginx.url, upload=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "parts 2 built, 0 restored" in result.stdout  # both entries refused
+    assert list(outside.iterdir()) == []
+    assert not os.path.lexists(second / "build/stage/up") and not os.path.lexists(second / "build/stage/a")
+
+
+def test_a_bad_header_is_refused_without_showing_its_value(tmp_path):
+    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    result = run(ws, tmp_path / "cache", "http://127.0.0.1:9/cache", upload=False,
+                 PARTSMITH_REMOTE_HEADER="Authorization: Bearer s3cret\nX-Other: 1")
+    assert result.returncode == 3 and "PARTSMITH_REMOTE_HEADER" in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_server_down_costs_one_warning_even_with_parallel_workers(tmp_path):
+    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    ws.write_text(ws.read_text().replace("    after: [files]\n", ""))  # two independent parts
+    ws.write_text(ws.read_text().replace('cp "$CRAFT_STAGE/data.txt"', 'echo data >'))
+    ws.write_text(ws.read_text().replace('echo data > "$CRAFT_PART_INSTALL/copy.txt"', 'echo data > "$CRAFT_PART_INSTALL/copy.txt"'))
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache"),
+           "PARTSMITH_REMOTE_CACHE": f"http://127.0.0.1:{free_port()}/cache", "PARTSMITH_REMOTE_UPLOAD": "1"}
+    result = doit("-n", "2", "stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("remote cache") == 1
