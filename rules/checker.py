@@ -6,12 +6,12 @@ match what was recorded (ctime cannot be set back by any tool), so unchanged fil
 """
 from __future__ import annotations
 
-import hashlib
 import os
+from pathlib import Path
 
 from doit.dependency import FileChangedChecker
 
-CHUNK = 1 << 20
+from .tree import hash_file
 
 
 def _stat_key(info: os.stat_result) -> list[int]:
@@ -19,11 +19,7 @@ def _stat_key(info: os.stat_result) -> list[int]:
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return hash_file(Path(path))[0]
 
 
 class StatChecker(FileChangedChecker):

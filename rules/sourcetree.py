@@ -6,15 +6,14 @@ lstat per file. The build root is never part of a source, even when it lies insi
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import stat
 from pathlib import Path
 
 from .errors import PartsmithError
+from .tree import hash_file
 
-CHUNK = 1 << 20
 # relpath -> ("file", sha256, executable) | ("link", target) | ("dir",)
 Manifest = dict[str, tuple]
 
@@ -52,19 +51,11 @@ def _walk(folder: str, prefix: str, skip: str, cached: dict, fresh: dict, manife
         elif stat.S_ISREG(info.st_mode):
             key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             known = cached.get(rel)
-            sha = known[1] if known is not None and known[0] == key else _sha256(entry.path)
+            sha = known[1] if known is not None and known[0] == key else hash_file(Path(entry.path))[0]
             fresh[rel] = (key, sha)
             manifest[rel] = ("file", sha, bool(info.st_mode & 0o111))
         else:
             special.append(rel)
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load(cache_file: Path) -> dict:

@@ -25,7 +25,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .fsutil import remove_tree
-from .tree import Entry, Tree, copy_checked, from_json, to_json
+from .tree import Entry, Tree, copy_checked, from_json, link_escapes, to_json
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -233,33 +233,8 @@ def check_tree(tree: dict[str, Entry]) -> None:
             raise ValueError(f"{path!r} is not inside a folder of the tree")
         if entry.kind not in ("file", "dir", "symlink") or (entry.kind == "file" and not DIGEST.fullmatch(entry.digest)):
             raise ValueError(f"bad entry for {path!r}")
-        if entry.kind == "symlink" and ("\0" in entry.target or _escapes(tree, path)):
+        if entry.kind == "symlink" and ("\0" in entry.target or link_escapes(tree, path)):
             raise ValueError(f"symlink {path!r} leaves the tree")
-
-
-def _escapes(tree: dict[str, Entry], link: str) -> bool:
-    """Resolve a link through the Tree's own links: relative ones must stay inside it."""
-    pending, resolved, hops = link.split("/"), [], 0
-    while pending:
-        name = pending.pop(0)
-        if name in ("", "."):
-            continue
-        if name == "..":
-            if not resolved:
-                return True
-            resolved.pop()
-            continue
-        resolved.append(name)
-        entry = tree.get("/".join(resolved))
-        if entry is not None and entry.kind == "symlink":
-            hops += 1
-            if posixpath.isabs(entry.target):
-                return False  # a path of the system the output runs on, as a capture allows
-            if hops > 40:
-                return True
-            resolved.pop()
-            pending = entry.target.split("/") + pending
-    return False
 
 
 def _sync(folder: Path) -> None:

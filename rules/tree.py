@@ -74,6 +74,8 @@ def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Captur
     result = Capture(root)
     os.chmod(root, 0o755)
     _capture_dir(root, "", epoch, forbidden, result)
+    result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
+                              if entry.kind == "symlink" and link_escapes(result.tree, path)]
     os.utime(root, (epoch, epoch))
     return result
 
@@ -88,7 +90,7 @@ def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, 
         if stat.S_ISLNK(info.st_mode):
             target = os.readlink(path)
             result.tree[rel] = Entry("symlink", target=target)
-            if _link_escapes(result.root, rel, target) or any(f.decode() in target for f in forbidden):
+            if any(f.decode() in target for f in forbidden):
                 result.escaping_links.append(f"{rel} -> {target}")
         elif stat.S_ISDIR(info.st_mode):
             os.chmod(path, 0o755)
@@ -154,14 +156,11 @@ def hash_file(path: Path, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, 
     return sha.hexdigest(), size, found
 
 
-def _link_escapes(root: Path, rel: str, target: str) -> bool:
-    """A relative link must resolve inside the tree, through every link it passes; an absolute
-    link names a path of the system the result runs on and is kept as written."""
-    if posixpath.isabs(target):
-        return False
-    pending = rel.split("/")
-    resolved: list[str] = []
-    hops = 0
+def link_escapes(tree: Tree, link: str) -> bool:
+    """Whether the relative symlink `link` of `tree` resolves outside it, following the Tree's
+    own links on the way; an absolute link names a path of the system the output runs on and is
+    kept as written. Works on the manifest alone, so a capture and a download are judged alike."""
+    pending, resolved, hops = link.split("/"), [], 0
     while pending:
         name = pending.pop(0)
         if name in ("", "."):
@@ -172,16 +171,15 @@ def _link_escapes(root: Path, rel: str, target: str) -> bool:
             resolved.pop()
             continue
         resolved.append(name)
-        path = os.path.join(root, *resolved)
-        if os.path.islink(path):
+        entry = tree.get("/".join(resolved))
+        if entry is not None and entry.kind == "symlink":
             hops += 1
-            link = os.readlink(path)
-            if posixpath.isabs(link):
+            if posixpath.isabs(entry.target):
                 return False
             if hops > 40:  # a loop never resolves: refuse it too
                 return True
             resolved.pop()
-            pending = link.split("/") + pending
+            pending = entry.target.split("/") + pending
     return False
 
 
