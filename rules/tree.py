@@ -62,7 +62,6 @@ Tree = Mapping[str, Entry]  # relative POSIX path -> entry; the root itself is n
 class Capture:
     """What capturing an output found: its Tree and the problems partsmith refuses."""
 
-    root: Path
     tree: dict[str, Entry] = field(default_factory=dict)
     leaks: list[str] = field(default_factory=list)  # files holding the sandbox path
     escaping_links: list[str] = field(default_factory=list)
@@ -71,7 +70,7 @@ class Capture:
 
 def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
     """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
-    result = Capture(root)
+    result = Capture()
     os.chmod(root, 0o755)
     _capture_dir(root, "", epoch, forbidden, result)
     result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
