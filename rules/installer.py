@@ -7,6 +7,7 @@ pip skip every configuration file (global, user and site).
 """
 from __future__ import annotations
 
+import functools
 import sys
 from importlib.metadata import version
 
@@ -20,8 +21,9 @@ def pip_command() -> tuple[str, ...]:
     return (sys.executable, "-m", "pip")
 
 
+@functools.lru_cache(maxsize=None)
 def pip_version() -> str:
-    return version("pip")
+    return version("pip")  # reads package metadata from disk: once per process is enough
 
 
 def index_options(settings: PythonSettings) -> list[str]:

@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -241,6 +240,7 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     if digest(record) != key:
         return False  # a result stored under another action's key
     wanted = {e.digest: e.size for e in tree.values() if e.kind == "file" and not store.blob(e.digest).exists()}
+    from concurrent.futures import ThreadPoolExecutor  # only a run that talks to a server pays for it
     with ThreadPoolExecutor(PARALLEL) as pool:
         blobs = list(pool.map(lambda d: (d, _checked(remote, d, wanted[d])), sorted(wanted)))
     if any(data is None for _, data in blobs):
@@ -288,6 +288,7 @@ def _upload(remote: Remote, store: Store, key: str, record: dict, tree: Tree) ->
         if digest in remote.distrusted or not remote.has("cas", digest):
             remote.put("cas", digest, blobs[digest]())
 
+    from concurrent.futures import ThreadPoolExecutor  # only a run that talks to a server pays for it
     with ThreadPoolExecutor(PARALLEL) as pool:
         list(pool.map(send, sorted(blobs)))
     files = [reapi.OutputFile(path, e.digest, e.size, e.executable) for path, e in sorted(tree.items()) if e.kind == "file"]

@@ -120,11 +120,11 @@ class Store:
         try:
             data = json.loads(path.read_text())
             result = Result(key, data["record"], from_json(json.dumps(data["tree"])))
-            check_tree(result.tree)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             remove_tree(path)  # damaged, or not what partsmith writes: a miss, and gone
+            # (a Tree that parses but could not come from a capture is refused by `restore`)
             return None
         os.utime(path)  # least recently used eviction reads this
         return result

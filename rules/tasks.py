@@ -17,7 +17,7 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import build, cache, explain, pack, pull, remote, stage, verify
+from . import build, cache, pull, remote, stage
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
@@ -59,7 +59,7 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         "task_pull": lambda: _pull_tasks(workspace),
         "task_build": lambda: _build_tasks(workspace),
         "task_explain": lambda: _explain_tasks(workspace),
-        "task_cache": lambda: _cache_task(workspace),
+        "task_cache": _cache_tasks,
         "task_stage": lambda: _stage_task(workspace),
         "task_prime": lambda: _prime_task(workspace),
         "task_pack": lambda: _pack_task(workspace),
@@ -134,10 +134,10 @@ def _explain_tasks(workspace: Workspace) -> Iterator[dict]:
     yield {"basename": "explain", "name": None, "doc": "say why a part would rebuild, or that it is up to date"}
     for name in workspace.parts:
         yield {"name": name, "doc": f"why part {name} would rebuild",
-               "actions": [_outcome(lambda name=name: explain.explain(workspace, name))]}
+               "actions": [_outcome(lambda name=name: _explained(workspace, name))]}
 
 
-def _cache_task(workspace: Workspace) -> Iterator[dict]:
+def _cache_tasks() -> Iterator[dict]:
     yield {"basename": "cache", "doc": "show the cache's size, entries and last run ($PARTSMITH_CACHE_DIR)",
            "actions": [_outcome(cache.show)], "uptodate": [False]}
     yield {"basename": "cache-trim", "doc": "evict least recently used entries down to $PARTSMITH_CACHE_MAX_SIZE",
@@ -187,11 +187,11 @@ def _pack_task(workspace: Workspace) -> dict:
     archive = layout.root / "dist" / f"{workspace.name}.tar.gz"
     return {
         "doc": "prime as a reproducible <build-root>/dist/<name>.tar.gz and its .sha256",
-        "actions": [_outcome(lambda: pack.pack(workspace))],
+        "actions": [_outcome(lambda: _packed(workspace))],
         "task_dep": ["prime"],
         "file_dep": [str(layout.prime_record)],
         "uptodate": [config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch}),
-                     lambda task, values: pack.is_intact(archive)],
+                     lambda task, values: _intact(archive)],
         "targets": [str(archive), str(archive) + ".sha256"],
         "clean": [(remove_tree, [layout.root / "dist"])],
     }
@@ -201,10 +201,32 @@ def _verify_task(workspace: Workspace, only: str | None) -> dict:
     names = list(workspace.parts) if only is None else [only] if only in workspace.parts else []
     return {
         "doc": "build every part again elsewhere, under varied conditions, and compare (part=NAME for one)",
-        "actions": [_outcome(lambda: verify.verify(workspace, only))],
+        "actions": [_outcome(lambda: _verified(workspace, only))],
         "task_dep": [f"build:{name}" for name in names],
         "uptodate": [False],
     }
+
+
+# explain, pack and verify (with tarfile, zipfile, difflib) are imported when their task runs,
+# not on every doit start-up: a no-op `doit stage` should cost little more than doit itself.
+def _explained(workspace: Workspace, name: str) -> str:
+    from . import explain
+    return explain.explain(workspace, name)
+
+
+def _packed(workspace: Workspace) -> str:
+    from . import pack
+    return pack.pack(workspace)
+
+
+def _intact(archive: Path) -> bool:
+    from . import pack
+    return pack.is_intact(archive)
+
+
+def _verified(workspace: Workspace, only: str | None) -> str:
+    from . import verify
+    return verify.verify(workspace, only)
 
 
 def _entries(count: int) -> str:
