@@ -1,9 +1,15 @@
 """Run one part's build as a hermetic action in its sandbox folder, then normalize and capture.
 
 The action sees only what this module gives it: a copy of the part's source, the staged files of
-the parts it is after, its declared inputs (pulled wheels), the fixed environment of env.py and
-umask 022. Its output is normalized and captured into a Tree; an output that still names the
-sandbox fails the part.
+the parts it is after, its declared inputs (pulled wheels, stage-packages), the fixed environment
+of env.py and umask 022. Its output is normalized and captured into a Tree; an output that still
+names the sandbox fails the part.
+
+Like craft-parts, a build runs in steps, each a bash script with its own working folder and
+`craftctl default`: override-pull in $CRAFT_PART_SRC (the source is already there: pull fetched
+it), the build in $CRAFT_PART_BUILD, and override-stage in a folder of its own that `craftctl
+default` fills with the part's staged files; what it leaves there is what the part stages.
+`craftctl set version=...` in any step is kept with the result.
 """
 from __future__ import annotations
 
@@ -21,9 +27,9 @@ from .env import Sandbox, action_environment, export_lines
 from .env import quote as shell_quote
 from .fsutil import remove_tree
 from .errors import BuildError
-from .filesets import organize
+from .filesets import organize, select
 from .sources import copy_source
-from .tree import Capture, Placement, capture, materialize, normalize_modes
+from .tree import Capture, Placement, Tree, capture, materialize, normalize_modes
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
@@ -44,6 +50,23 @@ class Action:
     interpreter_dir: Path
     inputs: tuple[tuple[str, Path], ...] = ()  # sandbox-relative path -> file to link there
     python_venv: bool = False  # normalize the install folder as a python virtual environment
+    override_pull: str | None = None
+    debs: tuple[Path, ...] = ()  # stage-packages, unpacked into the install after the build
+    override_stage: str | None = None
+    stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
+
+
+@dataclass(frozen=True)
+class Built:
+    """A finished action: the captured output, the folder holding it, and what `craftctl set` said."""
+
+    capture: Capture
+    folder: Path
+    values: dict[str, str]
+
+    @property
+    def tree(self) -> Tree:
+        return self.capture.tree
 
 
 @dataclass(frozen=True)
@@ -61,27 +84,79 @@ NORMAL = Conditions()
 
 
 def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int, ...] = (),
-        conditions: Conditions = NORMAL) -> Capture:
-    """Build in `sandbox` (wiped first) and return the captured, normalized install Tree.
+        conditions: Conditions = NORMAL) -> Built:
+    """Build in `sandbox` (wiped first) and return the captured, normalized output.
 
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
     script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
+    step = Step(action, sandbox, keep_open, conditions)
     with caller_umask_ignored():
-        _fill(action, sandbox, stage, conditions.reverse_source)
-    status = execute(sandbox, action.epoch, action.part, action.build_environment, action.script,
-                     action.interpreter_dir, keep_open, conditions)
-    if status != 0:
-        raise BuildError(
-            f"part {action.part!r}: build script failed with exit status {status}",
-            _tail(sandbox.log),
-            f"Fix the part's override-build or source; the full log is {sandbox.log}",
-        )
+        _fill_source(action, sandbox, conditions.reverse_source)
+        write_tools(sandbox, action.build_environment, action.default_build)
+    if action.override_pull is not None:
+        step.run("pull", action.override_pull, sandbox.src)
+    with caller_umask_ignored():
+        _fill_build(action, sandbox, stage, conditions.reverse_source)
+    step.run("build", action.script, sandbox.build)
+    for deb in action.debs:
+        unpack_deb(deb, sandbox.install, action.part)
     if action.python_venv:
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
         normalize.python_venv(sandbox.install, sandbox.root, env)
     organize(sandbox.install, action.organize, action.part)
-    return _captured(action, sandbox)
+    captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
+    folder = sandbox.install
+    if action.override_stage is not None:
+        folder = sandbox.root / "staged"
+        captured = scripted_step(step, "stage", action.override_stage, captured.tree, sandbox.install,
+                                 action.stage, folder)
+    return Built(captured, folder, read_values(sandbox))
+
+
+@dataclass(frozen=True)
+class Step:
+    """Runs one step's script of an action; a failure names the step and shows the log's tail."""
+
+    action: Action
+    sandbox: Sandbox
+    keep_open: tuple[int, ...] = ()
+    conditions: Conditions = NORMAL
+
+    def run(self, name: str, script: str, workdir: Path, env: dict[str, str] | None = None) -> None:
+        action, sandbox = self.action, self.sandbox
+        status = execute(sandbox, action.epoch, action.part, action.build_environment, script,
+                         action.interpreter_dir, self.keep_open, self.conditions, name, workdir, env or {})
+        if status != 0:
+            what = "build script" if name == "build" else f"override-{name} script"
+            raise BuildError(
+                f"part {action.part!r}: {what} failed with exit status {status}",
+                _tail(sandbox.log),
+                f"Fix the part's override-{name} or source; the full log is {sandbox.log}",
+            )
+
+
+def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...],
+                  out: Path) -> Capture:
+    """override-stage / override-prime: `out` starts empty, `craftctl default` copies the part's
+    files that `fileset` selects into it, the script runs there; what it leaves is captured."""
+    selected = step.sandbox.root / f"{name}-selected"
+    with caller_umask_ignored():
+        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.action.epoch)
+        out.mkdir()
+    variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
+    env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
+    step.run(name, script, out, env)
+    return _captured(step.action.part, step.sandbox, out, step.action.epoch)
+
+
+def unpack_deb(deb: Path, install: Path, part: str) -> None:
+    """A stage-package's files, as `dpkg-deb -x` unpacks them (no maintainer scripts run)."""
+    result = subprocess.run(["dpkg-deb", "-x", str(deb), str(install)], capture_output=True, text=True,
+                            env={"PATH": ":".join(("/usr/bin", "/bin")), "LC_ALL": "C.UTF-8"})
+    if result.returncode != 0:
+        raise BuildError(f"part {part!r}: stage-package {deb.name} could not be unpacked",
+                         result.stderr.strip(), "Run `doit clean pull:<part>` and run again.")
 
 
 @contextmanager
@@ -97,45 +172,70 @@ def caller_umask_ignored() -> Iterator[None]:
 def prepare_sandbox(sandbox: Sandbox) -> None:
     remove_tree(sandbox.root)
     with caller_umask_ignored():
-        for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools, sandbox.project):
+        for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools, sandbox.project,
+                       sandbox.prime, sandbox.tools / "values"):
             folder.mkdir(parents=True)
 
 
 def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
             script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = (),
-            conditions: Conditions = NORMAL) -> int:
-    """Run `script` with bash in the sandbox's fixed environment; its output goes to the log."""
-    env = {**action_environment(sandbox, part, epoch, interpreter_dir), **dict(conditions.extra_env)}
-    prologue = _prologue(sandbox, build_environment)
-    (sandbox.tools / "build.sh").write_text("\n".join([*prologue, script, ""]))
-    with open(sandbox.log, "wb") as log:
+            conditions: Conditions = NORMAL, step: str = "build", workdir: Path | None = None,
+            env: dict[str, str] | None = None) -> int:
+    """Run `script` with bash in the sandbox's fixed environment, in `workdir` (the build folder
+    by default); its output goes to the log."""
+    full_env = {**action_environment(sandbox, part, epoch, interpreter_dir), **(env or {}),
+                "CRAFT_STEP_NAME": step.upper(), **dict(conditions.extra_env)}
+    prologue = _prologue(workdir or sandbox.build, build_environment)
+    path = sandbox.tools / f"{step}.sh"
+    path.write_text("\n".join([*prologue, script, ""]))
+    with open(sandbox.log, "ab") as log:
         return subprocess.run(
-            [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(sandbox.tools / "build.sh")],
-            env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
+            [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
+            env=full_env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, umask=0o022, pass_fds=keep_open,
         ).returncode
 
 
-def _prologue(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]) -> list[str]:
-    return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(sandbox.build)}"]
+def _prologue(workdir: Path, build_environment: tuple[tuple[str, str], ...]) -> list[str]:
+    return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(workdir)}"]
 
 
-def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
+def _fill_source(action: Action, sandbox: Sandbox, reverse_source: bool) -> None:
     if action.source is not None:
         copy_source(action.source, sandbox.src, skip=action.build_root, reverse=reverse_source)
     else:
         sandbox.src.mkdir()
     normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
-    # The build folder starts as the source, like craft-parts; links cost nothing and both are ours.
+
+
+def _fill_build(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
+    # The build folder starts as the (pulled) source, like craft-parts; links cost nothing.
     copy_source(sandbox.src, sandbox.build, skip=action.build_root, reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
-    default = sandbox.tools / "default-build.sh"
-    default.write_text("\n".join([*_prologue(sandbox, action.build_environment), *action.default_build, ""]))
-    craftctl = sandbox.tools / "craftctl"
-    craftctl.write_text(_CRAFTCTL.format(default=shell_quote(default)))
-    craftctl.chmod(0o755)
+
+
+def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...]) -> None:
+    """craftctl and snapcraftctl, and what `craftctl default` runs in each step."""
+    defaults = {
+        "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched it"],
+        "build": [*_prologue(sandbox.build, build_environment), *default_build],
+        "stage": [f'cp --archive --no-dereference {shell_quote(sandbox.root / "stage-selected")}/. "$CRAFT_STAGE"'],
+        "prime": [f'cp --archive --no-dereference {shell_quote(sandbox.root / "prime-selected")}/. "$CRAFT_PRIME"'],
+    }
+    for step, lines in defaults.items():
+        (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
+    for name, text in (("craftctl", _CRAFTCTL), ("snapcraftctl", _SNAPCRAFTCTL)):
+        tool = sandbox.tools / name
+        tool.write_text(text.format(tools=shell_quote(sandbox.tools)))
+        tool.chmod(0o755)
+
+
+def read_values(sandbox: Sandbox) -> dict[str, str]:
+    """What the scripts said with `craftctl set`."""
+    folder = sandbox.tools / "values"
+    return {path.name: path.read_text() for path in sorted(folder.iterdir())}
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -147,21 +247,53 @@ def _link_or_copy(source: Path, dest: Path) -> None:
 
 
 _CRAFTCTL = """#!/bin/bash
-# partsmith's craftctl: `craftctl default` runs the plugin's default build, as in snapcraft.
+# partsmith's craftctl, as snapcraft's: `default` runs the step's default action; `set` keeps the
+# project's version or grade with the part's result; `get` reads what was set.
+set -euo pipefail
+tools={tools}
 case "${{1:-}}" in
-  default) exec /bin/bash --noprofile --norc {default} ;;
-  *) echo "craftctl: '${{1:-}}' is not supported by partsmith (only 'craftctl default')" >&2; exit 2 ;;
+  default) exec /bin/bash --noprofile --norc "$tools/default-${{CRAFT_STEP_NAME,,}}.sh" ;;
+  set)
+    shift
+    for pair in "$@"; do
+      name=${{pair%%=*}}
+      if [[ "$pair" != *=* || ! "$name" =~ ^(version|grade)$ ]]; then
+        echo "craftctl set: expected version=VALUE or grade=VALUE, got '$pair'" >&2; exit 2
+      fi
+      printf '%s' "${{pair#*=}}" > "$tools/values/$name"
+    done ;;
+  get)
+    [[ "${{2:-}}" =~ ^(version|grade)$ ]] || {{ echo "craftctl get: expected version or grade" >&2; exit 2; }}
+    [ -f "$tools/values/$2" ] || {{ echo "craftctl get: $2 is not set" >&2; exit 1; }}
+    cat "$tools/values/$2"; echo ;;
+  *) echo "craftctl: '${{1:-}}' is not a craftctl command (default, set, get)" >&2; exit 2 ;;
+esac
+"""
+
+_SNAPCRAFTCTL = """#!/bin/bash
+# snapcraftctl of core18/core20, mapped onto craftctl.
+set -euo pipefail
+tools={tools}
+case "${{1:-}}" in
+  pull|build|stage|prime)
+    if [ "$1" != "${{CRAFT_STEP_NAME,,}}" ]; then
+      echo "snapcraftctl $1: called in override-${{CRAFT_STEP_NAME,,}}" >&2; exit 2
+    fi
+    exec "$tools/craftctl" default ;;
+  set-version) exec "$tools/craftctl" set "version=${{2:-}}" ;;
+  set-grade) exec "$tools/craftctl" set "grade=${{2:-}}" ;;
+  *) echo "snapcraftctl: '${{1:-}}' is not supported (pull, build, stage, prime, set-version, set-grade)" >&2; exit 2 ;;
 esac
 """
 
 
-def _captured(action: Action, sandbox: Sandbox) -> Capture:
-    if sandbox.install.is_symlink() or not sandbox.install.is_dir():
-        raise BuildError(f"part {action.part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
+def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
+    if folder.is_symlink() or not folder.is_dir():
+        raise BuildError(f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
                          resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.")
     spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
     forbidden = {form.encode() for path in spellings for form in (path, quote(path))}  # quote: file: URLs
-    result = capture(sandbox.install, action.epoch, tuple(sorted(forbidden)))
+    result = capture(folder, epoch, tuple(sorted(forbidden)))
     problems = (
         [f"{path}: holds the sandbox path {sandbox.root}" for path in result.leaks]
         + [f"{link}: symlink leaves the part's install folder" for link in result.escaping_links]
@@ -169,7 +301,7 @@ def _captured(action: Action, sandbox: Sandbox) -> Capture:
     )
     if problems:
         raise BuildError(
-            f"part {action.part!r}: {len(problems)} output{'s' if len(problems) != 1 else ''} refused",
+            f"part {part!r}: {len(problems)} output{'s' if len(problems) != 1 else ''} refused",
             "\n".join(problems),
             "Outputs must not depend on where the build ran: write relative paths or "
             "absolute paths of the target system, and keep symlinks inside the part.",

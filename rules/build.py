@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from .key import build_record
 from .layout import Layout
 from .locks import action_lock
 from .plugins.context import BuildContext
+from .debs import load_debs
 from .pull import Pulled, has_project, load_pulled
 from .sourcetree import Manifest
 from .store import Store
@@ -50,6 +52,10 @@ def plan(workspace: Workspace, name: str) -> action.Action:
         interpreter_dir=context.interpreter.parent,
         inputs=_inputs(pulled),
         python_venv=part.plugin == "python",
+        override_pull=part.override_pull,
+        debs=tuple(deb.path for deb in load_debs(Layout(workspace.build_root), part)),
+        override_stage=part.override_stage,
+        stage=part.stage,
     )
 
 
@@ -74,23 +80,40 @@ def is_current(workspace: Workspace, name: str) -> bool:
         return False  # the action runs and reports whatever is wrong
 
 
-def build(workspace: Workspace, name: str) -> tuple[Outcome, int]:
-    """Restore or build part `name`; returns what happened and how many entries it holds."""
+@dataclass(frozen=True)
+class Done:
+    outcome: Outcome
+    entries: int
+    values: dict[str, str]  # what the part's scripts said with `craftctl set`
+
+
+def build(workspace: Workspace, name: str) -> Done:
+    """Restore or build part `name`; returns what happened and what the part holds."""
     layout = Layout(workspace.build_root)
     store = Store(cache_root())
     with action_lock(layout.lock(name), f"build:{name}") as lock:
         record, manifest = build_record(workspace, name)
         key = digest(record)
         if _current_key(layout, name) == key:  # another doit made it while this one waited
-            return "up to date", len(read_manifest(layout.manifest(name)))
+            return Done("up to date", len(read_manifest(layout.manifest(name))), built_values(layout, name))
         outcome: Outcome = "restored"
-        tree = _restored(store, key, layout, name, workspace.source_date_epoch)
-        if tree is None:
+        restored = _restored(store, key, layout, name, workspace.source_date_epoch)
+        if restored is not None:
+            tree, values = restored
+        else:
             outcome = "built"
-            tree = _built(workspace, name, layout, lock, manifest)
-            _keep(store, key, record, tree, layout.install(name), name)
-        _write_result(layout, name, key, record, manifest)
-    return outcome, len(tree)
+            tree, values = _built(workspace, name, layout, lock, manifest)
+            _keep(store, key, record, tree, layout.install(name), name, values)
+        _write_result(layout, name, key, record, manifest, values)
+    return Done(outcome, len(tree), values)
+
+
+def built_values(layout: Layout, name: str) -> dict[str, str]:
+    """What the part's last build said with `craftctl set` (kept in its result.json)."""
+    try:
+        return dict(json.loads(layout.result(name).read_text()).get("values", {}))
+    except (OSError, ValueError):
+        return {}
 
 
 def _current_key(layout: Layout, name: str) -> str | None:
@@ -101,17 +124,17 @@ def _current_key(layout: Layout, name: str) -> str | None:
     return key if layout.manifest(name).is_file() and layout.install(name).is_dir() else None
 
 
-def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: str) -> None:
+def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: str, values: dict[str, str]) -> None:
     """Store a fresh result; a store that cannot take it (a full disk) costs a warning only."""
     try:
-        store.put(key, record, tree, folder)
+        store.put(key, record, tree, folder, values)
     except OSError as err:
         print(f"partsmith: warning: build:{name} was not cached: {err.strerror or err}: {err.filename or store.root}")
         return
     remote.upload(store, key, record, tree)
 
 
-def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> Tree | None:
+def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> tuple[Tree, dict[str, str]] | None:
     cached = store.get(key)
     if cached is None and remote.fetch(store, key):
         cached = store.get(key)
@@ -123,10 +146,10 @@ def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> 
         remove_tree(fresh)
         return None  # a blob was missing or corrupt: build, which stores good bytes again
     _publish(layout, name, fresh, cached.tree)
-    return cached.tree
+    return cached.tree, cached.values
 
 
-def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Tree:
+def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> tuple[Tree, dict[str, str]]:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = stage.merge(f"staging the parts {name!r} is after", deps)
     sandbox = layout.sandbox(name)
@@ -135,9 +158,9 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     if build_record(workspace, name)[1] != manifest:  # the key must name the bytes that were built
         raise BuildError(f"part {name!r}: its source changed while it was being built",
                          resolution="Run again once the source is saved.")
-    _publish(layout, name, sandbox.install, result.tree)
+    _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
-    return result.tree
+    return result.capture.tree, result.values
 
 
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
@@ -156,8 +179,8 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     write_manifest(tree, layout.manifest(name))
 
 
-def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest) -> None:
+def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]) -> None:
     path = layout.result(name)
     temp = path.with_name(path.name + ".tmp")
-    temp.write_text(json.dumps({"key": key, "record": record, "source": manifest}, sort_keys=True))
+    temp.write_text(json.dumps({"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True))
     os.replace(temp, path)

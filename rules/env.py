@@ -3,11 +3,15 @@ guarantees"). Nothing of the caller's environment is read here, on purpose."""
 from __future__ import annotations
 
 import os
+import platform
 import shlex
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+# The Debian multiarch triplet of this machine (x86_64-linux-gnu), as snapcraft's ARCH_TRIPLET.
+ARCH_TRIPLET = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Sandbox:
     @property
     def stage(self) -> Path:
         return self.root / "stage"
+
+    @property
+    def prime(self) -> Path:
+        """$CRAFT_PRIME: empty during a build; override-prime fills its own (stage.py)."""
+        return self.root / "prime"
 
     @property
     def home(self) -> Path:
@@ -72,13 +81,24 @@ def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter
         # git run by a build must not find the checkout's repository above the sandbox (its
         # top-level path, its HEAD): the source is an input by content, not by where it sits.
         "GIT_CEILING_DIRECTORIES": str(sandbox.root),
-        "CRAFT_PART_NAME": part_name,
-        "CRAFT_PART_SRC": str(sandbox.src),
-        "CRAFT_PART_BUILD": str(sandbox.build),
-        "CRAFT_PART_INSTALL": str(sandbox.install),
-        "CRAFT_STAGE": str(sandbox.stage),
-        "CRAFT_PROJECT_DIR": str(sandbox.project),
+        **craft_variables(sandbox, part_name),
     }
+
+
+def craft_variables(sandbox: Sandbox, part_name: str) -> dict[str, str]:
+    """craft-parts' CRAFT_* variables and, for scripts written for core18/core20, the same
+    values under snapcraft's older SNAPCRAFT_* names."""
+    craft = {
+        "PART_NAME": part_name,
+        "PART_SRC": str(sandbox.src),
+        "PART_BUILD": str(sandbox.build),
+        "PART_INSTALL": str(sandbox.install),
+        "STAGE": str(sandbox.stage),
+        "PRIME": str(sandbox.prime),
+        "PROJECT_DIR": str(sandbox.project),
+        "ARCH_TRIPLET": ARCH_TRIPLET,
+    }
+    return {f"{prefix}_{name}": value for prefix in ("CRAFT", "SNAPCRAFT") for name, value in craft.items()}
 
 
 def export_lines(build_environment: tuple[tuple[str, str], ...]) -> list[str]:

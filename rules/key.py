@@ -17,7 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from . import RULES_VERSION
+from . import RULES_VERSION, debs, fetch
 from .cachedir import cache_root
 from .digest import digest
 from .env import Sandbox, action_environment
@@ -78,6 +78,7 @@ def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
         "build-environment": [list(pair) for pair in part.build_environment],
         "source-date-epoch": workspace.source_date_epoch,
         "toolchain": toolchain(workspace),
+        **({"python-constraints": list(part.python_constraints)} if part.python_constraints else {}),
     }
 
 
@@ -86,7 +87,9 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
-    manifest = source_manifest(source, workspace.build_root, stat_cache(source)) if source else {}
+    # a fetched git checkout is its commit: its .git folder differs between clones of one commit
+    skip = (workspace.build_root, source / ".git") if source and part.fetch else workspace.build_root
+    manifest = source_manifest(source, skip, stat_cache(source)) if source else {}
     record = {
         "rule": "build",
         "rules-version": RULES_VERSION,
@@ -98,7 +101,12 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "toolchain": toolchain(workspace),
         "environment": _environment(name, workspace.source_date_epoch),
     }
-    return record, manifest
+    extra = {  # only when used, so other parts keep the keys they had before these existed
+        "fetched": fetch.resolved(layout, part),
+        "build-packages": debs.build_packages_record(part),
+        "stage-packages": debs.debs_record(layout, part),
+    }
+    return {**record, **{k: v for k, v in extra.items() if v}}, manifest
 
 
 def _folder_digest(link: str, workspace: Workspace) -> str | None:

@@ -39,6 +39,18 @@ class Layout:
         """The key and record of the pull that filled `pulled`."""
         return self.part_dir(part) / "pull-result.json"
 
+    def fetched(self, part: str) -> Path:
+        """A source that pull fetched (a git checkout, an unpacked archive)."""
+        return self.part_dir(part) / "src"
+
+    def fetch_result(self, part: str) -> Path:
+        """What the fetch resolved to: the commit or the archive's digest, and the source's manifest."""
+        return self.part_dir(part) / "fetch.json"
+
+    def debs(self, part: str) -> Path:
+        """The part's downloaded stage-packages, and debs.json recording name, version and sha256."""
+        return self.part_dir(part) / "debs"
+
     def lock(self, name: str) -> Path:
         return self.root / "locks" / f"{name}.lock"
 

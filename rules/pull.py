@@ -67,7 +67,7 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     if source is None:
         return []
     found: list[Path] = [source / name for name in PROJECT_FILES if (source / name).is_file()]
-    pending = [source / name for name in part.python_requirements]
+    pending = [source / name for name in (*part.python_requirements, *part.python_constraints)]
     while pending:
         path = pending.pop(0)
         if path in found or not path.is_file():
@@ -150,11 +150,12 @@ def _fetched(workspace: Workspace, name: str, layout: Layout, lock: int) -> Pull
     source = workspace.source_dir(part)
     script = _script(workspace, part, source)
     action.prepare_sandbox(sandbox)
-    with action.caller_umask_ignored():
+    with action.caller_umask_ignored():  # $CRAFT_PART_SRC holds the source (PIP_CONSTRAINT may name it); pip runs in a copy
         if source is not None:
-            copy_source(source, sandbox.build, skip=workspace.build_root)
+            copy_source(source, sandbox.src, skip=workspace.build_root)
         else:
-            sandbox.build.mkdir()
+            sandbox.src.mkdir()
+        copy_source(sandbox.src, sandbox.build, skip=workspace.build_root, link=True)
     status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
                             interpreter(workspace).parent, keep_open=(lock,))
     if status != 0:
@@ -189,7 +190,8 @@ def _script(workspace: Workspace, part: Part, source: Path | None) -> str:
     if project:
         wanted.append(".")
     if wanted:
-        lines.append(shlex.join([*pip, "wheel", *where, "-w", "../out/wheels", *wanted]))
+        constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
+        lines.append(shlex.join([*pip, "wheel", *where, "-w", "../out/wheels", *constraints, *wanted]))
     return "\n".join(lines)
 
 

@@ -18,12 +18,14 @@ from .tree import hash_file
 Manifest = dict[str, tuple]
 
 
-def source_manifest(source: Path, skip: Path, cache_file: Path) -> Manifest:
+def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Path) -> Manifest:
+    """`skip`: folders that are not part of the source (the build root; a fetched `.git`)."""
     cached = _load(cache_file)
     fresh: dict[str, tuple] = {}
     manifest: Manifest = {}
     special: list[str] = []
-    _walk(str(source), "", str(skip), cached, fresh, manifest, special)
+    skips = frozenset(str(path) for path in (skip if isinstance(skip, tuple) else (skip,)))
+    _walk(str(source), "", skips, cached, fresh, manifest, special)
     if special:
         raise PartsmithError(
             f"source {source} holds {len(special)} entr{'y' if len(special) == 1 else 'ies'} that are not "
@@ -35,12 +37,12 @@ def source_manifest(source: Path, skip: Path, cache_file: Path) -> Manifest:
     return manifest
 
 
-def _walk(folder: str, prefix: str, skip: str, cached: dict, fresh: dict, manifest: Manifest, special: list) -> None:
+def _walk(folder: str, prefix: str, skip: frozenset[str], cached: dict, fresh: dict, manifest: Manifest, special: list) -> None:
     with os.scandir(folder) as listing:
         entries = sorted(listing, key=lambda entry: entry.name)
     for entry in entries:
         rel = prefix + entry.name
-        if entry.path == skip:
+        if entry.path in skip:
             continue
         info = entry.stat(follow_symlinks=False)
         if stat.S_ISLNK(info.st_mode):

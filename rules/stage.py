@@ -72,7 +72,10 @@ def staged(workspace: Workspace, part: str) -> Contribution:
     """A built part's files that its `stage` fileset lets through."""
     layout = Layout(workspace.build_root)
     tree = read_manifest(layout.manifest(part))
-    return Contribution(part, select(tree, workspace.parts[part].stage), layout.install(part))
+    settings = workspace.parts[part]
+    # with override-stage the build already staged: its output is what the part stages
+    fileset = settings.stage if settings.override_stage is None else ("*",)
+    return Contribution(part, select(tree, fileset), layout.install(part))
 
 
 def primed(workspace: Workspace, part: str) -> Contribution:

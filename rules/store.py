@@ -19,7 +19,7 @@ import posixpath
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
@@ -35,6 +35,7 @@ class Result:
     key: str
     record: dict
     tree: dict[str, Entry]
+    values: dict[str, str] = field(default_factory=dict)  # what `craftctl set` said
 
 
 class Store:
@@ -119,7 +120,7 @@ class Store:
         path = self.result_path(key)
         try:
             data = json.loads(path.read_text())
-            result = Result(key, data["record"], from_json(json.dumps(data["tree"])))
+            result = Result(key, data["record"], from_json(json.dumps(data["tree"])), dict(data.get("values", {})))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -129,11 +130,11 @@ class Store:
         os.utime(path)  # least recently used eviction reads this
         return result
 
-    def put(self, key: str, record: dict, tree: Tree, folder: Path) -> None:
+    def put(self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None) -> None:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
         with FileLock(self.root / "store.lock"):
             self.put_tree(tree, folder)
-            self.put_result(key, record, tree)
+            self.put_result(key, record, tree, values)
 
     def add_blobs(self, blobs: dict[str, bytes]) -> None:
         """Store blobs already checked against their digests (fetched from a remote cache)."""
@@ -150,12 +151,13 @@ class Store:
         for temp, final in pending:
             os.replace(temp, final)
 
-    def put_result(self, key: str, record: dict, tree: Tree) -> None:
-        """Write the action result last, once every blob it names is stored."""
+    def put_result(self, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None) -> None:
+        """Write the action result last, once every blob it names is stored. `values`: what the
+        build said with `craftctl set` (a version), an output like the files."""
         self.ac.mkdir(parents=True, exist_ok=True)
         final = self.result_path(key)
         temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-        data = {"record": record, "tree": json.loads(to_json(tree))}
+        data = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
         with open(temp, "w") as out:
             out.write(json.dumps(data, sort_keys=True))
             out.flush()

@@ -10,6 +10,7 @@ return doit's TaskFailed for user mistakes, so they print a short message, never
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,7 +18,7 @@ from doit import get_initial_workdir
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import build, cache, pull, remote, stage
+from . import build, cache, remote, stage, steps
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
@@ -43,6 +44,9 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         remote.from_environment()  # a malformed PARTSMITH_REMOTE_CACHE stops doit here
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
+        if workspace.unused:  # snap metadata: said once, so nobody expects partsmith to act on it
+            print(f"partsmith: {_shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
+                  file=sys.stderr)
     except (PartsmithError, ValueError) as err:
         raise InvalidDodoFile(str(err)) from None
     except OSError as err:
@@ -89,23 +93,17 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
     yield {"basename": "pull", "name": None, "doc": "fetch what parts need (the only step that may use the network)"}
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
-        if part.plugin != "python":
-            yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs ({part.plugin}: nothing to fetch)"}
+        if not steps.needs_pull(part):
+            yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs (nothing to fetch)"}
             continue
         yield {
             "name": name,
-            "doc": f"resolve and download the wheels of python part {name}",
-            "actions": [_outcome(lambda name=name: _pulled(workspace, name))],
-            "uptodate": [lambda task, values, name=name: pull.is_current(workspace, name)],
-            "targets": [str(layout.pulled(name) / "pulled.json")],
-            "clean": [(remove_tree, [layout.pulled(name)])],
+            "doc": f"fetch what part {name} needs: {', '.join(steps.pulled_things(part))}",
+            "actions": [_outcome(lambda name=name: steps.pull_part(workspace, name))],
+            "uptodate": [lambda task, values, name=name: steps.pull_is_current(workspace, name)],
+            "clean": [(remove_tree, [path]) for path in (layout.pulled(name), layout.fetched(name), layout.debs(name))]
+                     + [(Path.unlink, [layout.fetch_result(name), True])],
         }
-
-
-def _pulled(workspace: Workspace, name: str) -> tuple[str, dict]:
-    outcome, pulled = pull.pull(workspace, name)
-    wheels = ", ".join(w.pin for w in pulled.wheels)
-    return f"pull:{name}: {outcome} {len(pulled.wheels)} wheels ({wheels})", {"outcome": outcome}
 
 
 def _build_tasks(workspace: Workspace) -> Iterator[dict]:
@@ -125,9 +123,10 @@ def _build_tasks(workspace: Workspace) -> Iterator[dict]:
 
 
 def _built(workspace: Workspace, name: str) -> tuple[str, dict]:
-    outcome, count = build.build(workspace, name)
+    done = build.build(workspace, name)
     where = _shown(Layout(workspace.build_root).install(name))
-    return f"build:{name}: {outcome}, {_entries(count)} in {where}", {"outcome": outcome}
+    said = "".join(f", {key} {value}" for key, value in sorted(done.values.items()))  # craftctl set
+    return f"build:{name}: {done.outcome}, {_entries(done.entries)} in {where}{said}", {"outcome": done.outcome}
 
 
 def _explain_tasks(workspace: Workspace) -> Iterator[dict]:

@@ -110,7 +110,7 @@ def _check(workspace: Workspace, name: str, varied: action.Conditions, place: Pa
                 second = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,), conditions=varied)
         except BuildError as err:
             return [f"part {name!r}: the second build failed: {err.brief}", *err.details.splitlines()], 0
-    found = compare(first, layout.install(name), second.tree, sandbox.install)
+    found = compare(first, layout.install(name), second.capture.tree, second.folder)
     if found:
         paths = sum(1 for line in found if not line.startswith("  "))
         return [f"part {name!r}: {paths} path{'s' if paths != 1 else ''} differ between two builds:",

@@ -17,7 +17,9 @@ from typing import Callable, Literal, Mapping, TypeVar, get_args
 
 import yaml
 
+from . import snapcraft
 from .errors import PartsmithError, Problem, WorkspaceError
+from .layout import Layout
 
 PluginName = Literal["python", "dump", "nil"]
 PLUGINS: tuple[str, ...] = get_args(PluginName)
@@ -28,11 +30,16 @@ ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", "parts")
 PYTHON_KEYS = ("index-url", "find-links", "interpreter")
+SOURCE_KEYS = ("source-type", "source-tag", "source-branch", "source-commit", "source-depth", "source-checksum")
 PART_KEYS = (
-    "plugin", "source", "python-packages", "python-requirements", "build-environment",
-    "after", "override-build", "organize", "stage", "prime",
+    "plugin", "source", *SOURCE_KEYS, "python-packages", "python-requirements", "python-constraints",
+    *snapcraft.OLD_PYTHON_KEYS, "build-environment", "build-packages", "stage-packages", "build-attributes",
+    "after", "override-pull", "override-build", "override-stage", "override-prime", "organize", "stage", "prime",
 )
-PYTHON_ONLY_KEYS = ("python-packages", "python-requirements")
+PYTHON_ONLY_KEYS = ("python-packages", "python-requirements", "python-constraints", *snapcraft.OLD_PYTHON_KEYS)
+# A requirements or constraints file may be written as snapcraft projects do, below the part's source.
+PART_SRC_PREFIX = re.compile(r"^\$\{?(?:SNAPCRAFT|CRAFT)_PART_SRC\}?/")
+DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?")
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{kind}"
     for kind in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")
@@ -47,22 +54,48 @@ class PythonSettings:
 
 
 @dataclass(frozen=True)
+class Fetch:
+    """A source that `pull` fetches (the network is used there only): a git repository at a
+    tag, branch or commit, or a tar archive checked against its checksum."""
+
+    kind: Literal["git", "tar"]
+    url: str  # a URL, or an absolute path (a relative one is resolved against the project folder)
+    tag: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    depth: int | None = None
+    checksum: str | None = None  # "<algorithm>/<hex digest>", e.g. sha256/...
+
+    def config(self) -> dict:
+        return {"kind": self.kind, "tag": self.tag, "branch": self.branch, "commit": self.commit,
+                "depth": self.depth, "checksum": self.checksum}
+
+
+@dataclass(frozen=True)
 class Part:
     name: str
     plugin: PluginName
-    source: str | None = None  # relative to the workspace folder, normalized
+    source: str | None = None  # a local folder, relative to the project folder, normalized
+    fetch: Fetch | None = None  # or a source that pull fetches into the build root
     python_packages: tuple[str, ...] = ()
     python_requirements: tuple[str, ...] = ()
+    python_constraints: tuple[str, ...] = ()
     build_environment: tuple[tuple[str, str], ...] = ()
+    build_packages: tuple[str, ...] = ()
+    stage_packages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    override_pull: str | None = None
     override_build: str | None = None
+    override_stage: str | None = None
+    override_prime: str | None = None
     organize: tuple[tuple[str, str], ...] = ()
     stage: tuple[str, ...] = ("*",)
     prime: tuple[str, ...] = ("*",)
 
     def config(self) -> dict:
-        """The part's settings as plain data: what a cache key and `explain` compare."""
-        return {
+        """The part's settings as plain data: what a cache key and `explain` compare. The stage
+        fileset is an input of the build only when override-stage runs inside it."""
+        config = {
             "name": self.name,
             "plugin": self.plugin,
             "source": self.source,
@@ -73,6 +106,17 @@ class Part:
             "override-build": self.override_build,
             "organize": [list(pair) for pair in self.organize],
         }
+        optional = {
+            "fetch": self.fetch.config() if self.fetch else None,
+            "python-constraints": list(self.python_constraints),
+            "build-packages": list(self.build_packages),
+            "stage-packages": list(self.stage_packages),
+            "override-pull": self.override_pull,
+            "override-stage": self.override_stage,
+            "stage": list(self.stage) if self.override_stage is not None else None,
+        }
+        # absent when unused, so parts without them keep the keys they had before these existed
+        return {**config, **{key: value for key, value in optional.items() if value}}
 
 
 @dataclass(frozen=True)
@@ -83,12 +127,17 @@ class Workspace:
     build_root: Path  # absolute
     python: PythonSettings
     parts: Mapping[str, Part] = field(default_factory=dict)
+    project: Path | None = None  # what relative paths are against; None: the file's folder
+    unused: tuple[str, ...] = ()  # keys accepted (snap metadata) but not used for building
+    adopt_info: str | None = None  # the part whose `craftctl set version=` is the version
 
     @property
     def directory(self) -> Path:
-        return self.path.parent
+        return self.project or self.path.parent
 
     def source_dir(self, part: Part) -> Path | None:
+        if part.fetch is not None:
+            return Layout(self.build_root).fetched(part.name)  # filled by pull
         return self.directory / part.source if part.source else None
 
     def build_order(self) -> list[str]:
@@ -146,6 +195,10 @@ class _Reader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.snapcraft = snapcraft.is_snapcraft_file(path)
+        self.top = snapcraft.project_dir(path) if self.snapcraft else path.parent
+        self.base: str | None = None  # snapcraft's base: the era of the key names in messages
+        self.unused: list[str] = []
         self.problems: list[Problem] = []
         self.source_nodes: dict[str, yaml.Node] = {}  # where each part's source is written
 
@@ -232,9 +285,11 @@ class _Reader:
     # -- top level -------------------------------------------------------------------------------
 
     def top_level(self, root: yaml.Node) -> Workspace | None:
-        entries = self.mapping(root, "", TOP_KEYS)
+        entries = self.mapping(root, "", TOP_KEYS + snapcraft.SNAP_METADATA if self.snapcraft else TOP_KEYS)
         if not isinstance(root, yaml.MappingNode):
             return None
+        self.base = self.optional(entries, "base", self.string, "base")
+        self.unused = sorted(k for k in entries if k in snapcraft.SNAP_METADATA and k not in snapcraft.USED_METADATA)
         name = self.optional(entries, "name", self.part_name, "name")
         if "name" not in entries:
             self.problem(root, "name", "required key is missing (e.g. name: my-app)")
@@ -242,8 +297,14 @@ class _Reader:
         build_root = self.optional(entries, "build-root", self.build_root, "build-root")
         python = self.optional(entries, "python", self.python, "python") or PythonSettings()
         parts = self.parts(entries)
-        root = Path(os.path.realpath(self.path.parent / (build_root or "build")))
+        root = Path(os.path.realpath(self.top / (build_root or "build")))
         self.check_build_root(root, entries["build-root"][1] if "build-root" in entries else None, parts)
+        adopt_info = self.optional(entries, "adopt-info", self.string, "adopt-info")
+        if adopt_info is not None and adopt_info not in parts and adopt_info in self.part_names(entries):
+            adopt_info = None  # the part itself is broken, and reported
+        elif adopt_info is not None and adopt_info not in parts:
+            self.problem(entries["adopt-info"][1], "adopt-info", f"no part named {adopt_info!r}"
+                         + _suggestion(adopt_info, tuple(parts)))
         if name is None:
             return None
         return Workspace(
@@ -253,11 +314,20 @@ class _Reader:
             build_root=root,
             python=python,
             parts=MappingProxyType(parts),
+            project=self.top,
+            unused=tuple(self.unused),
+            adopt_info=adopt_info,
         )
+
+    def part_names(self, entries: dict) -> list[str]:
+        node = entries["parts"][1] if "parts" in entries else None
+        if not isinstance(node, yaml.MappingNode):
+            return []
+        return [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
 
     def check_build_root(self, root: Path, node: yaml.Node | None, parts: dict[str, Part]) -> None:
         """The build root holds outputs only: never the workspace, never a part's source."""
-        top = self.path.parent
+        top = self.top
         if top == root or top.is_relative_to(root):
             self.problem(node, "build-root", f"{root} holds the workspace folder: choose a folder inside or beside it")
         for part in parts.values():
@@ -307,7 +377,7 @@ class _Reader:
     def find_link(self, value: str) -> str:
         if "://" in value or os.path.isabs(value):
             return value
-        return os.path.normpath(self.path.parent / value)
+        return os.path.normpath(self.top / value)
 
     # -- parts -----------------------------------------------------------------------------------
 
@@ -331,13 +401,20 @@ class _Reader:
 
     def part(self, name: str, node: yaml.Node) -> Part | None:
         key = f"parts.{name}"
-        entries = self.mapping(node, key, PART_KEYS)
+        entries = self.mapping(node, key, PART_KEYS + snapcraft.UNSUPPORTED_PART_KEYS)
         if not isinstance(node, yaml.MappingNode):
             return None
+        for unsupported in snapcraft.UNSUPPORTED_PART_KEYS:
+            if unsupported in entries:
+                self.problem(entries[unsupported][0], f"{key}.{unsupported}", "not supported by partsmith: "
+                             "remove it (see README, Coming from snapcraft)")
+        if "build-attributes" in entries:
+            self.unused.append(f"{key}.build-attributes")
         plugin = self.optional(entries, "plugin", self.plugin, f"{key}.plugin")
         if "plugin" not in entries:
             self.problem(node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}")
-        source = self.optional(entries, "source", self.source, f"{key}.source")
+        fetch = self.fetch(entries, key)
+        source = None if fetch is not None else self.optional(entries, "source", self.source, f"{key}.source")
         if "source" in entries:
             self.source_nodes[name] = entries["source"][1]
         if plugin == "dump" and "source" not in entries:
@@ -348,22 +425,100 @@ class _Reader:
                     self.problem(entries[python_key][0], f"{key}.{python_key}", f"only valid for plugin: python, not {plugin}")
         if plugin is None:
             return None
-        requirements = self.inside_paths(entries, "python-requirements", key)
-        if requirements and plugin == "python":
-            self.check_requirements(entries["python-requirements"][1], key, source, requirements)
+        requirements = self.python_files(entries, "python-requirements", key, source if plugin == "python" else None)
+        constraints = self.python_files(entries, "python-constraints", key, source if plugin == "python" else None)
+        packages = self.packages(entries, key)
+        if plugin == "python" and self.snapcraft and "python-packages" not in entries:
+            packages = list(snapcraft.DEFAULT_PYTHON_PACKAGES)  # snapcraft's python plugin default
         return Part(
             name=name,
             plugin=plugin,
             source=source,
-            python_packages=tuple(self.packages(entries, key)),
+            fetch=fetch,
+            python_packages=tuple(packages),
             python_requirements=tuple(requirements),
+            python_constraints=tuple(constraints),
             build_environment=tuple(self.optional(entries, "build-environment", self.environment, f"{key}.build-environment") or ()),
+            build_packages=tuple(self.deb_names(entries, "build-packages", key)),
+            stage_packages=tuple(self.deb_names(entries, "stage-packages", key)),
             after=tuple(v for _, v in self.optional(entries, "after", self.string_list, f"{key}.after") or []),
+            override_pull=self.optional(entries, "override-pull", self.string, f"{key}.override-pull"),
             override_build=self.optional(entries, "override-build", self.string, f"{key}.override-build"),
+            override_stage=self.optional(entries, "override-stage", self.string, f"{key}.override-stage"),
+            override_prime=self.optional(entries, "override-prime", self.string, f"{key}.override-prime"),
             organize=tuple(self.optional(entries, "organize", self.organize, f"{key}.organize") or ()),
             stage=tuple(self.fileset(entries, "stage", key)),
             prime=tuple(self.fileset(entries, "prime", key)),
         )
+
+    def python_files(self, entries: dict, name: str, key: str, source: str | None) -> list[str]:
+        """python-requirements or python-constraints, under either era's name (not both): paths
+        relative to the part's source, `$CRAFT_PART_SRC/` (or snapcraft's spelling) allowed."""
+        old = next(o for o, new in snapcraft.OLD_PYTHON_KEYS.items() if new == name)
+        if name in entries and old in entries:
+            self.problem(entries[old][0], f"{key}.{old}", f"the same key as {name} (its core20 name): keep one")
+        spelled = name if name in entries or old not in entries else old
+        items = self.optional(entries, spelled, self.string_list, f"{key}.{spelled}") or []
+        paths = [self.relative_path(node, f"{key}.{spelled}", PART_SRC_PREFIX.sub("", value)) for node, value in items]
+        files = [p for p in paths if p is not None]
+        if files and "source" not in entries:
+            self.problem(entries[spelled][1], f"{key}.{spelled}", "needs the part's source: the files are relative to it")
+        elif files and source is not None:  # a fetched source is checked once pull fetched it
+            for file in files:
+                if not (self.top / source / file).is_file():
+                    self.problem(entries[spelled][1], f"{key}.{spelled}", f"{file!r} is not a file in {source!r}")
+        return files
+
+    def deb_names(self, entries: dict, name: str, key: str) -> list[str]:
+        items = self.optional(entries, name, self.string_list, f"{key}.{name}") or []
+        for node, value in items:
+            if not DEB_NAME.fullmatch(value):
+                self.problem(node, f"{key}.{name}", f"{value!r} is not a Debian package name "
+                             "(versions and alternatives are not supported: name the package)")
+        return [value for _, value in items if DEB_NAME.fullmatch(value)]
+
+    def fetch(self, entries: dict, key: str) -> Fetch | None:
+        """A git or tar source, or None for a local folder (or a broken entry, reported)."""
+        node = entries["source"][1] if "source" in entries else None
+        text = node.value if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str" else None
+        kind = self.optional(entries, "source-type", self.string, f"{key}.source-type")
+        if kind is not None and kind not in snapcraft.SOURCE_TYPES:
+            self.problem(entries["source-type"][1], f"{key}.source-type", f"source-type {kind!r} is not supported: "
+                         f"use one of {', '.join(snapcraft.SOURCE_TYPES)}" + _suggestion(kind, snapcraft.SOURCE_TYPES))
+            return None
+        if text is not None and kind is None:
+            kind = _guess_source_type(text)
+        present = [k for k in SOURCE_KEYS if k in entries and k != "source-type"]
+        if kind in (None, "local"):
+            for extra in present:
+                self.problem(entries[extra][0], f"{key}.{extra}", "only valid for a git or tar source")
+            if text is not None and "://" in text:
+                self.problem(entries["source"][1], f"{key}.source", f"cannot tell what {text!r} is: "
+                             "set source-type: git or tar")
+            return None
+        if text is None:
+            self.problem(entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}")
+            return None
+        allowed = ("source-tag", "source-branch", "source-commit", "source-depth") if kind == "git" else ("source-checksum",)
+        for extra in present:
+            if extra not in allowed:
+                self.problem(entries[extra][0], f"{key}.{extra}", f"not valid for a {kind} source")
+        refs = [k for k in ("source-tag", "source-branch", "source-commit") if k in entries]
+        if len(refs) > 1:
+            self.problem(entries[refs[1]][0], f"{key}.{refs[1]}", f"give one of {', '.join(refs)}, not several")
+        read = lambda name: self.optional(entries, name, self.string, f"{key}.{name}")  # noqa: E731
+        depth = self.optional(entries, "source-depth", lambda n, k: self.scalar(n, k, "int", "a number of commits"),
+                              f"{key}.source-depth")
+        checksum = read("source-checksum")
+        if checksum is not None and not _valid_checksum(checksum):
+            self.problem(entries["source-checksum"][1], f"{key}.source-checksum",
+                         f"{checksum!r} is not <algorithm>/<hex digest> (e.g. sha256/...)")
+        commit = read("source-commit")
+        if commit is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+            self.problem(entries["source-commit"][1], f"{key}.source-commit", f"{commit!r} is not a full commit id (40 hex digits)")
+        url = text if "://" in text or text.startswith("git@") or os.path.isabs(text) else str(self.top / text)
+        return Fetch(kind, url, tag=read("source-tag"), branch=read("source-branch"), commit=commit,
+                     depth=int(depth) if depth is not None else None, checksum=checksum)
 
     def packages(self, entries: dict, key: str) -> list[str]:
         items = self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []
@@ -373,16 +528,12 @@ class _Reader:
                              "where pip looks is set by python: index-url and find-links")
         return [value for _, value in items if not value.strip().startswith("-")]
 
-    def check_requirements(self, node: yaml.Node, key: str, source: str | None, files: list[str]) -> None:
-        if source is None:
-            self.problem(node, f"{key}.python-requirements", "needs the part's source: the files are relative to it")
-            return
-        for name in files:
-            if not (self.path.parent / source / name).is_file():
-                self.problem(node, f"{key}.python-requirements", f"{name!r} is not a file in {source!r}")
-
     def plugin(self, node: yaml.Node, key: str) -> PluginName | None:
         value = self.string(node, key)
+        if value in snapcraft.FOREIGN_PLUGINS:
+            self.problem(node, key, f"plugin {value!r} is a snapcraft plugin partsmith does not support: "
+                         f"partsmith builds {', '.join(PLUGINS)} parts (see README, Coming from snapcraft)")
+            return None
         if value is not None and value not in PLUGINS:
             self.problem(node, key, f"unknown plugin {value!r}: choose one of {', '.join(PLUGINS)}" + _suggestion(value, PLUGINS))
             return None
@@ -392,11 +543,12 @@ class _Reader:
         value = self.relative_path(node, key)
         if value is None:
             return None
-        folder = self.path.parent / value
+        folder = self.top / value
         if not folder.is_dir():
-            self.problem(node, key, f"{value!r} is not a folder next to {self.path.name}: create it or fix the path")
+            where = f"in the project folder {self.top}" if self.snapcraft else f"next to {self.path.name}"
+            self.problem(node, key, f"{value!r} is not a folder {where}: create it or fix the path")
             return None
-        real_top = os.path.realpath(self.path.parent)
+        real_top = os.path.realpath(self.top)
         if os.path.commonpath([real_top, os.path.realpath(folder)]) != real_top:
             self.problem(node, key, f"{value!r} leads outside the workspace folder through a symbolic link")
             return None
@@ -532,6 +684,21 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
             if found:
                 return found
     return []
+
+
+def _guess_source_type(text: str) -> str:
+    """As snapcraft: a `.git` URL or a git@/git:// address is git; an archive name is tar."""
+    if text.endswith(".git") or text.startswith(("git@", "git://", "git+")):
+        return "git"
+    if text.endswith(snapcraft.TAR_SUFFIXES):
+        return "tar"
+    return "local"
+
+
+def _valid_checksum(text: str) -> bool:
+    import hashlib
+    algorithm, _, value = text.partition("/")
+    return algorithm in hashlib.algorithms_guaranteed and bool(re.fullmatch(r"[0-9a-f]+", value))
 
 
 def _suggestion(word: str, choices: tuple[str, ...]) -> str:

@@ -8,7 +8,7 @@ import yaml
 
 from rules import action
 from rules.build import plan
-from rules.env import Sandbox, action_environment, export_lines
+from rules.env import ARCH_TRIPLET, Sandbox, action_environment, export_lines
 from rules.errors import BuildError
 from rules.workspace import load_workspace
 
@@ -34,12 +34,16 @@ def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monk
         "SOURCE_DATE_EPOCH": str(EPOCH),
         "PIP_CONFIG_FILE": "/dev/null",
         "GIT_CEILING_DIRECTORIES": "/b/sandbox/p",
-        "CRAFT_PART_NAME": "p",
-        "CRAFT_PART_SRC": "/b/sandbox/p/src",
-        "CRAFT_PART_BUILD": "/b/sandbox/p/build",
-        "CRAFT_PART_INSTALL": "/b/sandbox/p/install",
-        "CRAFT_STAGE": "/b/sandbox/p/stage",
-        "CRAFT_PROJECT_DIR": "/b/sandbox/p/project",
+        **{f"{prefix}_{name}": value for prefix in ("CRAFT", "SNAPCRAFT") for name, value in {
+            "PART_NAME": "p",
+            "PART_SRC": "/b/sandbox/p/src",
+            "PART_BUILD": "/b/sandbox/p/build",
+            "PART_INSTALL": "/b/sandbox/p/install",
+            "STAGE": "/b/sandbox/p/stage",
+            "PRIME": "/b/sandbox/p/prime",
+            "PROJECT_DIR": "/b/sandbox/p/project",
+            "ARCH_TRIPLET": ARCH_TRIPLET,
+        }.items()},
     }
 
 

@@ -452,9 +452,16 @@ def test_unknown_plugin_with_suggestion(tmp_path):
 
 
 def test_unknown_plugin_without_near_miss(tmp_path):
-    problem = only_problem(tmp_path, "name: demo\nparts:\n  a:\n    plugin: autotools\n")
-    assert "unknown plugin 'autotools'" in problem.message
+    problem = only_problem(tmp_path, "name: demo\nparts:\n  a:\n    plugin: frobnicate\n")
+    assert "unknown plugin 'frobnicate'" in problem.message
     assert "did you mean" not in problem.message
+
+
+def test_snapcraft_plugin_refused_by_name(tmp_path):
+    problem = only_problem(tmp_path, "name: demo\nparts:\n  a:\n    plugin: autotools\n")
+    assert (problem.line, problem.key) == (4, "parts.a.plugin")
+    assert "'autotools' is a snapcraft plugin partsmith does not support" in problem.message
+    assert "python, dump, nil" in problem.message
 
 
 @pytest.mark.parametrize("text, line, key", [

@@ -1,0 +1,64 @@
+"""What partsmith takes from snapcraft.yaml beyond its own workspace keys.
+
+A snapcraft.yaml is a workspace as it stands: its parts use the keys partsmith shares with
+snapcraft; the snap's metadata (apps, confinement, plugs, ...) is accepted and named once as not
+used for building; the plugins partsmith does not have are refused before anything runs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# Top-level keys of snapcraft.yaml that describe the snap, not how its parts are built.
+SNAP_METADATA = (
+    "adopt-info", "apps", "architectures", "assumes", "base", "build-base", "compression", "confinement",
+    "contact", "description", "donation", "environment", "epoch", "grade", "hooks", "icon", "issues",
+    "layout", "license", "package-repositories", "passthrough", "platforms", "plugs", "slots",
+    "source-code", "summary", "system-usernames", "title", "type", "version", "website",
+)
+# Read by partsmith: `base` picks the names its error messages use, `adopt-info` names the part
+# whose `craftctl set version=...` is the project's version.
+USED_METADATA = ("adopt-info", "base")
+
+# snapcraft plugins partsmith does not build (craft-parts' list and snapcraft's own).
+FOREIGN_PLUGINS = (
+    "ant", "autotools", "catkin", "catkin-tools", "cmake", "colcon", "conda", "crystal", "dotnet",
+    "flutter", "go", "go-use", "gradle", "kernel", "make", "maven", "maven-use", "meson", "npm", "poetry",
+    "qmake", "ruby", "rust", "scons", "uv",
+)
+
+# Part keys of snapcraft that partsmith does not implement: refused by name, never ignored,
+# because each changes what a part contains.
+UNSUPPORTED_PART_KEYS = (
+    "build-snaps", "stage-snaps", "source-subdir", "source-submodules", "parse-info",
+)
+
+# The older spellings (core18, core20) of the python plugin's keys, accepted in every base.
+OLD_PYTHON_KEYS = {"requirements": "python-requirements", "constraints": "python-constraints"}
+OLD_BASES = ("core", "core18", "core20")
+
+# What a snapcraft python part installs into its venv when it names no python-packages.
+DEFAULT_PYTHON_PACKAGES = ("pip", "setuptools", "wheel")
+
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+SOURCE_TYPES = ("local", "git", "tar")
+
+
+def is_snapcraft_file(path: Path) -> bool:
+    return path.name in ("snapcraft.yaml", ".snapcraft.yaml")
+
+
+def project_dir(path: Path) -> Path:
+    """The folder relative paths of a snapcraft.yaml are resolved against, as snapcraft does:
+    the folder above `snap/` (or above `build-aux/snap/`), else the file's own folder."""
+    folder = path.parent
+    if folder.name == "snap":
+        above = folder.parent
+        return above.parent if above.name == "build-aux" else above
+    return folder
+
+
+def python_key_name(key: str, base: str | None) -> str:
+    """The spelling of a python plugin key in the era of `base`, for messages."""
+    if base in OLD_BASES:
+        return {new: old for old, new in OLD_PYTHON_KEYS.items()}.get(key, key)
+    return key

@@ -1,0 +1,52 @@
+"""pull:<part>, composed: build-packages present, the source fetched, stage-packages downloaded,
+python wheels pulled. Each piece is current or redone on its own; the task is current when all are.
+"""
+from __future__ import annotations
+
+from . import debs, fetch, pull
+from .layout import Layout
+from .workspace import Part, Workspace
+
+
+def pulled_things(part: Part) -> list[str]:
+    return [what for what, needed in (
+        ("build-packages", bool(part.build_packages)),
+        (f"{part.fetch.kind} source" if part.fetch else "", part.fetch is not None),
+        ("stage-packages", bool(part.stage_packages)),
+        ("wheels", part.plugin == "python"),
+    ) if needed]
+
+
+def needs_pull(part: Part) -> bool:
+    return bool(pulled_things(part))
+
+
+def pull_is_current(workspace: Workspace, name: str) -> bool:
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    return (
+        all(version is not None for version in debs.installed_versions(part.build_packages).values())
+        and (part.fetch is None or fetch.is_current(layout, part))
+        and (not part.stage_packages or debs.is_current(layout, part))
+        and (part.plugin != "python" or pull.is_current(workspace, name))
+    )
+
+
+def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
+    """Do what is not current; returns doit's message and values (the summary reads `outcome`)."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    said: list[str] = []
+    installed = debs.ensure_build_packages(part)
+    if installed:
+        said.append(installed)
+    if part.fetch is not None and not fetch.is_current(layout, part):
+        said.append(f"fetched {part.fetch.kind} source {fetch.fetch(layout, part)[:12]}")
+    if part.stage_packages and not debs.is_current(layout, part):
+        got = debs.download(layout, part)
+        said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")
+    outcome = "fetched"
+    if part.plugin == "python":
+        outcome, pulled = pull.pull(workspace, name)
+        said.append(f"{outcome} {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})")
+    return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}
