@@ -163,6 +163,23 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     return result.capture.tree, result.values
 
 
+def primed_by_script(workspace: Workspace, name: str, staged: stage.Contribution) -> stage.Contribution:
+    """override-prime, in a sandbox of its own each time prime runs: `craftctl default` brings
+    the part's staged files its prime fileset selects. Not cached: it only selects and edits
+    files the part already built, and the prime step runs only when something changed."""
+    part = workspace.parts[name]
+    sandbox = Layout(workspace.build_root).sandbox(f"{name}.prime")  # '.' is never in a part name
+    action.prepare_sandbox(sandbox)
+    with action.caller_umask_ignored():
+        for folder in (sandbox.src, sandbox.build, sandbox.stage):
+            folder.mkdir()
+        action.write_tools(sandbox, part.build_environment, ())
+    out = sandbox.root / "primed"  # the prime step copies from here: it stays until the next prime
+    step = action.Step(plan(workspace, name), sandbox)
+    captured = action.scripted_step(step, "prime", part.override_prime, staged.tree, staged.root, part.prime, out)
+    return stage.Contribution(name, captured.tree, out)
+
+
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     """Swap `built` in as the part's install folder; its manifest is written last, as the mark
     that the folder is complete (a crash in between leaves a part that counts as not built)."""
