@@ -153,7 +153,7 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
 def unpack_deb(deb: Path, install: Path, part: str) -> None:
     """A stage-package's files, as `dpkg-deb -x` unpacks them (no maintainer scripts run)."""
     result = subprocess.run(["dpkg-deb", "-x", str(deb), str(install)], capture_output=True, text=True,
-                            env={"PATH": ":".join(("/usr/bin", "/bin")), "LC_ALL": "C.UTF-8"})
+                            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
     if result.returncode != 0:
         raise BuildError(f"part {part!r}: stage-package {deb.name} could not be unpacked",
                          result.stderr.strip(), "Run `doit clean pull:<part>` and run again.")

@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-# The Debian multiarch triplet of this machine (x86_64-linux-gnu), as snapcraft's ARCH_TRIPLET.
+# The Debian multiarch triplet and architecture of this machine, as snapcraft's ARCH_TRIPLET and
+# ARCH_BUILD_FOR (partsmith builds for the machine it runs on).
 ARCH_TRIPLET = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
+DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el", "s390x": "s390x",
+            "riscv64": "riscv64", "i686": "i386"}.get(platform.machine(), platform.machine())
+# A build's parallelism is an input like any other: fixed, so a key does not depend on the
+# machine's cores (and a `make -j$CRAFT_PARALLEL_BUILD_COUNT` builds alike everywhere).
+PARALLEL_BUILD_COUNT = "1"
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,10 @@ def craft_variables(sandbox: Sandbox, part_name: str) -> dict[str, str]:
         "PRIME": str(sandbox.prime),
         "PROJECT_DIR": str(sandbox.project),
         "ARCH_TRIPLET": ARCH_TRIPLET,
+        "ARCH_BUILD_FOR": DEB_ARCH,
+        "ARCH_BUILD_ON": DEB_ARCH,
+        "TARGET_ARCH": DEB_ARCH,
+        "PARALLEL_BUILD_COUNT": PARALLEL_BUILD_COUNT,
     }
     return {f"{prefix}_{name}": value for prefix in ("CRAFT", "SNAPCRAFT") for name, value in craft.items()}
 

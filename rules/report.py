@@ -7,6 +7,7 @@ import time
 from doit.reporter import ConsoleReporter
 
 from . import cache
+from .build import built_values
 from .errors import PartsmithError
 from .layout import Layout
 from .workspace import Workspace
@@ -15,6 +16,13 @@ from .workspace import Workspace
 def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
     """doit's console output, plus a summary line when the run touched builds or the stage."""
     stage_record = Layout(workspace.build_root).stage_record
+
+    def version() -> str:
+        """snapcraft's adopt-info: the version that part's scripts set with `craftctl set`."""
+        if workspace.adopt_info is None:
+            return ""
+        said = built_values(Layout(workspace.build_root), workspace.adopt_info).get("version")
+        return f"; version {said} (adopt-info {workspace.adopt_info})" if said else ""
 
     class SummaryReporter(ConsoleReporter):
         def __init__(self, outstream, options):
@@ -45,7 +53,7 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
             if self.stage_seen and stage_record.is_file():
                 staged = f"; {json.loads(stage_record.read_text())['entries']} entries staged"
             seconds = time.monotonic() - self.started
-            self.write(f"partsmith: parts {parts}{staged}; {seconds:.2f} s\n")
+            self.write(f"partsmith: parts {parts}{staged}{version()}; {seconds:.2f} s\n")
             cache.record_run(self.outcomes["restored"], self.outcomes["built"])
             try:
                 trimmed = cache.trim_if_bounded()

@@ -57,8 +57,9 @@ def project_dir(path: Path) -> Path:
     return folder
 
 
-def python_key_name(key: str, base: str | None) -> str:
-    """The spelling of a python plugin key in the era of `base`, for messages."""
-    if base in OLD_BASES:
-        return {new: old for old, new in OLD_PYTHON_KEYS.items()}.get(key, key)
-    return key
+def era_keys(keys: tuple[str, ...], base: str | None) -> tuple[str, ...]:
+    """`keys` without the other era's spellings of the python keys: what a near miss is
+    compared with, so `requirement:` suggests `requirements` on core20 and
+    `python-requirements` later (both spellings are accepted everywhere)."""
+    other = set(OLD_PYTHON_KEYS.values()) if base in OLD_BASES else set(OLD_PYTHON_KEYS)
+    return tuple(key for key in keys if key not in other)

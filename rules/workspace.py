@@ -240,8 +240,10 @@ class _Reader:
             children = [item for pair in node.value for item in pair]
         return all([self.tags_are_safe(child, seen) for child in children]) and ok
 
-    def mapping(self, node: yaml.Node, key: str, known: tuple[str, ...] | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        """A mapping's entries by key; unknown keys (when `known` is given) are reported."""
+    def mapping(self, node: yaml.Node, key: str, known: tuple[str, ...] | None,
+                hints: tuple[str, ...] | None = None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's entries by key; unknown keys (when `known` is given) are reported, with
+        the closest of `hints` (default: `known`) as a suggestion."""
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, key, f"expected a mapping, got {_kind(node)}")
             return {}
@@ -254,7 +256,7 @@ class _Reader:
             elif name in entries:
                 self.problem(key_node, where, "duplicate key")
             elif known is not None and name not in known:
-                self.problem(key_node, where, "unknown key" + _suggestion(name, known))
+                self.problem(key_node, where, "unknown key" + _suggestion(name, hints or known))
             else:
                 entries[name] = (key_node, value_node)
         return entries
@@ -401,7 +403,8 @@ class _Reader:
 
     def part(self, name: str, node: yaml.Node) -> Part | None:
         key = f"parts.{name}"
-        entries = self.mapping(node, key, PART_KEYS + snapcraft.UNSUPPORTED_PART_KEYS)
+        entries = self.mapping(node, key, PART_KEYS + snapcraft.UNSUPPORTED_PART_KEYS,
+                               hints=snapcraft.era_keys(PART_KEYS, self.base))
         if not isinstance(node, yaml.MappingNode):
             return None
         for unsupported in snapcraft.UNSUPPORTED_PART_KEYS:
@@ -506,7 +509,9 @@ class _Reader:
         refs = [k for k in ("source-tag", "source-branch", "source-commit") if k in entries]
         if len(refs) > 1:
             self.problem(entries[refs[1]][0], f"{key}.{refs[1]}", f"give one of {', '.join(refs)}, not several")
-        read = lambda name: self.optional(entries, name, self.string, f"{key}.{name}")  # noqa: E731
+        def read(name: str) -> str | None:
+            return self.optional(entries, name, self.string, f"{key}.{name}")
+
         depth = self.optional(entries, "source-depth", lambda n, k: self.scalar(n, k, "int", "a number of commits"),
                               f"{key}.source-depth")
         checksum = read("source-checksum")

@@ -8,7 +8,7 @@ import yaml
 
 from rules import action
 from rules.build import plan
-from rules.env import ARCH_TRIPLET, Sandbox, action_environment, export_lines
+from rules.env import ARCH_TRIPLET, DEB_ARCH, Sandbox, action_environment, export_lines
 from rules.errors import BuildError
 from rules.workspace import load_workspace
 
@@ -43,6 +43,10 @@ def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monk
             "PRIME": "/b/sandbox/p/prime",
             "PROJECT_DIR": "/b/sandbox/p/project",
             "ARCH_TRIPLET": ARCH_TRIPLET,
+            "ARCH_BUILD_FOR": DEB_ARCH,
+            "ARCH_BUILD_ON": DEB_ARCH,
+            "TARGET_ARCH": DEB_ARCH,
+            "PARALLEL_BUILD_COUNT": "1",
         }.items()},
     }
 

@@ -146,8 +146,9 @@ def test_certbot_style_plugin_builds_as_it_stands(certbot):
     record = json.loads((build / "parts/certbot-dns-demo/result.json").read_text())["record"]
     assert list(record["build-packages"]) == ["coreutils"] and record["build-packages"]["coreutils"]
 
+    assert "version 1.22.0 (adopt-info certbot-dns-demo)" in out  # in the summary line
     again = ok(run(certbot, "stage"))
-    assert "parts 0 built, 0 restored, 2 up to date" in again
+    assert "parts 0 built, 0 restored, 2 up to date; 1" in again and "version 1.22.0 (adopt-info" in again
 
 
 def test_a_changed_version_file_rebuilds_and_says_the_new_version(certbot):
@@ -475,3 +476,74 @@ def test_snapcraft_keys_partsmith_lacks_are_named_not_ignored(tmp_path):
     assert "parts.app.build-snaps: not supported by partsmith" in result.stderr
     assert "parts.app.source-tag: only valid for a git or tar source" in result.stderr
     assert "parts.app.requirements: only valid for plugin: python, not dump" in result.stderr
+
+
+# -- loading: where paths resolve, what is named as not used, each era's key names ----------------
+
+def load_problems(path: Path) -> list:
+    from rules.errors import WorkspaceError
+    from rules.workspace import load_workspace
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(path)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("where", ["snap/snapcraft.yaml", "build-aux/snap/snapcraft.yaml", "snapcraft.yaml", ".snapcraft.yaml"])
+def test_relative_paths_resolve_against_the_project_folder(tmp_path, where):
+    from rules.workspace import load_workspace
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    path = root / where
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("name: x\nbase: core22\nparts:\n  a:\n    plugin: dump\n    source: src\n"
+                    "    build-attributes: [enable-patchelf]\n")
+    workspace = load_workspace(path)
+    assert workspace.source_dir(workspace.parts["a"]) == root / "src"
+    assert workspace.build_root == root / "build"
+    assert workspace.unused == ("parts.a.build-attributes",)
+
+
+def test_each_era_spelling_is_accepted_and_near_misses_suggest_the_base_s_own(tmp_path):
+    from rules.workspace import load_workspace
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    (root / "src/req.txt").write_text("alpha\n")
+    for base, key in (("core20", "requirements"), ("core22", "python-requirements"), ("core24", "requirements")):
+        path = snap_project(root, f"name: x\nbase: {base}\nparts:\n  a:\n    plugin: python\n    source: src\n"
+                                  f"    {key}: [$CRAFT_PART_SRC/req.txt]\n")
+        assert load_workspace(path).parts["a"].python_requirements == ("req.txt",)
+    for base, suggested in (("core20", "requirements"), ("core22", "python-requirements")):
+        path = snap_project(root, f"name: x\nbase: {base}\nparts:\n  a:\n    plugin: python\n    requirement: [a]\n")
+        [problem] = load_problems(path)
+        assert problem.message.endswith(f"did you mean {suggested}?")
+    both = snap_project(root, "name: x\nparts:\n  a:\n    plugin: python\n    source: src\n"
+                              "    constraints: [req.txt]\n    python-constraints: [req.txt]\n")
+    [problem] = load_problems(both)
+    assert (problem.key, problem.line) == ("parts.a.constraints", 6)
+
+
+def test_git_and_tar_keys_are_checked_where_they_are_written(tmp_path):
+    root = tmp_path / "proj"
+    path = snap_project(root, """\
+        name: x
+        parts:
+          a:
+            plugin: dump
+            source: https://example.com/x.git
+            source-tag: v1
+            source-branch: main
+            source-checksum: sha256/abc
+          b:
+            plugin: dump
+            source: https://example.com/x.tar.gz
+            source-checksum: sha256/xyz
+          c:
+            plugin: dump
+            source: https://example.com/x
+            source-type: svn
+        """)
+    found = {(p.line, p.key): p.message for p in load_problems(path)}
+    assert found[(7, "parts.a.source-branch")] == "give one of source-tag, source-branch, not several"
+    assert found[(8, "parts.a.source-checksum")] == "not valid for a git source"
+    assert "is not <algorithm>/<hex digest>" in found[(12, "parts.b.source-checksum")]
+    assert found[(16, "parts.c.source-type")].startswith("source-type 'svn' is not supported: use one of local, git, tar")
