@@ -547,3 +547,29 @@ def test_git_and_tar_keys_are_checked_where_they_are_written(tmp_path):
     assert found[(8, "parts.a.source-checksum")] == "not valid for a git source"
     assert "is not <algorithm>/<hex digest>" in found[(12, "parts.b.source-checksum")]
     assert found[(16, "parts.c.source-type")].startswith("source-type 'svn' is not supported: use one of local, git, tar")
+
+
+def test_craftctl_values_pass_between_steps_and_mistakes_name_the_step(tmp_path):
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    path = snap_project(root, """\
+        name: x
+        base: core22
+        parts:
+          a:
+            plugin: nil
+            source: src
+            override-pull: |
+              craftctl set version=2.0 grade=stable
+            override-build: |
+              echo "$(craftctl get version) $(craftctl get grade) $CRAFT_STEP_NAME ${SNAPCRAFT_PART_INSTALL##*/}" > "$CRAFT_PART_INSTALL/said"
+        """)
+    ok(run(root, "stage"))
+    said = (root / "build/stage/said").read_text().split()
+    assert said == ["2.0", "stable", "BUILD", "install"]
+    path.write_text(path.read_text().replace("grade=stable", "colour=blue"))
+    result = run(root, "stage")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "part 'a': override-pull script failed with exit status 2" in result.stdout
+    assert "craftctl set: expected version=VALUE or grade=VALUE, got 'colour=blue'" in result.stdout
+    assert (root / "build/stage/said").is_file()  # the stage stays as it was
