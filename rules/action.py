@@ -140,7 +140,7 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
                   out: Path) -> Capture:
     """override-stage / override-prime: `out` starts empty, `craftctl default` copies the part's
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
-    selected = step.sandbox.root / f"{name}-selected"
+    selected = _selected(step.sandbox, name)
     with caller_umask_ignored():
         materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.action.epoch)
         out.mkdir()
@@ -221,8 +221,8 @@ def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]
     defaults = {
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched it"],
         "build": [*_prologue(sandbox.build, build_environment), *default_build],
-        "stage": [f'cp --archive --no-dereference {shell_quote(sandbox.root / "stage-selected")}/. "$CRAFT_STAGE"'],
-        "prime": [f'cp --archive --no-dereference {shell_quote(sandbox.root / "prime-selected")}/. "$CRAFT_PRIME"'],
+        "stage": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "stage"))}/. "$CRAFT_STAGE"'],
+        "prime": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "prime"))}/. "$CRAFT_PRIME"'],
     }
     for step, lines in defaults.items():
         (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
@@ -230,6 +230,11 @@ def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]
         tool = sandbox.tools / name
         tool.write_text(text.format(tools=shell_quote(sandbox.tools)))
         tool.chmod(0o755)
+
+
+def _selected(sandbox: Sandbox, step: str) -> Path:
+    """Where override-stage / override-prime find the part's selected files for `craftctl default`."""
+    return sandbox.root / f"{step}-selected"
 
 
 def read_values(sandbox: Sandbox) -> dict[str, str]:

@@ -3,6 +3,7 @@
 build-environment, sources from local git repositories and archives)."""
 import ensurepip
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -268,7 +269,6 @@ def make_tarball(path: Path, files: dict[str, str]) -> str:
             info = tarfile.TarInfo(f"tool-1.0/{name}")  # one top-level folder, stripped as craft-parts does
             data = text.encode()
             info.size = len(data)
-            import io
             tar.addfile(info, io.BytesIO(data))
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
