@@ -114,45 +114,6 @@ def test_a_server_killed_in_the_middle_of_a_run(tmp_path, nginx):
     assert (ws.parent / "build/stage/copy.txt").read_text() == "data\n"
 
 
-def test_an_action_result_is_a_real_reapi_message(tmp_path):
-    descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2")
-    from google.protobuf import descriptor_pool, message_factory
-
-    proto = descriptor_pb2.FileDescriptorProto(name="remote_execution_subset.proto",
-                                               package="build.bazel.remote.execution.v2", syntax="proto3")
-    F = descriptor_pb2.FieldDescriptorProto
-
-    def message(name, *fields):
-        item = proto.message_type.add(name=name)
-        for field_name, number, kind, label, type_name in fields:
-            added = item.field.add(name=field_name, number=number, type=kind, label=label)
-            if type_name:
-                added.type_name = type_name
-
-    one, many = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-    message("Digest", ("hash", 1, F.TYPE_STRING, one, ""), ("size_bytes", 2, F.TYPE_INT64, one, ""))
-    message("OutputFile", ("path", 1, F.TYPE_STRING, one, ""),
-            ("digest", 2, F.TYPE_MESSAGE, one, ".build.bazel.remote.execution.v2.Digest"),
-            ("is_executable", 4, F.TYPE_BOOL, one, ""))
-    message("OutputSymlink", ("path", 1, F.TYPE_STRING, one, ""), ("target", 2, F.TYPE_STRING, one, ""))
-    message("ActionResult",
-            ("output_files", 2, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputFile"),
-            ("exit_code", 4, F.TYPE_INT32, one, ""),
-            ("output_symlinks", 12, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputSymlink"))
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    ActionResult = message_factory.GetMessageClass(pool.FindMessageTypeByName("build.bazel.remote.execution.v2.ActionResult"))
-
-    ours = reapi.ActionResult(
-        (reapi.OutputFile("bin/tool", "ab" * 32, 1234, True), reapi.OutputFile("e", "cd" * 32, 0)),
-        (reapi.OutputSymlink("bin/alias", "tool"),))
-    decoded = ActionResult.FromString(reapi.encode(ours))
-    assert [(f.path, f.digest.hash, f.digest.size_bytes, f.is_executable) for f in decoded.output_files] == [
-        ("bin/tool", "ab" * 32, 1234, True), ("e", "cd" * 32, 0, False)]
-    assert [(s.path, s.target) for s in decoded.output_symlinks] == [("bin/alias", "tool")]
-    assert reapi.decode(decoded.SerializeToString()) == ours  # and ours reads theirs
-
-
 def poison(nginx: Nginx, change) -> None:
     """Rewrite every action result on the server: `change(tree)` edits the Tree it carries."""
     import json
