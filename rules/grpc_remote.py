@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import reapi
-from .remote_base import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Remote, Transient, parallel
+from .remote_base import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Remote, Transient, parallel, split_url
 
 CAS = "/build.bazel.remote.execution.v2.ContentAddressableStorage/"
 ACTION_CACHE = "/build.bazel.remote.execution.v2.ActionCache/"
@@ -63,11 +62,7 @@ class GrpcRemote(Remote):
     _limit: int = 0  # bytes per batch, once the server's capabilities are known
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("grpc", "grpcs") or not parts.hostname:
-            raise ValueError("PARTSMITH_REMOTE_CACHE is not an http(s):// or grpc(s):// URL")
-        if parts.username or parts.password:
-            raise ValueError("PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER")
+        parts = split_url(self.url, ("grpc", "grpcs"))
         if parts.query or parts.fragment:
             raise ValueError("PARTSMITH_REMOTE_CACHE: a grpc:// URL is grpc://host:port[/instance], nothing more")
         if self.header and not re.fullmatch(r"[0-9a-z_.-]+", self.header[0].lower()):

@@ -8,9 +8,8 @@ import http.client
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from .remote_base import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Oversized, Remote, Transient, parallel
+from .remote_base import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Oversized, Remote, Transient, parallel, split_url
 
 
 class TooSlow(Exception):
@@ -39,11 +38,7 @@ class HttpRemote(Remote):
     _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("PARTSMITH_REMOTE_CACHE is not an http(s):// or grpc(s):// URL")
-        if parts.username or parts.password:
-            raise ValueError("PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER")
+        parts = split_url(self.url, ("http", "https"))
         self.https = parts.scheme == "https"
         self.host, self.port = parts.hostname, parts.port
         self.base = parts.path.rstrip("/")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 from .cachedir import cache_root
 
@@ -67,6 +68,15 @@ def _mark_down(url: str) -> bool:
         return True
     except FileExistsError:
         return False
+
+
+def split_url(url: str, schemes: tuple[str, ...]) -> SplitResult:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError("PARTSMITH_REMOTE_CACHE is not an http(s):// or grpc(s):// URL")
+    if parts.username or parts.password:
+        raise ValueError("PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER")
+    return parts
 
 
 def parallel(work: Callable[[T], U], items: Iterable[T]) -> list[U]:

@@ -11,29 +11,14 @@ from pathlib import Path
 import pytest
 
 from buildgrid import BuildGrid
-from conftest import DODO, doit, make_workspace, snapshot
+from conftest import DODO, snapshot
 from nginx import free_port
+from remote_world import run, runs, workspace
 from rules import reapi
 from rules.grpc_remote import GrpcRemote
 from rules.remote_base import Blob
 
 BIG = 5 << 20  # above BuildGrid's batch limit (4 MiB - 1 KiB): only ByteStream can move it
-
-WORKSPACE = """\
-name: remote
-source-date-epoch: 1591640328
-parts:
-  files: {plugin: dump, source: files}
-  made:
-    plugin: nil
-    after: [files]
-    build-environment: [{COUNTER: "COUNTER_PATH"}]
-    override-build: |
-      echo run >> "$COUNTER"
-      cp "$CRAFT_STAGE/data.txt" "$CRAFT_PART_INSTALL/copy.txt"
-      ln -s copy.txt "$CRAFT_PART_INSTALL/link"
-"""
-
 
 @pytest.fixture
 def server(tmp_path, request):
@@ -42,25 +27,12 @@ def server(tmp_path, request):
     grid.stop()
 
 
-def workspace(root: Path, counter: Path, big: bool = False) -> Path:
-    files = {f"files/many/f{i}": f"{i}\n" for i in range(40)}
-    if big:
-        files["files/big.bin"] = "".join(f"{i:07d}\n" for i in range(BIG // 8))
-    return make_workspace(root, WORKSPACE.replace("COUNTER_PATH", str(counter)), {"files/data.txt": "data\n", **files})
-
-
-def run(ws: Path, cache: Path, url: str, upload: bool, *options: str, **extra):
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache), "PARTSMITH_REMOTE_CACHE": url,
-           "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0", **extra}
-    return doit(*options, "stage", f"workspace={ws}", cwd=ws.parent, env=env)
+def big_workspace(root: Path, counter: Path) -> Path:
+    return workspace(root, counter, {"files/big.bin": "".join(f"{i:07d}\n" for i in range(BIG // 8))})
 
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def runs(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
 
 
 def elsewhere(first: Path, second: Path) -> Path:
@@ -71,7 +43,7 @@ def elsewhere(first: Path, second: Path) -> Path:
 @pytest.mark.parametrize("server", ["", "main"], indirect=True, ids=["no-instance", "instance"])
 def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, server):
     counter = tmp_path / "counter"
-    first = workspace(tmp_path / "ci", counter, big=True)
+    first = big_workspace(tmp_path / "ci", counter)
     result = run(first, tmp_path / "cache-ci", server.url, True, PARTSMITH_REMOTE_HEADER="Authorization: Bearer s3cret")
     assert result.returncode == 0, result.stdout + result.stderr
     assert runs(counter) == 1 and "warning" not in result.stdout

@@ -5,52 +5,21 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, doit, make_workspace, snapshot
+from conftest import REPO, doit, snapshot
 from nginx import Nginx, free_port, nginx_binary
+from remote_world import run, runs, workspace
 from rules import reapi
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (.ci/run installs it)")
-
-WORKSPACE = """\
-name: remote
-source-date-epoch: 1591640328
-parts:
-  files: {plugin: dump, source: files}
-  made:
-    plugin: nil
-    after: [files]
-    build-environment: [{COUNTER: "COUNTER_PATH"}]
-    override-build: |
-      echo run >> "$COUNTER"
-      cp "$CRAFT_STAGE/data.txt" "$CRAFT_PART_INSTALL/copy.txt"
-      ln -s copy.txt "$CRAFT_PART_INSTALL/link"
-"""
-
 
 @pytest.fixture
 def nginx(tmp_path):
     server = Nginx(tmp_path / "nginx", free_port()).start()
     yield server
     server.stop()
-
-
-def workspace(root: Path, counter: Path) -> Path:
-    files = {f"files/many/f{i}": f"{i}\n" for i in range(40)}
-    return make_workspace(root, WORKSPACE.replace("COUNTER_PATH", str(counter)), {"files/data.txt": "data\n", **files})
-
-
-def run(ws: Path, cache: Path, url: str, upload: bool, **extra):
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache), "PARTSMITH_REMOTE_CACHE": url,
-           "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0", **extra}
-    return doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
-
-
-def runs(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
 
 
 def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx):
