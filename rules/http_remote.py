@@ -22,7 +22,7 @@ def _body(response: http.client.HTTPResponse, limit: int) -> bytes:
         raise Oversized(f"a body of {length} bytes where at most {limit} were expected")
     deadline = time.monotonic() + DEADLINE
     chunks, size = [], 0
-    while chunk := response.read1(1 << 16):
+    while chunk := response.read(1 << 16):  # read, not read1: it closes a finished body, so the connection can be reused
         size += len(chunk)
         if size > limit:
             raise Oversized(f"a body larger than the {limit} bytes expected")

@@ -11,7 +11,9 @@ import pytest
 from conftest import REPO, doit, snapshot
 from nginx import Nginx, free_port, nginx_binary
 from remote_world import run, runs, workspace
-from rules import reapi
+from rules import reapi, remote_base
+from rules.http_remote import HttpRemote
+from rules.remote_base import Blob
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (.ci/run installs it)")
 
@@ -149,3 +151,14 @@ def test_a_server_down_costs_one_warning_even_with_parallel_workers(tmp_path):
     result = doit("-n", "2", "stage", f"workspace={ws}", cwd=ws.parent, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("remote cache") == 1
+
+
+def test_a_keep_alive_connection_serves_request_after_request(tmp_path, nginx, monkeypatch):
+    monkeypatch.setattr(remote_base, "ATTEMPTS", 1)  # a connection left unusable would fail a request
+    remote = HttpRemote(nginx.url, upload=True)
+    contents = [f"blob {n}\n".encode() * n for n in range(30)]
+    blobs = {hashlib.sha256(data).hexdigest(): Blob(len(data), lambda data=data: data) for data in contents}
+    sizes = {blob: item.size for blob, item in blobs.items()}
+    remote.write_blobs(blobs)
+    assert remote.missing_blobs(sizes) == set()
+    assert remote.read_blobs(sizes) == {hashlib.sha256(data).hexdigest(): data for data in contents}
