@@ -120,7 +120,8 @@ class GrpcRemote(Remote):
                 self.give_up("its GetCapabilities answer cannot be read")
             if reapi.SHA256 not in capabilities.digest_functions:
                 self.give_up("it does not offer SHA256 digests")
-            self._limit = min(capabilities.max_batch_total_size or BATCH_CAP, BATCH_CAP)
+            offered = capabilities.max_batch_total_size
+            self._limit = min(offered, BATCH_CAP) if offered > 0 else BATCH_CAP
         return self._limit
 
     # -- the Remote interface -----------------------------------------------------------------
@@ -188,11 +189,11 @@ class GrpcRemote(Remote):
                 try:
                     chunks.append(reapi.decode_read_response(answer))
                 except ValueError:
-                    chunks.append(b"\0" * (size + 1))  # an unreadable answer: not that blob
-                received += len(chunks[-1])
-                if received > size:
+                    chunks.append(None)  # an unreadable answer: not that blob
+                received += len(chunks[-1] or b"")
+                if chunks[-1] is None or received > size:  # or more bytes than the blob has
                     answers.cancel()
-                    return {blob: None}  # more bytes than the blob has: not that blob
+                    return {blob: None}
             return {blob: b"".join(chunks)}
 
         return self.attempt(lambda: self._guarded(once, BYTESTREAM + "Read")) or {}

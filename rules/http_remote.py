@@ -118,7 +118,9 @@ class HttpRemote(Remote):
         return dict(found for found in parallel(one, sorted(sizes)) if found is not None)
 
     def missing_blobs(self, sizes: dict[str, int]) -> set[str]:
-        return {blob for blob, held in zip(sorted(sizes), parallel(lambda b: self.has("cas", b), sorted(sizes))) if not held}
+        names = sorted(sizes)
+        held = parallel(lambda blob: self.has("cas", blob), names)
+        return {blob for blob, there in zip(names, held, strict=True) if not there}
 
     def write_blobs(self, blobs: dict[str, Blob]) -> None:
         parallel(lambda blob: self.put("cas", blob, blobs[blob].load()), sorted(blobs))
