@@ -24,8 +24,10 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     with tempfile.TemporaryDirectory() as temp:
         top = Path(temp)
-        http, grpc = Nginx(top / "nginx", free_port()).start(), BuildGrid(top / "buildgrid", free_port()).start()
+        http, grpc = Nginx(top / "nginx", free_port()), BuildGrid(top / "buildgrid", free_port())
         try:
+            http.start()
+            grpc.start()
             cold = stage(checkout(top, "cold"), top / "cache-cold")
             for server in (http, grpc):  # each filled by a build that uploads
                 stage(checkout(top, f"ci-{type(server).__name__}"), top / f"cache-ci-{type(server).__name__}", server.url, upload=True)
