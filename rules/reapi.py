@@ -163,3 +163,185 @@ def _output_symlink(value: int | bytes) -> OutputSymlink:
         elif number == 2:
             target = _text(item)
     return OutputSymlink(path, target)
+
+
+# -- the gRPC services' requests and answers (remote_execution.proto, google/bytestream) --------
+#   GetCapabilitiesRequest    { string instance_name = 1; }
+#   ServerCapabilities        { CacheCapabilities cache_capabilities = 1; }
+#   CacheCapabilities         { repeated DigestFunction.Value digest_functions = 1;
+#                               int64 max_batch_total_size_bytes = 4; }
+#   FindMissingBlobsRequest   { string instance_name = 1; repeated Digest blob_digests = 2;
+#                               DigestFunction.Value digest_function = 3; }
+#   FindMissingBlobsResponse  { repeated Digest missing_blob_digests = 2; }
+#   BatchUpdateBlobsRequest   { string instance_name = 1; repeated Request requests = 2;
+#                               DigestFunction.Value digest_function = 5; }
+#     .Request                { Digest digest = 1; bytes data = 2; }
+#   BatchUpdateBlobsResponse  { repeated Response responses = 1; }
+#     .Response               { Digest digest = 1; google.rpc.Status status = 2; }
+#   BatchReadBlobsRequest     { string instance_name = 1; repeated Digest digests = 2;
+#                               DigestFunction.Value digest_function = 4; }
+#   BatchReadBlobsResponse    { repeated Response responses = 1; }
+#     .Response               { Digest digest = 1; bytes data = 2; google.rpc.Status status = 3; }
+#   GetActionResultRequest    { string instance_name = 1; Digest action_digest = 2;
+#                               DigestFunction.Value digest_function = 6; }
+#   UpdateActionResultRequest { string instance_name = 1; Digest action_digest = 2;
+#                               ActionResult action_result = 3; DigestFunction.Value digest_function = 5; }
+#   google.rpc.Status         { int32 code = 1; string message = 2; }
+#   ReadRequest   { string resource_name = 1; int64 read_offset = 2; }   ReadResponse { bytes data = 10; }
+#   WriteRequest  { string resource_name = 1; int64 write_offset = 2; bool finish_write = 3; bytes data = 10; }
+#   WriteResponse { int64 committed_size = 1; }
+
+SHA256 = 1  # DigestFunction.Value
+OK, NOT_FOUND = 0, 5  # google.rpc.Code
+
+Named = tuple[str, int]  # a blob's digest: sha256 hex and size
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    digest_functions: tuple[int, ...]
+    max_batch_total_size: int  # 0: the server sets no limit
+
+
+@dataclass(frozen=True)
+class BlobStatus:
+    digest: Named
+    code: int
+    data: bytes = b""
+
+
+def _number(number: int, value: int) -> bytes:
+    return _key(number, VARINT) + _varint(value & (1 << 64) - 1) if value else b""  # negatives: two's complement
+
+
+def _string(number: int, text: str) -> bytes:
+    return _bytes(number, text.encode()) if text else b""
+
+
+def _digests(number: int, digests: list[Named]) -> bytes:
+    return b"".join(_bytes(number, _digest(sha, size)) for sha, size in digests)
+
+
+def capabilities_request(instance: str) -> bytes:
+    return _string(1, instance)
+
+
+def find_missing_request(instance: str, digests: list[Named]) -> bytes:
+    return _string(1, instance) + _digests(2, digests) + _number(3, SHA256)
+
+
+def batch_update_request(instance: str, blobs: list[tuple[Named, bytes]]) -> bytes:
+    requests = b"".join(_bytes(2, _bytes(1, _digest(*named)) + _bytes(2, data)) for named, data in blobs)
+    return _string(1, instance) + requests + _number(5, SHA256)
+
+
+def batch_read_request(instance: str, digests: list[Named]) -> bytes:
+    return _string(1, instance) + _digests(2, digests) + _number(4, SHA256)
+
+
+def action_result_request(instance: str, action: Named) -> bytes:
+    return _string(1, instance) + _bytes(2, _digest(*action)) + _number(6, SHA256)
+
+
+def update_action_result_request(instance: str, action: Named, result: bytes) -> bytes:
+    """`result`: an ActionResult already encoded."""
+    return _string(1, instance) + _bytes(2, _digest(*action)) + _bytes(3, result) + _number(5, SHA256)
+
+
+def read_request(resource: str) -> bytes:
+    return _string(1, resource)
+
+
+def write_request(resource: str, offset: int, data: bytes, finish: bool) -> bytes:
+    return _string(1, resource) + _number(2, offset) + _number(3, int(finish)) + _bytes(10, data)
+
+
+def _int(value: int | bytes) -> int:
+    if not isinstance(value, int):
+        raise ValueError("expected an integer")
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _message(value: int | bytes) -> bytes:
+    if not isinstance(value, bytes):
+        raise ValueError("expected a message")
+    return value
+
+
+def _named(value: int | bytes) -> Named:
+    sha, size = "", 0
+    for number, _, item in _fields(_message(value)):
+        if number == 1:
+            sha = _text(item)
+        elif number == 2:
+            size = _int(item)
+    return sha, size
+
+
+def _enums(wire: int, value: int | bytes) -> list[int]:
+    """A repeated enum arrives packed (one length-delimited run of varints) or one by one."""
+    if wire == VARINT:
+        return [_int(value)]
+    data, at, items = _message(value), 0, []
+    while at < len(data):
+        item, at = _read_varint(data, at)
+        items.append(item)
+    return items
+
+
+def decode_capabilities(data: bytes) -> Capabilities:
+    functions, limit = [], 0
+    for number, _, value in _fields(data):
+        if number == 1:
+            for inner, wire, item in _fields(_message(value)):
+                if inner == 1:
+                    functions += _enums(wire, item)
+                elif inner == 4:
+                    limit = _int(item)
+    return Capabilities(tuple(functions), limit)
+
+
+def decode_find_missing(data: bytes) -> list[Named]:
+    return [_named(value) for number, _, value in _fields(data) if number == 2]
+
+
+def _code(value: int | bytes) -> int:
+    return next((_int(item) for number, _, item in _fields(_message(value)) if number == 1), OK)
+
+
+def decode_batch_update(data: bytes) -> list[BlobStatus]:
+    statuses = []
+    for number, _, value in _fields(data):
+        if number == 1:
+            named, code = ("", 0), OK
+            for inner, _, item in _fields(_message(value)):
+                if inner == 1:
+                    named = _named(item)
+                elif inner == 2:
+                    code = _code(item)
+            statuses.append(BlobStatus(named, code))
+    return statuses
+
+
+def decode_batch_read(data: bytes) -> list[BlobStatus]:
+    blobs = []
+    for number, _, value in _fields(data):
+        if number == 1:
+            named, code, body = ("", 0), OK, b""
+            for inner, _, item in _fields(_message(value)):
+                if inner == 1:
+                    named = _named(item)
+                elif inner == 2:
+                    body = _message(item)
+                elif inner == 3:
+                    code = _code(item)
+            blobs.append(BlobStatus(named, code, body))
+    return blobs
+
+
+def decode_read_response(data: bytes) -> bytes:
+    return b"".join(_message(value) for number, _, value in _fields(data) if number == 10)
+
+
+def decode_write_response(data: bytes) -> int:
+    return next((_int(value) for number, _, value in _fields(data) if number == 1), 0)

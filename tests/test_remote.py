@@ -5,52 +5,23 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, doit, make_workspace, snapshot
+from conftest import REPO, doit, snapshot
 from nginx import Nginx, free_port, nginx_binary
-from rules import reapi
+from remote_world import run, runs, workspace
+from rules import reapi, remote_base
+from rules.http_remote import HttpRemote
+from rules.remote_base import Blob
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (.ci/run installs it)")
-
-WORKSPACE = """\
-name: remote
-source-date-epoch: 1591640328
-parts:
-  files: {plugin: dump, source: files}
-  made:
-    plugin: nil
-    after: [files]
-    build-environment: [{COUNTER: "COUNTER_PATH"}]
-    override-build: |
-      echo run >> "$COUNTER"
-      cp "$CRAFT_STAGE/data.txt" "$CRAFT_PART_INSTALL/copy.txt"
-      ln -s copy.txt "$CRAFT_PART_INSTALL/link"
-"""
-
 
 @pytest.fixture
 def nginx(tmp_path):
     server = Nginx(tmp_path / "nginx", free_port()).start()
     yield server
     server.stop()
-
-
-def workspace(root: Path, counter: Path) -> Path:
-    files = {f"files/many/f{i}": f"{i}\n" for i in range(40)}
-    return make_workspace(root, WORKSPACE.replace("COUNTER_PATH", str(counter)), {"files/data.txt": "data\n", **files})
-
-
-def run(ws: Path, cache: Path, url: str, upload: bool, **extra):
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache), "PARTSMITH_REMOTE_CACHE": url,
-           "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0", **extra}
-    return doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
-
-
-def runs(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
 
 
 def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx):
@@ -112,45 +83,6 @@ def test_a_server_killed_in_the_middle_of_a_run(tmp_path, nginx):
     assert process.returncode == 0, output
     assert output.count("remote cache") == 1
     assert (ws.parent / "build/stage/copy.txt").read_text() == "data\n"
-
-
-def test_an_action_result_is_a_real_reapi_message(tmp_path):
-    descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2")
-    from google.protobuf import descriptor_pool, message_factory
-
-    proto = descriptor_pb2.FileDescriptorProto(name="remote_execution_subset.proto",
-                                               package="build.bazel.remote.execution.v2", syntax="proto3")
-    F = descriptor_pb2.FieldDescriptorProto
-
-    def message(name, *fields):
-        item = proto.message_type.add(name=name)
-        for field_name, number, kind, label, type_name in fields:
-            added = item.field.add(name=field_name, number=number, type=kind, label=label)
-            if type_name:
-                added.type_name = type_name
-
-    one, many = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-    message("Digest", ("hash", 1, F.TYPE_STRING, one, ""), ("size_bytes", 2, F.TYPE_INT64, one, ""))
-    message("OutputFile", ("path", 1, F.TYPE_STRING, one, ""),
-            ("digest", 2, F.TYPE_MESSAGE, one, ".build.bazel.remote.execution.v2.Digest"),
-            ("is_executable", 4, F.TYPE_BOOL, one, ""))
-    message("OutputSymlink", ("path", 1, F.TYPE_STRING, one, ""), ("target", 2, F.TYPE_STRING, one, ""))
-    message("ActionResult",
-            ("output_files", 2, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputFile"),
-            ("exit_code", 4, F.TYPE_INT32, one, ""),
-            ("output_symlinks", 12, F.TYPE_MESSAGE, many, ".build.bazel.remote.execution.v2.OutputSymlink"))
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    ActionResult = message_factory.GetMessageClass(pool.FindMessageTypeByName("build.bazel.remote.execution.v2.ActionResult"))
-
-    ours = reapi.ActionResult(
-        (reapi.OutputFile("bin/tool", "ab" * 32, 1234, True), reapi.OutputFile("e", "cd" * 32, 0)),
-        (reapi.OutputSymlink("bin/alias", "tool"),))
-    decoded = ActionResult.FromString(reapi.encode(ours))
-    assert [(f.path, f.digest.hash, f.digest.size_bytes, f.is_executable) for f in decoded.output_files] == [
-        ("bin/tool", "ab" * 32, 1234, True), ("e", "cd" * 32, 0, False)]
-    assert [(s.path, s.target) for s in decoded.output_symlinks] == [("bin/alias", "tool")]
-    assert reapi.decode(decoded.SerializeToString()) == ours  # and ours reads theirs
 
 
 def poison(nginx: Nginx, change) -> None:
@@ -219,3 +151,14 @@ def test_a_server_down_costs_one_warning_even_with_parallel_workers(tmp_path):
     result = doit("-n", "2", "stage", f"workspace={ws}", cwd=ws.parent, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("remote cache") == 1
+
+
+def test_a_keep_alive_connection_serves_request_after_request(tmp_path, nginx, monkeypatch):
+    monkeypatch.setattr(remote_base, "ATTEMPTS", 1)  # a connection left unusable would fail a request
+    remote = HttpRemote(nginx.url, upload=True)
+    contents = [f"blob {n}\n".encode() * n for n in range(30)]
+    blobs = {hashlib.sha256(data).hexdigest(): Blob(len(data), lambda data=data: data) for data in contents}
+    sizes = {blob: item.size for blob, item in blobs.items()}
+    remote.write_blobs(blobs)
+    assert remote.missing_blobs(sizes) == set()
+    assert remote.read_blobs(sizes) == {hashlib.sha256(data).hexdigest(): data for data in contents}
