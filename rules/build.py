@@ -131,7 +131,7 @@ def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: 
     except OSError as err:
         print(f"partsmith: warning: build:{name} was not cached: {err.strerror or err}: {err.filename or store.root}")
         return
-    remote.upload(store, key, record, tree)
+    remote.upload(store, key, record, tree, values)
 
 
 def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> tuple[Tree, dict[str, str]] | None:

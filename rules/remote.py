@@ -93,6 +93,7 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     try:
         document = json.loads(payload[meta.digest])
         record, tree = document["record"], from_json(json.dumps(document["tree"]))
+        values = {str(k): str(v) for k, v in document.get("values", {}).items()}  # what `craftctl set` said
         check_tree(tree)
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
@@ -103,7 +104,7 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     if blobs is None:
         return False  # missing or corrupt: a miss, built here (and re-uploaded when uploading)
     store.add_blobs(blobs)
-    store.put_result(key, record, tree)
+    store.put_result(key, record, tree, values)
     return True
 
 
@@ -123,19 +124,20 @@ def _checked(remote: Remote, sizes: dict[str, int]) -> dict[str, bytes] | None:
 # -- uploading -----------------------------------------------------------------------------------
 
 
-def upload(store: Store, key: str, record: dict, tree: Tree) -> None:
+def upload(store: Store, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None) -> None:
     """Send a result built here, when uploads are on: blobs first, the action result last."""
     remote = from_environment()
     if remote is None or not remote.upload or remote.down:
         return
     try:
-        _upload(remote, store, key, record, tree)
+        _upload(remote, store, key, record, tree, values or {})
     except (Unavailable, OSError) as err:
         _warn(remote, "continuing", err)
 
 
-def _upload(remote: Remote, store: Store, key: str, record: dict, tree: Tree) -> None:
-    payload = json.dumps({"record": record, "tree": json.loads(to_json(tree))}, sort_keys=True).encode()
+def _upload(remote: Remote, store: Store, key: str, record: dict, tree: Tree, values: dict[str, str]) -> None:
+    document = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
+    payload = json.dumps(document, sort_keys=True).encode()
     payload_digest = hashlib.sha256(payload).hexdigest()
     blobs = {e.digest: Blob(e.size, lambda d=e.digest: store.blob(d).read_bytes()) for e in tree.values() if e.kind == "file"}
     blobs[payload_digest] = Blob(len(payload), lambda: payload)

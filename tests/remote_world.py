@@ -20,6 +20,7 @@ parts:
       echo run >> "$COUNTER"
       cp "$CRAFT_STAGE/data.txt" "$CRAFT_PART_INSTALL/copy.txt"
       ln -s copy.txt "$CRAFT_PART_INSTALL/link"
+      craftctl set version=4.2
 """
 
 

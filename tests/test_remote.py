@@ -37,6 +37,8 @@ def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "parts 0 built, 2 restored" in result.stdout and "s3cret" not in result.stdout + result.stderr
     assert runs(counter) == 1  # nothing ran: both parts came from nginx
+    made = next(line for line in result.stdout.splitlines() if line.startswith("build:made:"))
+    assert made.startswith("build:made: restored") and made.endswith(", version 4.2")  # craftctl set, kept
     assert snapshot(second / "build/stage") == snapshot(first.parent / "build/stage")
     assert list((tmp_path / "cache-dev" / "cas").glob("*/*"))  # remote hits landed in the local store
 
