@@ -6,10 +6,11 @@ of env.py and umask 022. Its output is normalized and captured into a Tree; an o
 names the sandbox fails the part.
 
 Like craft-parts, a build runs in steps, each a bash script with its own working folder and
-`craftctl default`: override-pull in $CRAFT_PART_SRC (the source is already there: pull fetched
-it), the build in $CRAFT_PART_BUILD, and override-stage in a folder of its own that `craftctl
-default` fills with the part's staged files; what it leaves there is what the part stages.
-`craftctl set version=...` in any step is kept with the result.
+`craftctl default`: the build in $CRAFT_PART_BUILD, then override-stage in a folder of its own
+that `craftctl default` fills with the part's staged files; what it leaves there is what the part
+stages. `craftctl set version=...` is kept with the result. override-pull and override-prime run
+the same way outside the build action (scriptlets.py). A build never sees the source's `.git`:
+its bytes differ between clones of one commit, so it is neither an input nor copied in.
 """
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ TAIL_LINES = 20
 
 
 @dataclass(frozen=True)
+class Scripts:
+    """What every step script of a part runs with, whichever step it is."""
+
+    part: str
+    epoch: int
+    build_environment: tuple[tuple[str, str], ...]
+    interpreter_dir: Path
+
+
+@dataclass(frozen=True)
 class Action:
     """Everything that decides what a part's build does: pure data, made by `build.plan`."""
 
@@ -50,10 +61,14 @@ class Action:
     interpreter_dir: Path
     inputs: tuple[tuple[str, Path], ...] = ()  # sandbox-relative path -> file to link there
     python_venv: bool = False  # normalize the install folder as a python virtual environment
-    override_pull: str | None = None
     debs: tuple[Path, ...] = ()  # stage-packages, unpacked into the install after the build
     override_stage: str | None = None
     stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
+    values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
+
+    @property
+    def scripts(self) -> Scripts:
+        return Scripts(self.part, self.epoch, self.build_environment, self.interpreter_dir)
 
 
 @dataclass(frozen=True)
@@ -90,14 +105,10 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
     script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
-    step = Step(action, sandbox, keep_open, conditions)
+    step = Step(action.scripts, sandbox, keep_open, conditions)
     with caller_umask_ignored():
-        _fill_source(action, sandbox, conditions.reverse_source)
-        write_tools(sandbox, action.build_environment, action.default_build)
-    if action.override_pull is not None:
-        step.run("pull", action.override_pull, sandbox.src)
-    with caller_umask_ignored():
-        _fill_build(action, sandbox, stage, conditions.reverse_source)
+        _fill(action, sandbox, stage, conditions.reverse_source)
+        write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
     step.run("build", action.script, sandbox.build)
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
@@ -116,21 +127,21 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
 
 @dataclass(frozen=True)
 class Step:
-    """Runs one step's script of an action; a failure names the step and shows the log's tail."""
+    """Runs one step's script of a part; a failure names the step and shows the log's tail."""
 
-    action: Action
+    scripts: Scripts
     sandbox: Sandbox
     keep_open: tuple[int, ...] = ()
     conditions: Conditions = NORMAL
 
     def run(self, name: str, script: str, workdir: Path, env: dict[str, str] | None = None) -> None:
-        action, sandbox = self.action, self.sandbox
-        status = execute(sandbox, action.epoch, action.part, action.build_environment, script,
-                         action.interpreter_dir, self.keep_open, self.conditions, name, workdir, env or {})
+        scripts, sandbox = self.scripts, self.sandbox
+        status = execute(sandbox, scripts.epoch, scripts.part, scripts.build_environment, script,
+                         scripts.interpreter_dir, self.keep_open, self.conditions, name, workdir, env or {})
         if status != 0:
             what = "build script" if name == "build" else f"override-{name} script"
             raise BuildError(
-                f"part {action.part!r}: {what} failed with exit status {status}",
+                f"part {scripts.part!r}: {what} failed with exit status {status}",
                 _tail(sandbox.log),
                 f"Fix the part's override-{name} or source; the full log is {sandbox.log}",
             )
@@ -142,12 +153,12 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
     selected = _selected(step.sandbox, name)
     with caller_umask_ignored():
-        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.action.epoch)
+        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.scripts.epoch)
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
     env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
     step.run(name, script, out, env)
-    return _captured(step.action.part, step.sandbox, out, step.action.epoch)
+    return _captured(step.scripts.part, step.sandbox, out, step.scripts.epoch)
 
 
 def unpack_deb(deb: Path, install: Path, part: str) -> None:
@@ -200,26 +211,28 @@ def _prologue(workdir: Path, build_environment: tuple[tuple[str, str], ...]) -> 
     return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(workdir)}"]
 
 
-def _fill_source(action: Action, sandbox: Sandbox, reverse_source: bool) -> None:
+def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
     if action.source is not None:
-        copy_source(action.source, sandbox.src, skip=action.build_root, reverse=reverse_source)
+        skip = (action.build_root, action.source / ".git")
+        copy_source(action.source, sandbox.src, skip=skip, reverse=reverse_source)
     else:
         sandbox.src.mkdir()
     normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
-
-
-def _fill_build(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
     # The build folder starts as the (pulled) source, like craft-parts; links cost nothing.
-    copy_source(sandbox.src, sandbox.build, skip=action.build_root, reverse=reverse_source, link=True)
+    copy_source(sandbox.src, sandbox.build, skip=(), reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
 
 
-def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...]) -> None:
-    """craftctl and snapcraftctl, and what `craftctl default` runs in each step."""
+def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],
+                values: dict[str, str] | None = None) -> None:
+    """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
+    `craftctl get` answers before a script sets its own."""
+    for key, value in (values or {}).items():
+        (sandbox.tools / "values" / key).write_text(value)
     defaults = {
-        "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched it"],
+        "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
         "build": [*_prologue(sandbox.build, build_environment), *default_build],
         "stage": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "stage"))}/. "$CRAFT_STAGE"'],
         "prime": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "prime"))}/. "$CRAFT_PRIME"'],

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import action, plugins, remote, stage
+from . import action, plugins, pulledsource, remote, stage
 from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
@@ -36,8 +36,9 @@ Outcome = Literal["built", "restored", "up to date"]
 
 def plan(workspace: Workspace, name: str) -> action.Action:
     part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
-    pulled = load_pulled(Layout(workspace.build_root), name) if part.plugin == "python" else None
+    pulled = load_pulled(layout, name) if part.plugin == "python" else None
     context = BuildContext(interpreter(workspace), pip_command(), pulled, part.plugin == "python" and has_project(source))
     default_build = plugins.default_build(part, context)
     return action.Action(
@@ -52,10 +53,10 @@ def plan(workspace: Workspace, name: str) -> action.Action:
         interpreter_dir=context.interpreter.parent,
         inputs=_inputs(pulled),
         python_venv=part.plugin == "python",
-        override_pull=part.override_pull,
-        debs=tuple(deb.path for deb in load_debs(Layout(workspace.build_root), part)),
+        debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,
         stage=part.stage,
+        values=tuple(sorted(((pulledsource.pulled(layout, part) or {}).get("values") or {}).items())),
     )
 
 
@@ -95,7 +96,7 @@ def build(workspace: Workspace, name: str) -> Done:
         record, manifest = build_record(workspace, name)
         key = digest(record)
         if _current_key(layout, name) == key:  # another doit made it while this one waited
-            return Done("up to date", len(read_manifest(layout.manifest(name))), built_values(layout, name))
+            return Done("up to date", len(read_manifest(layout.manifest(name))), layout.built_values(name))
         outcome: Outcome = "restored"
         restored = _restored(store, key, layout, name, workspace.source_date_epoch)
         if restored is not None:
@@ -108,12 +109,6 @@ def build(workspace: Workspace, name: str) -> Done:
     return Done(outcome, len(tree), values)
 
 
-def built_values(layout: Layout, name: str) -> dict[str, str]:
-    """What the part's last build said with `craftctl set` (kept in its result.json)."""
-    try:
-        return dict(json.loads(layout.result(name).read_text()).get("values", {}))
-    except (OSError, ValueError):
-        return {}
 
 
 def _current_key(layout: Layout, name: str) -> str | None:
@@ -161,23 +156,6 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
     return result.capture.tree, result.values
-
-
-def primed_by_script(workspace: Workspace, name: str, staged: stage.Contribution) -> stage.Contribution:
-    """override-prime, in a sandbox of its own each time prime runs: `craftctl default` brings
-    the part's staged files its prime fileset selects. Not cached: it only selects and edits
-    files the part already built, and the prime step runs only when something changed."""
-    part = workspace.parts[name]
-    sandbox = Layout(workspace.build_root).sandbox(f"{name}.prime")  # '.' is never in a part name
-    action.prepare_sandbox(sandbox)
-    with action.caller_umask_ignored():
-        for folder in (sandbox.src, sandbox.build, sandbox.stage):
-            folder.mkdir()
-        action.write_tools(sandbox, part.build_environment, ())
-    out = sandbox.root / "primed"  # the prime step copies from here: it stays until the next prime
-    step = action.Step(plan(workspace, name), sandbox)
-    captured = action.scripted_step(step, "prime", part.override_prime, staged.tree, staged.root, part.prime, out)
-    return stage.Contribution(name, captured.tree, out)
 
 
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:

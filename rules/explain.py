@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .cachedir import cache_root
-from . import pull
+from . import steps
 from .build import is_current
 from .digest import digest
 from .key import build_record
@@ -42,9 +42,10 @@ def explain(workspace: Workspace, name: str) -> str:
 def _first(workspace: Workspace, name: str) -> list[str]:
     """What runs before the part's build and may change its inputs."""
     lines = []
-    if workspace.parts[name].plugin == "python" and not pull.is_current(workspace, name):
-        lines.append(f"  pull:{name} runs first: its inputs (packages, requirements, index-url, find-links "
-                     "or the wheels there) changed, or it never ran here")
+    part = workspace.parts[name]
+    if steps.needs_pull(part) and not steps.pull_is_current(workspace, name):
+        lines.append(f"  pull:{name} runs first: what it fetches ({', '.join(steps.pulled_things(part))}) "
+                     "changed, or it never ran here")
     for dep in workspace.dependencies(name):
         if not is_current(workspace, dep):
             lines.append(f"  after part {dep} would rebuild first, which may change what {name} sees")
@@ -53,7 +54,7 @@ def _first(workspace: Workspace, name: str) -> list[str]:
 
 def differences(old: dict, new: dict, old_source: dict, new_source: dict) -> list[str]:
     changes: list[str] = []
-    for field in ("rules-version", "source-date-epoch", "environment"):
+    for field in ("rules-version", "source-date-epoch", "environment", "pulled-source", "build-packages", "stage-packages"):
         if old.get(field) != new.get(field):
             changes.append(f"{field}: {_short(old.get(field))} -> {_short(new.get(field))}")
     changes += _config(old.get("part", {}), new.get("part", {}))

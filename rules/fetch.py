@@ -1,15 +1,14 @@
-"""Sources that `pull` fetches: a git repository at a tag, branch or commit, or a tar archive.
+"""Fetching a part's source: a git repository at a tag, branch or commit, or a tar archive.
 
-A git source is resolved to a commit id (`git ls-remote` for a tag or branch, each time pull is
-asked whether it is current, so a moved tag is fetched again); the commit enters the build key in
-place of the checkout's `.git` folder, whose bytes differ between clones. A tar archive is checked
-against its `source-checksum` before it is unpacked; a single top-level folder is stripped, as
+A git source resolves to a commit id (`git ls-remote` for a tag or branch, once per run, so a
+moved tag is fetched again). A tar archive resolves to its `source-checksum` (checked before it is
+unpacked), or to the sha256 of a local archive's bytes; a single top-level folder is stripped, as
 craft-parts does. git runs without the caller's or the system's configuration.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -19,9 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from .errors import BuildError
-from .fsutil import remove_tree
-from .layout import Layout
-from .workspace import Fetch, Part
+from .workspace import Part
 
 TIMEOUT = 120
 COMMIT_LENGTHS = (40, 64)  # sha1 and sha256 repositories
@@ -50,17 +47,19 @@ def _git(args: list[str], part: str, cwd: Path | None = None) -> str:
 
 
 def resolve(part: Part) -> str:
-    """The commit (git) or the checksum (tar) that the part's source names now."""
+    """What the part's source names now: a git commit id, or an archive's checksum."""
     fetch = part.fetch
     assert fetch is not None
     if fetch.kind == "tar":
-        return fetch.checksum or f"url:{fetch.url}"  # without a checksum, the URL is all we know
+        if fetch.checksum:
+            return fetch.checksum
+        if "://" not in fetch.url:  # a local archive: its bytes, wherever the checkout is
+            return "sha256/" + _hash_file(Path(fetch.url), "sha256", part.name)
+        return f"url:{fetch.url}"  # unpinned: fetched once; pin it with source-checksum
     if fetch.commit:
         return fetch.commit
     ref = f"refs/tags/{fetch.tag}" if fetch.tag else f"refs/heads/{fetch.branch}" if fetch.branch else "HEAD"
-    lines = [line.split("\t") for line in _git(["ls-remote", fetch.url, ref, f"{ref}^{{}}"], part.name).splitlines()]
-    found = {name: commit for commit, name in lines}
-    commit = found.get(f"{ref}^{{}}") or found.get(ref)  # an annotated tag: the commit it points to
+    commit = _ls_remote(fetch.url, ref, part.name)
     if commit is None:
         what = f"tag {fetch.tag!r}" if fetch.tag else f"branch {fetch.branch!r}" if fetch.branch else "HEAD"
         raise BuildError(f"part {part.name!r}: {fetch.url} has no {what}",
@@ -68,57 +67,23 @@ def resolve(part: Part) -> str:
     return commit
 
 
-def is_current(layout: Layout, part: Part) -> bool:
-    """The fetched source is there and is what the part names now. An unreachable repository
-    keeps what was fetched before (one warning), so an offline dev loop still builds."""
-    try:
-        previous = json.loads(layout.fetch_result(part.name).read_text())
-    except (OSError, ValueError):
-        return False
-    if previous.get("fetch") != _identity(part.fetch) or not layout.fetched(part.name).is_dir():
-        return False
-    try:
-        return previous.get("resolved") == resolve(part)
-    except Unreachable as err:
-        print(f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})")
-        return True
+@functools.lru_cache(maxsize=None)
+def _ls_remote(url: str, ref: str, part: str) -> str | None:
+    """The commit `ref` names at `url`, asked once per run (doit's up-to-date check and the
+    fetch that follows see the same answer)."""
+    lines = [line.split("\t") for line in _git(["ls-remote", url, ref, f"{ref}^{{}}"], part).splitlines()]
+    found = {name: commit for commit, name in lines}
+    return found.get(f"{ref}^{{}}") or found.get(ref)  # an annotated tag: the commit it points to
 
 
-def fetch(layout: Layout, part: Part) -> str:
-    """Fetch the part's source into <build-root>/parts/<part>/src; returns what it resolved to."""
+def fetch_into(part: Part, dest: Path) -> str:
+    """Fetch the part's source into the new folder `dest`; returns what it resolved to."""
     assert part.fetch is not None
-    dest = layout.fetched(part.name)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    layout.fetch_result(part.name).unlink(missing_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=dest.parent, prefix="src."))
-    try:
-        if part.fetch.kind == "git":
-            resolved = _git_fetch(part, temp)
-        else:
-            _tar_fetch(part, temp)  # the unpacked files enter the key through the source's manifest
-            resolved = resolve(part)
-        remove_tree(dest)
-        os.rename(temp, dest)
-    finally:
-        remove_tree(temp)
-    record = {"fetch": _identity(part.fetch), "resolved": resolved}
-    layout.fetch_result(part.name).write_text(json.dumps(record, sort_keys=True))
+    if part.fetch.kind == "git":
+        return _git_fetch(part, dest)
+    resolved = resolve(part)
+    _tar_fetch(part, dest)
     return resolved
-
-
-def resolved(layout: Layout, part: Part) -> str | None:
-    """What the last fetch resolved to (for the build key), None for a local source."""
-    if part.fetch is None:
-        return None
-    try:
-        return json.loads(layout.fetch_result(part.name).read_text())["resolved"]
-    except (OSError, ValueError, KeyError):
-        raise BuildError(f"part {part.name!r}: its source has not been fetched",
-                         resolution=f"Run `doit pull:{part.name}` (or `doit stage`).") from None
-
-
-def _identity(fetch: Fetch | None) -> dict:
-    return {**fetch.config(), "url": fetch.url} if fetch else {}
 
 
 def _git_fetch(part: Part, dest: Path) -> str:
@@ -155,9 +120,11 @@ def _tar_fetch(part: Part, dest: Path) -> None:
     entries = os.listdir(dest)
     if len(entries) == 1 and (dest / entries[0]).is_dir() and not (dest / entries[0]).is_symlink():
         top = dest / entries[0]
-        for item in os.listdir(top):
-            os.rename(top / item, dest / item)
-        top.rmdir()
+        aside = dest.with_name(dest.name + ".top")  # the top folder may hold a folder of its own name
+        os.rename(top, aside)
+        for item in os.listdir(aside):
+            os.rename(aside / item, dest / item)
+        aside.rmdir()
 
 
 def _download(url: str, target: Path, part: str) -> None:
@@ -173,15 +140,22 @@ def _download(url: str, target: Path, part: str) -> None:
         raise Unreachable(f"part {part!r}: {url} could not be downloaded: {err}") from None
 
 
+def _hash_file(path: Path, algorithm: str, part: str) -> str:
+    hasher = hashlib.new(algorithm)
+    try:
+        with open(path, "rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                hasher.update(block)
+    except OSError as err:
+        raise BuildError(f"part {part!r}: source archive {path} cannot be read: {err.strerror}") from None
+    return hasher.hexdigest()
+
+
 def _check(archive: Path, checksum: str | None, part: str) -> None:
     if checksum is None:
         return
     algorithm, _, expected = checksum.partition("/")
-    hasher = hashlib.new(algorithm)
-    with open(archive, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            hasher.update(block)
-    actual = hasher.hexdigest()
+    actual = _hash_file(archive, algorithm, part)
     if actual != expected:
         raise BuildError(f"part {part!r}: source-checksum mismatch: expected {algorithm} {expected}, got {actual}",
                          resolution="Fix source-checksum if the archive was meant to change; otherwise the download is not what was pinned.")

@@ -17,13 +17,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from . import RULES_VERSION, debs, fetch
-from .cachedir import cache_root
+from . import RULES_VERSION, debs, pulledsource
 from .digest import digest
 from .env import Sandbox, action_environment
 from .installer import pip_version
 from .layout import Layout
-from .sourcetree import Manifest, source_manifest
+from .sourcetree import Manifest, source_manifest, stat_cache
 from .stage import staged
 from .toolchain import interpreter
 from .tree import tree_digest
@@ -87,9 +86,8 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
-    # a fetched git checkout is its commit: its .git folder differs between clones of one commit
-    skip = (workspace.build_root, source / ".git") if source and part.fetch else workspace.build_root
-    manifest = source_manifest(source, skip, stat_cache(source)) if source else {}
+    # as the build sees it: without the build root, and without .git (never copied into a build)
+    manifest = source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source)) if source else {}
     record = {
         "rule": "build",
         "rules-version": RULES_VERSION,
@@ -102,7 +100,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "environment": _environment(name, workspace.source_date_epoch),
     }
     extra = {  # only when used, so other parts keep the keys they had before these existed
-        "fetched": fetch.resolved(layout, part),
+        "pulled-source": pulledsource.pulled(layout, part),
         "build-packages": debs.build_packages_record(part),
         "stage-packages": debs.debs_record(layout, part),
     }
@@ -114,12 +112,6 @@ def _folder_digest(link: str, workspace: Workspace) -> str | None:
     if "://" in link or not Path(link).is_dir():
         return None
     return digest(sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items()))
-
-
-def stat_cache(source: Path) -> Path:
-    """The stat cache of one source folder lives in the cache, not the build root: a wiped build
-    root (or another workspace with the same source) does not cost re-hashing every file."""
-    return cache_root() / "stat" / hashlib.sha256(str(source).encode()).hexdigest()
 
 
 def _pulled(layout: Layout, name: str) -> list:

@@ -1,6 +1,7 @@
 """Where things go below a workspace's build root (SPEC.md, "Where things go")."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,13 @@ class Layout:
         """The key and record of the build that made `install`, and its source manifest."""
         return self.part_dir(part) / "result.json"
 
+    def built_values(self, part: str) -> dict[str, str]:
+        """What the part's last build said with `craftctl set` (kept in its result.json)."""
+        try:
+            return dict(json.loads(self.result(part).read_text()).get("values", {}))
+        except (OSError, ValueError, AttributeError):
+            return {}
+
     def sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / part)
 
@@ -39,13 +47,12 @@ class Layout:
         """The key and record of the pull that filled `pulled`."""
         return self.part_dir(part) / "pull-result.json"
 
-    def fetched(self, part: str) -> Path:
-        """A source that pull fetched (a git checkout, an unpacked archive)."""
+    def pulled_source(self, part: str) -> Path:
+        """A source pull made (fetched, and/or changed by override-pull): see pulledsource.py."""
         return self.part_dir(part) / "src"
 
-    def fetch_result(self, part: str) -> Path:
-        """What the fetch resolved to: the commit or the archive's digest, and the source's manifest."""
-        return self.part_dir(part) / "fetch.json"
+    def pulled_source_record(self, part: str) -> Path:
+        return self.part_dir(part) / "src.json"
 
     def debs(self, part: str) -> Path:
         """The part's downloaded stage-packages, and debs.json recording name, version and sha256."""

@@ -31,7 +31,7 @@ from .sources import copy_source
 from .store import Store
 from .toolchain import interpreter
 from .tree import Tree, capture, hash_file
-from .workspace import Part, Workspace
+from .workspace import PART_SRC_PREFIX, Part, Workspace
 
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]  # what pip assumes for a project without one
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")  # the files that declare a project
@@ -68,6 +68,7 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
         return []
     found: list[Path] = [source / name for name in PROJECT_FILES if (source / name).is_file()]
     pending = [source / name for name in (*part.python_requirements, *part.python_constraints)]
+    pending += _environment_files(part, source)
     while pending:
         path = pending.pop(0)
         if path in found or not path.is_file():
@@ -75,6 +76,21 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
         found.append(path)
         pending += [path.parent / included for included in _included(path, part.name)]
     return found
+
+
+# pip options that name files, read by pip from a part's build-environment
+FILE_VARIABLES = ("PIP_CONSTRAINT", "PIP_REQUIREMENT")
+
+
+def _environment_files(part: Part, source: Path) -> list[Path]:
+    """The files a part's build-environment points pip at: inputs of the pull like the keys'."""
+    files = []
+    for name, value in part.build_environment:
+        if name in FILE_VARIABLES:
+            for word in value.split():
+                word = PART_SRC_PREFIX.sub("", word)
+                files.append(Path(word) if os.path.isabs(word) else source / word)
+    return files
 
 
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]\s*(\S+)")

@@ -93,7 +93,7 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     try:
         document = json.loads(payload[meta.digest])
         record, tree = document["record"], from_json(json.dumps(document["tree"]))
-        values = {str(k): str(v) for k, v in document.get("values", {}).items()}  # what `craftctl set` said
+        values = _said(document.get("values", {}))
         check_tree(tree)
     except (ValueError, KeyError, TypeError, AttributeError):
         return False
@@ -122,6 +122,13 @@ def _checked(remote: Remote, sizes: dict[str, int]) -> dict[str, bytes] | None:
 
 
 # -- uploading -----------------------------------------------------------------------------------
+
+
+def _said(values: dict) -> dict[str, str]:
+    """What a stored build said with `craftctl set`, as craftctl allows it: a version or grade,
+    one printable line. Anything else a server holds is dropped, never printed."""
+    return {key: value for key, value in values.items()
+            if key in ("version", "grade") and isinstance(value, str) and value.isprintable() and len(value) <= 256}
 
 
 def upload(store: Store, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None) -> None:

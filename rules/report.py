@@ -7,7 +7,6 @@ import time
 from doit.reporter import ConsoleReporter
 
 from . import cache
-from .build import built_values
 from .errors import PartsmithError
 from .layout import Layout
 from .workspace import Workspace
@@ -21,7 +20,7 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
         """snapcraft's adopt-info: the version that part's scripts set with `craftctl set`."""
         if workspace.adopt_info is None:
             return ""
-        said = built_values(Layout(workspace.build_root), workspace.adopt_info).get("version")
+        said = Layout(workspace.build_root).built_values(workspace.adopt_info).get("version")
         return f"; version {said} (adopt-info {workspace.adopt_info})" if said else ""
 
     class SummaryReporter(ConsoleReporter):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 # Top-level keys of snapcraft.yaml that describe the snap, not how its parts are built.
 SNAP_METADATA = (
-    "adopt-info", "apps", "architectures", "assumes", "base", "build-base", "compression", "confinement",
-    "contact", "description", "donation", "environment", "epoch", "grade", "hooks", "icon", "issues",
-    "layout", "license", "package-repositories", "passthrough", "platforms", "plugs", "slots",
-    "source-code", "summary", "system-usernames", "title", "type", "version", "website",
+    "adopt-info", "apps", "architectures", "assumes", "base", "build-base", "components", "compression",
+    "confinement", "contact", "description", "donation", "environment", "epoch", "grade", "hooks", "icon",
+    "issues", "layout", "license", "lint", "package-repositories", "passthrough", "platforms", "plugs",
+    "slots", "source-code", "summary", "system-usernames", "title", "type", "version", "website",
 )
 # Read by partsmith: `base` picks the names its error messages use, `adopt-info` names the part
 # whose `craftctl set version=...` is the project's version.

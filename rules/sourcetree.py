@@ -6,11 +6,13 @@ lstat per file. The build root is never part of a source, even when it lies insi
 """
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import stat
 from pathlib import Path
 
+from .cachedir import cache_root
 from .errors import PartsmithError
 from .tree import hash_file
 
@@ -19,7 +21,7 @@ Manifest = dict[str, tuple]
 
 
 def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Path) -> Manifest:
-    """`skip`: folders that are not part of the source (the build root; a fetched `.git`)."""
+    """`skip`: folders that are not part of the source (the build root, `.git`)."""
     cached = _load(cache_file)
     fresh: dict[str, tuple] = {}
     manifest: Manifest = {}
@@ -73,3 +75,9 @@ def _save(cache_file: Path, data: dict) -> None:
     temp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
     temp.write_bytes(marshal.dumps(data))
     os.replace(temp, cache_file)
+
+
+def stat_cache(source: Path) -> Path:
+    """The stat cache of one source folder lives in the cache, not the build root: a wiped build
+    root (or another workspace with the same source) does not cost re-hashing every file."""
+    return cache_root() / "stat" / hashlib.sha256(str(source).encode()).hexdigest()

@@ -22,6 +22,7 @@ from filelock import FileLock
 from .errors import BuildError, Conflict, StageConflictError
 from .filesets import select
 from .layout import Layout
+from .scriptlets import primed_by_script
 from .tree import ChangedSince, Entry, Placement, Tree, materialize, place, read_manifest
 from .workspace import Workspace
 
@@ -81,8 +82,7 @@ def staged(workspace: Workspace, part: str) -> Contribution:
 def primed(workspace: Workspace, part: str) -> Contribution:
     contribution = staged(workspace, part)
     if workspace.parts[part].override_prime is not None:
-        from .build import primed_by_script  # build stages the parts a part is after: it imports this module
-        return primed_by_script(workspace, part, contribution)
+        return Contribution(part, *primed_by_script(workspace, part, contribution.tree, contribution.root))
     return Contribution(part, select(contribution.tree, workspace.parts[part].prime), contribution.root)
 
 

@@ -1,20 +1,23 @@
-"""pull:<part>, composed: build-packages present, the source fetched, stage-packages downloaded,
-python wheels pulled. Each piece is current or redone on its own; the task is current when all are.
+"""pull:<part>, composed: build-packages present, the pulled source made (fetched, override-pull
+run), stage-packages downloaded, python wheels pulled, in that order (wheels are resolved from the
+pulled source). Each piece is current or redone on its own; the task is current when all are.
 """
 from __future__ import annotations
 
-from . import debs, fetch, pull
+from . import debs, pull, pulledsource
 from .layout import Layout
 from .workspace import Part, Workspace
 
 
 def pulled_things(part: Part) -> list[str]:
-    return [what for what, needed in (
-        ("build-packages", bool(part.build_packages)),
-        (f"{part.fetch.kind} source" if part.fetch else "", part.fetch is not None),
-        ("stage-packages", bool(part.stage_packages)),
-        ("wheels", part.plugin == "python"),
-    ) if needed]
+    """What pull:<part> fetches or checks, in the order it does."""
+    pieces = {
+        "build-packages": bool(part.build_packages),
+        "source": pulledsource.needed(part),
+        "stage-packages": bool(part.stage_packages),
+        "wheels": part.plugin == "python",
+    }
+    return [piece for piece, needed in pieces.items() if needed]
 
 
 def needs_pull(part: Part) -> bool:
@@ -26,7 +29,7 @@ def pull_is_current(workspace: Workspace, name: str) -> bool:
     layout = Layout(workspace.build_root)
     return (
         all(version is not None for version in debs.installed_versions(part.build_packages).values())
-        and (part.fetch is None or fetch.is_current(layout, part))
+        and (not pulledsource.needed(part) or pulledsource.is_current(workspace, name))
         and (not part.stage_packages or debs.is_current(layout, part))
         and (part.plugin != "python" or pull.is_current(workspace, name))
     )
@@ -40,8 +43,8 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
     installed = debs.ensure_build_packages(part)
     if installed:
         said.append(installed)
-    if part.fetch is not None and not fetch.is_current(layout, part):
-        said.append(f"fetched {part.fetch.kind} source {fetch.fetch(layout, part)[:12]}")
+    if pulledsource.needed(part) and not pulledsource.is_current(workspace, name):
+        said.append(pulledsource.pull(workspace, name))
     if part.stage_packages and not debs.is_current(layout, part):
         got = debs.download(layout, part)
         said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")

@@ -101,8 +101,9 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
             "doc": f"fetch what part {name} needs: {', '.join(steps.pulled_things(part))}",
             "actions": [_outcome(lambda name=name: steps.pull_part(workspace, name))],
             "uptodate": [lambda task, values, name=name: steps.pull_is_current(workspace, name)],
-            "clean": [(remove_tree, [path]) for path in (layout.pulled(name), layout.fetched(name), layout.debs(name))]
-                     + [(Path.unlink, [layout.fetch_result(name), True])],
+            # records first: a clean cut short leaves nothing that counts as pulled
+            "clean": [(Path.unlink, [layout.pulled_source_record(name), True])]
+                     + [(remove_tree, [path]) for path in (layout.pulled(name), layout.pulled_source(name), layout.debs(name))],
         }
 
 

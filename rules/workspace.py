@@ -7,6 +7,7 @@ with file:line and the dotted key, so a user fixes a broken file in one pass.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import posixpath
 import re
@@ -39,7 +40,10 @@ PART_KEYS = (
 PYTHON_ONLY_KEYS = ("python-packages", "python-requirements", "python-constraints", *snapcraft.OLD_PYTHON_KEYS)
 # A requirements or constraints file may be written as snapcraft projects do, below the part's source.
 PART_SRC_PREFIX = re.compile(r"^\$\{?(?:SNAPCRAFT|CRAFT)_PART_SRC\}?/")
-DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?")
+DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")  # no :arch, no version: apt and dpkg must agree on the name
+# source-checksum algorithms: those with a digest of fixed length, and that length in hex digits
+HEX_LENGTHS = {name: hashlib.new(name).digest_size * 2 for name in hashlib.algorithms_guaranteed
+               if not name.startswith("shake_")}
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{kind}"
     for kind in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")
@@ -136,8 +140,13 @@ class Workspace:
         return self.project or self.path.parent
 
     def source_dir(self, part: Part) -> Path | None:
-        if part.fetch is not None:
-            return Layout(self.build_root).fetched(part.name)  # filled by pull
+        """The folder a build copies: the pulled source when pull makes one (a fetched source,
+        an override-pull), else the part's local `source`."""
+        if part.fetch is not None or part.override_pull is not None:
+            return Layout(self.build_root).pulled_source(part.name)
+        return self.local_source(part)
+
+    def local_source(self, part: Part) -> Path | None:
         return self.directory / part.source if part.source else None
 
     def build_order(self) -> list[str]:
@@ -428,8 +437,10 @@ class _Reader:
                     self.problem(entries[python_key][0], f"{key}.{python_key}", f"only valid for plugin: python, not {plugin}")
         if plugin is None:
             return None
-        requirements = self.python_files(entries, "python-requirements", key, source if plugin == "python" else None)
-        constraints = self.python_files(entries, "python-constraints", key, source if plugin == "python" else None)
+        # files in a local source are checked now; in a pulled one (fetched, or made by override-pull), by pip
+        local = source if plugin == "python" and "override-pull" not in entries else None
+        requirements = self.python_files(entries, "python-requirements", key, local)
+        constraints = self.python_files(entries, "python-constraints", key, local)
         packages = self.packages(entries, key)
         if plugin == "python" and self.snapcraft and "python-packages" not in entries:
             packages = list(snapcraft.DEFAULT_PYTHON_PACKAGES)  # snapcraft's python plugin default
@@ -466,7 +477,7 @@ class _Reader:
         files = [p for p in paths if p is not None]
         if files and "source" not in entries:
             self.problem(entries[spelled][1], f"{key}.{spelled}", "needs the part's source: the files are relative to it")
-        elif files and source is not None:  # a fetched source is checked once pull fetched it
+        elif files and source is not None:
             for file in files:
                 if not (self.top / source / file).is_file():
                     self.problem(entries[spelled][1], f"{key}.{spelled}", f"{file!r} is not a file in {source!r}")
@@ -477,53 +488,88 @@ class _Reader:
         for node, value in items:
             if not DEB_NAME.fullmatch(value):
                 self.problem(node, f"{key}.{name}", f"{value!r} is not a Debian package name "
-                             "(versions and alternatives are not supported: name the package)")
+                             "(versions, architectures and alternatives are not supported: name the package)")
         return [value for _, value in items if DEB_NAME.fullmatch(value)]
 
     def fetch(self, entries: dict, key: str) -> Fetch | None:
         """A git or tar source, or None for a local folder (or a broken entry, reported)."""
         node = entries["source"][1] if "source" in entries else None
         text = node.value if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str" else None
+        kind = self.source_type(entries, key, text)
+        if not self.source_keys_fit(entries, key, kind) or kind is None:
+            return None
+        if text is None:
+            self.problem(entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}")
+            return None
+
+        def read(name: str, check: Callable[[yaml.Node, str], T]) -> T | None:
+            return self.optional(entries, name, check, f"{key}.{name}")
+
+        return Fetch(kind, self.fetch_url(node, f"{key}.source", text, kind),
+                     tag=read("source-tag", self.string), branch=read("source-branch", self.string),
+                     commit=read("source-commit", self.commit), depth=read("source-depth", self.depth),
+                     checksum=read("source-checksum", self.checksum))
+
+    def source_type(self, entries: dict, key: str, text: str | None) -> str | None:
+        """git or tar; None for a local folder (or an unsupported source-type, reported)."""
         kind = self.optional(entries, "source-type", self.string, f"{key}.source-type")
         if kind is not None and kind not in snapcraft.SOURCE_TYPES:
             self.problem(entries["source-type"][1], f"{key}.source-type", f"source-type {kind!r} is not supported: "
                          f"use one of {', '.join(snapcraft.SOURCE_TYPES)}" + _suggestion(kind, snapcraft.SOURCE_TYPES))
             return None
-        if text is not None and kind is None:
-            kind = _guess_source_type(text)
-        present = [k for k in SOURCE_KEYS if k in entries and k != "source-type"]
-        if kind in (None, "local"):
-            for extra in present:
-                self.problem(entries[extra][0], f"{key}.{extra}", "only valid for a git or tar source")
-            if text is not None and "://" in text:
-                self.problem(entries["source"][1], f"{key}.source", f"cannot tell what {text!r} is: "
-                             "set source-type: git or tar")
-            return None
-        if text is None:
-            self.problem(entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}")
-            return None
-        allowed = ("source-tag", "source-branch", "source-commit", "source-depth") if kind == "git" else ("source-checksum",)
-        for extra in present:
-            if extra not in allowed:
-                self.problem(entries[extra][0], f"{key}.{extra}", f"not valid for a {kind} source")
+        kind = kind or (_guess_source_type(text) if text is not None else None)
+        if kind in (None, "local") and text is not None and "://" in text:
+            self.problem(entries["source"][1], f"{key}.source", f"cannot tell what {text!r} is: set source-type: git or tar")
+        return None if kind == "local" else kind
+
+    def source_keys_fit(self, entries: dict, key: str, kind: str | None) -> bool:
+        """source-tag/-branch/-commit/-depth only for git, source-checksum only for tar, one ref."""
+        allowed = {"git": ("source-tag", "source-branch", "source-commit", "source-depth"),
+                   "tar": ("source-checksum",)}.get(kind or "", ())
+        fit = True
+        for extra in (k for k in SOURCE_KEYS if k in entries and k != "source-type" and k not in allowed):
+            message = f"not valid for a {kind} source" if kind else "only valid for a git or tar source"
+            self.problem(entries[extra][0], f"{key}.{extra}", message)
+            fit = False
         refs = [k for k in ("source-tag", "source-branch", "source-commit") if k in entries]
         if len(refs) > 1:
             self.problem(entries[refs[1]][0], f"{key}.{refs[1]}", f"give one of {', '.join(refs)}, not several")
-        def read(name: str) -> str | None:
-            return self.optional(entries, name, self.string, f"{key}.{name}")
+        return fit
 
-        depth = self.optional(entries, "source-depth", lambda n, k: self.scalar(n, k, "int", "a number of commits"),
-                              f"{key}.source-depth")
-        checksum = read("source-checksum")
-        if checksum is not None and not _valid_checksum(checksum):
-            self.problem(entries["source-checksum"][1], f"{key}.source-checksum",
-                         f"{checksum!r} is not <algorithm>/<hex digest> (e.g. sha256/...)")
-        commit = read("source-commit")
-        if commit is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
-            self.problem(entries["source-commit"][1], f"{key}.source-commit", f"{commit!r} is not a full commit id (40 hex digits)")
-        url = text if "://" in text or text.startswith("git@") or os.path.isabs(text) else str(self.top / text)
-        return Fetch(kind, url, tag=read("source-tag"), branch=read("source-branch"), commit=commit,
-                     depth=int(depth) if depth is not None else None, checksum=checksum)
+    def fetch_url(self, node: yaml.Node, key: str, text: str, kind: str) -> str:
+        """A URL as written; a path resolved against the project folder (a local archive must exist)."""
+        if "://" in text or text.startswith("git@"):
+            return text
+        path = self.top / text
+        if kind == "tar" and not path.is_file():
+            self.problem(node, key, f"{text!r} is not an archive file in {self.top}")
+        return str(path)
+
+    def depth(self, node: yaml.Node, key: str) -> int | None:
+        if self.scalar(node, key, "int", "a number of commits") is None:
+            return None
+        value = yaml.SafeLoader("").construct_object(node)
+        if value < 1:
+            self.problem(node, key, f"{value} commits: give 1 or more (or leave source-depth out for the whole history)")
+            return None
+        return value
+
+    def checksum(self, node: yaml.Node, key: str) -> str | None:
+        text = self.string(node, key)
+        algorithm, _, value = (text or "").partition("/")
+        length = HEX_LENGTHS.get(algorithm)
+        if text is not None and (length is None or not re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
+            self.problem(node, key, f"{text!r} is not <algorithm>/<hex digest>: one of "
+                         f"{', '.join(sorted(HEX_LENGTHS))} with its full digest (e.g. sha256/ and 64 hex digits)")
+            return None
+        return text
+
+    def commit(self, node: yaml.Node, key: str) -> str | None:
+        text = self.string(node, key)
+        if text is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
+            self.problem(node, key, f"{text!r} is not a full commit id (40 hex digits)")
+            return None
+        return text
 
     def packages(self, entries: dict, key: str) -> list[str]:
         items = self.optional(entries, "python-packages", self.string_list, f"{key}.python-packages") or []
@@ -698,12 +744,6 @@ def _guess_source_type(text: str) -> str:
     if text.endswith(snapcraft.TAR_SUFFIXES):
         return "tar"
     return "local"
-
-
-def _valid_checksum(text: str) -> bool:
-    import hashlib
-    algorithm, _, value = text.partition("/")
-    return algorithm in hashlib.algorithms_guaranteed and bool(re.fullmatch(r"[0-9a-f]+", value))
 
 
 def _suggestion(word: str, choices: tuple[str, ...]) -> str:

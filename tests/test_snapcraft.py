@@ -249,7 +249,7 @@ def test_source_commit_pins_without_asking_the_repository(cli):
     path.write_text(path.read_text().replace("source-tag: v1.0\n    source-depth: 1", f"source-commit: {pinned}"))
     ok(run(root, "stage"))
     assert greet(root / "build/stage") == "hello v1 delta\n"
-    assert json.loads((root / "build/parts/greeter/fetch.json").read_text())["resolved"] == pinned
+    assert json.loads((root / "build/parts/greeter/src.json").read_text())["resolved"] == pinned
 
 
 def test_a_missing_tag_is_a_short_error(cli):
@@ -573,3 +573,142 @@ def test_craftctl_values_pass_between_steps_and_mistakes_name_the_step(tmp_path)
     assert "part 'a': override-pull script failed with exit status 2" in result.stdout
     assert "craftctl set: expected version=VALUE or grade=VALUE, got 'colour=blue'" in result.stdout
     assert (root / "build/stage/said").is_file()  # the stage stays as it was
+
+
+# -- what the review of the first version found -------------------------------------------------
+
+def test_builds_never_see_git_and_a_clone_elsewhere_restores(tmp_path):
+    """`source: .` in a git checkout, override-pull asking git for the version: the dump ships no
+    .git, and the same commit cloned at another path restores instead of building."""
+    project = tmp_path / "one" / "app"
+    (project / "share").mkdir(parents=True)
+    (project / "share/data.txt").write_text("data\n")
+    snap_project(project, """\
+        name: app
+        base: core22
+        adopt-info: app
+        parts:
+          app:
+            plugin: dump
+            source: .
+            stage: [share]
+            override-pull: |
+              craftctl default
+              craftctl set version="$(git describe --tags --always)"
+          whole:
+            plugin: dump
+            source: .
+            organize: {'*': whole/}
+        """)
+    (project / ".gitignore").write_text("build/\n")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "one")
+    git(project, "tag", "v3.1")
+    out = ok(run(project, "stage"))
+    assert "version v3.1 (adopt-info app)" in out
+    staged = [p.relative_to(project / "build/stage").as_posix() for p in (project / "build/stage").rglob("*")]
+    assert not [p for p in staged if ".git/" in p or p.endswith(".git")]
+    assert "whole/.gitignore" in staged and "whole/snap/snapcraft.yaml" in staged
+
+    clone = tmp_path / "two" / "deeper" / "app"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True, capture_output=True)
+    again = ok(run(clone, "stage"))
+    assert "parts 0 built, 2 restored" in again and "version v3.1" in again
+
+
+def test_a_changed_local_archive_without_checksum_is_fetched_again(tmp_path):
+    root = tmp_path / "proj"
+    archive = tmp_path / "vendor.tar.gz"
+    make_tarball(archive, {"vendor/one.txt": "one\n"})  # tool-1.0/vendor/...: the top folder holds a folder
+    snap_project(root, f"name: v\nbase: core22\nparts:\n  vendor:\n    plugin: dump\n    source: {archive}\n")
+    ok(run(root, "stage"))
+    assert (root / "build/stage/vendor/one.txt").read_text() == "one\n"
+    make_tarball(archive, {"vendor/two.txt": "two\n"})
+    out = ok(run(root, "stage"))
+    assert "pull:vendor: fetched tar source" in out
+    assert sorted(p.name for p in (root / "build/stage/vendor").iterdir()) == ["two.txt"]
+
+
+def test_an_archive_whose_top_folder_holds_one_of_its_name(tmp_path):
+    root = tmp_path / "proj"
+    archive = tmp_path / "pkg.tar.gz"
+    make_tarball(archive, {"tool-1.0/__init__.py": "x = 1\n"})  # tool-1.0/tool-1.0/__init__.py
+    snap_project(root, f"name: v\nbase: core22\nparts:\n  pkg:\n    plugin: dump\n    source: {archive}\n")
+    ok(run(root, "stage"))
+    assert (root / "build/stage/tool-1.0/__init__.py").read_text() == "x = 1\n"
+
+
+def test_a_pulled_source_changed_by_hand_is_pulled_again(cli):
+    root, _ = cli
+    ok(run(root, "stage"))
+    (root / "build/parts/greeter/src/greeter.py").unlink()
+    out = ok(run(root, "stage"))
+    assert "pull:greeter: fetched git source" in out
+    assert greet(root / "build/stage") == "hello v1 delta\n"
+
+
+def test_files_named_by_pip_variables_are_pull_inputs_and_override_pull_writes_constraints(certbot):
+    yaml_path = certbot / "snap/snapcraft.yaml"
+    (certbot / "snap-constraints.txt").unlink()  # written by override-pull, as certbot's snaps do
+    yaml_path.write_text(yaml_path.read_text().replace(
+        "        snapcraftctl pull\n", "        snapcraftctl pull\n        echo gamma==3.0 > $SNAPCRAFT_PART_SRC/snap-constraints.txt\n", 1))
+    ok(run(certbot, "stage"))
+    packages = {p.name for p in site(certbot / "build/stage").glob("*.dist-info")}
+    assert {"beta-2.0.dist-info", "gamma-3.0.dist-info"} <= packages
+    (certbot / "pip-constraints.txt").write_text("beta==2.1\n")  # named by PIP_CONSTRAINT only
+    out = ok(run(certbot, "stage"))
+    assert "pull:certbot-dns-demo:" in out and "beta==2.1" in out
+    assert (site(certbot / "build/stage") / "beta-2.1.dist-info").is_dir()
+
+
+def test_override_prime_can_ask_what_the_build_set(tmp_path):
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    snap_project(root, """\
+        name: x
+        base: core22
+        parts:
+          a:
+            plugin: nil
+            override-build: craftctl set version=5.0
+            override-prime: echo "$(craftctl get version)" > version
+        """)
+    ok(run(root, "prime"))
+    assert (root / "build/prime/version").read_text() == "5.0\n"
+
+
+def test_explain_names_a_moved_tag(cli):
+    root, repo = cli
+    ok(run(root, "stage"))
+    commit_tool(repo, "hello v1 fixed", tag="v1.0")
+    out = ok(run(root, "explain:greeter"))
+    assert "pull:greeter runs first: what it fetches (source, wheels) changed" in out
+    ok(run(root, "pull:greeter"))
+    out = ok(run(root, "explain:greeter"))
+    assert "pulled-source:" in out and "source files changed: greeter.py" in out
+
+
+@pytest.mark.parametrize("line, key, message", [
+    ("source-depth: 0x", "source-depth", "expected a number of commits"),
+    ("source-depth: 0", "source-depth", "0 commits: give 1 or more"),
+    ("source-checksum: shake_128/abcd", "source-checksum", "is not <algorithm>/<hex digest>"),
+    ("source-checksum: sha256/abc", "source-checksum", "is not <algorithm>/<hex digest>"),
+    ("source-commit: abc123", "source-commit", "is not a full commit id"),
+    ("stage-packages: ['libc6:amd64']", "stage-packages", "is not a Debian package name"),
+])
+def test_bad_source_and_package_values_are_named_at_load(tmp_path, line, key, message):
+    kind = "source: x.tar.gz" if "checksum" in line else "source: https://example.com/x.git"
+    if "stage-packages" in line:
+        kind = "source-type: local"
+    path = snap_project(tmp_path / "proj", f"name: x\nparts:\n  a:\n    plugin: nil\n    {kind}\n    {line}\n")
+    (tmp_path / "proj/x.tar.gz").write_bytes(b"")
+    problems = [p for p in load_problems(path) if p.key == f"parts.a.{key}"]
+    assert len(problems) == 1 and message in problems[0].message and problems[0].line == 6
+
+
+def test_a_tar_source_that_is_not_a_file_is_named_at_load(tmp_path):
+    (tmp_path / "proj/dir.tar.gz").mkdir(parents=True)
+    path = snap_project(tmp_path / "proj", "name: x\nparts:\n  a:\n    plugin: dump\n    source: dir.tar.gz\n")
+    [problem] = load_problems(path)
+    assert (problem.key, problem.line) == ("parts.a.source", 5) and "is not an archive file" in problem.message

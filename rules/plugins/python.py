@@ -23,7 +23,11 @@ PROJECT_DIST = "../dist"
 
 def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     pip = [*context.installer, *QUIET]
-    commands = [shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"]) + ' "$CRAFT_PART_INSTALL"']
+    commands = [
+        # pull looked where a part's PIP_* said; the build installs only what pull recorded
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL",
+        shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"]) + ' "$CRAFT_PART_INSTALL"',
+    ]
     wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
     if context.project:
         commands.append(shlex.join([*pip, "wheel", "--no-index", "--find-links", BUILD_WHEELS, "--no-deps",

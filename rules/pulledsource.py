@@ -1,0 +1,125 @@
+"""A part's pulled source: what `pull:<part>` makes of the part's `source` when a build cannot use
+the folder as written: a git repository or tar archive fetched, and/or override-pull run on a
+copy (as in craft-parts, where override-pull changes $CRAFT_PART_SRC before anything else runs).
+
+It lives in <build-root>/parts/<part>/src, with src.json written last: the digest of the record it
+was made from, what the source resolved to, what override-pull said with `craftctl set`, and the
+digest of the folder's manifest. Each time doit asks, the record is made again (a moved tag is a
+new record) and the folder is checked against its manifest, so a folder changed by hand or half
+removed is pulled again, never built. The record stays in the build root: it is not a cache key.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import fetch
+from .digest import digest
+from .fsutil import remove_tree
+from .layout import Layout
+from .locks import action_lock
+from .scriptlets import pulled_by_script
+from .sourcetree import source_manifest, stat_cache
+from .toolchain import interpreter
+from .workspace import Part, Workspace
+
+
+def needed(part: Part) -> bool:
+    return part.fetch is not None or part.override_pull is not None
+
+
+def is_current(workspace: Workspace, name: str) -> bool:
+    layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.pulled_source_record(name).read_text())
+        folder = layout.pulled_source(name)
+        if not folder.is_dir() or previous["manifest"] != folder_digest(workspace, folder):
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        return previous["record"] == digest(_record(workspace, name))
+    except fetch.Unreachable as err:
+        print(f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})")
+        return True
+
+
+def pull(workspace: Workspace, name: str) -> str:
+    """Make the part's pulled source; returns what happened, for doit's output."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    dest = layout.pulled_source(name)
+    with action_lock(layout.lock(f"{name}.source"), f"pull:{name}") as lock:
+        record = _record(workspace, name)
+        layout.pulled_source_record(name).unlink(missing_ok=True)  # from here the folder is not trusted
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        resolved, said, values = "", [], {}
+        with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
+            source = Path(temp, "src")
+            if part.fetch is not None:
+                source.mkdir()
+                resolved = fetch.fetch_into(part, source)
+                said.append(f"fetched {part.fetch.kind} source {resolved[:12]}")
+            else:
+                source = workspace.local_source(part) or _empty(Path(temp, "empty"))
+            if part.override_pull is not None:
+                values = pulled_by_script(workspace, name, source, dest, keep_open=(lock,))
+                said.append("ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items())))
+            else:
+                remove_tree(dest)
+                os.rename(source, dest)
+        written = {"record": digest(record), "resolved": resolved, "values": values,
+                   "manifest": folder_digest(workspace, dest)}
+        temp_record = layout.pulled_source_record(name).with_suffix(".tmp")
+        temp_record.write_text(json.dumps(written, sort_keys=True))
+        os.replace(temp_record, layout.pulled_source_record(name))
+    return "; ".join(said)
+
+
+def pulled(layout: Layout, part: Part) -> dict | None:
+    """What the build key takes from the pulled source: what it resolved to and what
+    override-pull said (its files enter the key through the folder's manifest)."""
+    if not needed(part):
+        return None
+    data = json.loads(layout.pulled_source_record(part.name).read_text())
+    return {"resolved": data["resolved"], "values": data["values"]}
+
+
+def folder_digest(workspace: Workspace, folder: Path) -> str:
+    """The folder as a build sees it: without `.git`, whose bytes differ between clones."""
+    manifest = source_manifest(folder, (workspace.build_root, folder / ".git"), stat_cache(folder))
+    return digest(sorted(manifest.items()))
+
+
+def _record(workspace: Workspace, name: str) -> dict:
+    part = workspace.parts[name]
+    record: dict = {"override-pull": part.override_pull, "build-environment": [list(p) for p in part.build_environment],
+                    "source-date-epoch": workspace.source_date_epoch, "interpreter": str(interpreter(workspace))}
+    if part.fetch is not None:
+        record["fetch"] = {**part.fetch.config(), "url": part.fetch.url, "resolved": fetch.resolve(part)}
+    elif (local := workspace.local_source(part)) is not None:
+        record["source"] = folder_digest(workspace, local)
+        record["git"] = _git_facts(local)  # override-pull may ask git (a version from `git describe`)
+    return record
+
+
+def _git_facts(folder: Path) -> list[str]:
+    """HEAD and `git describe` of a source that is a git checkout: what an override-pull asking
+    git can see, without the bytes of `.git` (a `git status` rewrites its index)."""
+    if not (folder / ".git").exists():
+        return []
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C.UTF-8",
+           "GIT_OPTIONAL_LOCKS": "0"}  # asking must not write to the user's repository
+    facts = []
+    for args in (["rev-parse", "HEAD"], ["describe", "--tags", "--always"]):
+        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, env=env)
+        facts.append(result.stdout.strip())
+    return facts
+
+
+def _empty(folder: Path) -> Path:
+    folder.mkdir()
+    return folder
