@@ -53,6 +53,8 @@ def pull(workspace: Workspace, name: str) -> str:
     layout = Layout(workspace.build_root)
     dest = layout.pulled_source(name)
     with action_lock(layout.lock(f"{name}.source"), f"pull:{name}") as lock:
+        if is_current(workspace, name):  # another doit made it while this one waited
+            return "source up to date"
         record = _record(workspace, name)
         layout.pulled_source_record(name).unlink(missing_ok=True)  # from here the folder is not trusted
         dest.parent.mkdir(parents=True, exist_ok=True)

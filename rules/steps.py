@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import debs, pull, pulledsource
 from .layout import Layout
+from .locks import action_lock
 from .workspace import Part, Workspace
 
 
@@ -46,8 +47,10 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
     if pulledsource.needed(part) and not pulledsource.is_current(workspace, name):
         said.append(pulledsource.pull(workspace, name))
     if part.stage_packages and not debs.is_current(layout, part):
-        got = debs.download(layout, part)
-        said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")
+        with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
+            if not debs.is_current(layout, part):  # another doit may have downloaded them meanwhile
+                got = debs.download(layout, part)
+                said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")
     outcome = "fetched"
     if part.plugin == "python":
         outcome, pulled = pull.pull(workspace, name)
