@@ -153,6 +153,7 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
                                    Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64)), ())
     context = BuildContext(P("/usr/bin/python3.11"), ("/venv/bin/python", "-m", "pip"), pulled, project=True)
     assert default_build(workspace.parts["app"], context) == (
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL",
         '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
         "/venv/bin/python -m pip --disable-pip-version-check --no-input wheel --no-index --find-links "
         "../inputs/build-wheels --no-deps --wheel-dir ../dist .",
