@@ -21,23 +21,24 @@ def scripts_for(workspace: Workspace, name: str) -> action.Scripts:
     return action.Scripts(name, workspace.source_date_epoch, part.build_environment, interpreter(workspace).parent)
 
 
-def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str]) -> action.Step:
+def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
+             keep_open: tuple[int, ...] = ()) -> action.Step:
     """A fresh sandbox for one scriptlet, its tools written and `craftctl get` primed with `values`."""
-    sandbox = Layout(workspace.build_root).sandbox(f"{name}.{step}")  # '.' is never in a part name
+    # '.' is never in a part name; "override-" keeps it apart from the wheels pull's <part>.pull
+    sandbox = Layout(workspace.build_root).sandbox(f"{name}.override-{step}")
     action.prepare_sandbox(sandbox)
     with action.caller_umask_ignored():
         for folder in (sandbox.build, sandbox.stage):
             folder.mkdir()
         action.write_tools(sandbox, workspace.parts[name].build_environment, (), values)
-    return action.Step(scripts_for(workspace, name), sandbox)
+    return action.Step(scripts_for(workspace, name), sandbox, keep_open)
 
 
 def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]) -> dict[str, str]:
     """Run override-pull in $CRAFT_PART_SRC, a copy of `source` (with its `.git`: the script may
     ask git for a version); what it leaves there becomes the new folder `dest`. Returns what the
     script said with `craftctl set`."""
-    step = _sandbox(workspace, name, "pull", {})
-    step = action.Step(step.scripts, step.sandbox, keep_open)
+    step = _sandbox(workspace, name, "pull", {}, keep_open)
     with action.caller_umask_ignored():
         copy_source(source, step.sandbox.src, skip=workspace.build_root)
     step.run("pull", workspace.parts[name].override_pull or "", step.sandbox.src)
