@@ -50,8 +50,12 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
     """Each package's installed version, None when it is not installed (asked once per run)."""
     if not names:
         return {}
-    result = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n", *names],
-                            capture_output=True, text=True, env=APT_ENV)
+    try:
+        result = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n", *names],
+                                capture_output=True, text=True, env=APT_ENV)
+    except FileNotFoundError:
+        raise BuildError("build-packages need Debian's dpkg, which this machine lacks",
+                         resolution="Install the tools another way and remove build-packages, or build on Debian or Ubuntu.") from None
     found = {}
     for line in result.stdout.splitlines():
         name, version, status = (line.split("\t") + ["", ""])[:3]
@@ -124,8 +128,8 @@ def _described(path: Path, folder: Path) -> Deb:
     return Deb(fields[0], fields[1], path.name, hash_file(path)[0], folder)
 
 
-def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
-    """The part's downloaded stage-packages, each checked against the sha256 pull recorded."""
+def recorded_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
+    """The part's stage-packages as pull recorded them (read, not checked)."""
     if not part.stage_packages:
         return ()
     folder = layout.debs(part.name)
@@ -135,12 +139,19 @@ def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
     except (OSError, ValueError, KeyError, TypeError):
         raise BuildError(f"part {part.name!r}: stage-packages have not been pulled",
                          resolution=f"Run `doit pull:{part.name}` (or `doit stage`).") from None
+    return tuple(sorted(debs, key=lambda deb: deb.name))
+
+
+def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
+    """The part's downloaded stage-packages, each checked against the sha256 pull recorded:
+    what pull's up-to-date check and the build read; the build key takes the record alone."""
+    debs = recorded_debs(layout, part)
     for deb in debs:
         if not re.fullmatch(r"[^/]+\.deb", deb.file) or not deb.path.is_file() or hash_file(deb.path)[0] != deb.sha256:
             raise BuildError(f"part {part.name!r}: stage-package {deb.file} is missing or changed since it was pulled",
                              resolution=f"Run `doit clean pull:{part.name}`, then run again.")
-    return tuple(sorted(debs, key=lambda deb: deb.name))
+    return debs
 
 
 def debs_record(layout: Layout, part: Part) -> list[list[str]]:
-    return [[deb.name, deb.version, deb.sha256] for deb in load_debs(layout, part)]
+    return [[deb.name, deb.version, deb.sha256] for deb in recorded_debs(layout, part)]

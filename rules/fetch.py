@@ -12,16 +12,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
-import urllib.request
 from pathlib import Path
 
 from .errors import BuildError
 from .workspace import Part
 
 TIMEOUT = 120
-COMMIT_LENGTHS = (40, 64)  # sha1 and sha256 repositories
 
 
 class Unreachable(BuildError):
@@ -106,6 +103,7 @@ def _git_fetch(part: Part, dest: Path) -> str:
 
 
 def _tar_fetch(part: Part, dest: Path) -> None:
+    import tarfile  # only a pull that unpacks an archive pays for it
     fetch = part.fetch
     archive = dest.with_name(dest.name + ".archive")
     try:
@@ -133,6 +131,7 @@ def _download(url: str, target: Path, part: str) -> None:
             raise BuildError(f"part {part!r}: source archive {url} does not exist")
         shutil.copyfile(url, target)
         return
+    import urllib.request  # only a pull that downloads pays for it (and for ssl)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out)

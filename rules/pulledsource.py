@@ -56,23 +56,24 @@ def pull(workspace: Workspace, name: str) -> str:
         if is_current(workspace, name):  # another doit made it while this one waited
             return "source up to date"
         record = _record(workspace, name)
-        layout.pulled_source_record(name).unlink(missing_ok=True)  # from here the folder is not trusted
         dest.parent.mkdir(parents=True, exist_ok=True)
         resolved, said, values = "", [], {}
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
-            source = Path(temp, "src")
+            made = Path(temp, "pulled")  # the old source stays trusted until this one is complete
             if part.fetch is not None:
-                source.mkdir()
-                resolved = fetch.fetch_into(part, source)
+                resolved = fetch.fetch_into(part, _empty(Path(temp, "fetched")))
                 said.append(f"fetched {part.fetch.kind} source {resolved[:12]}")
+                source = Path(temp, "fetched")
             else:
                 source = workspace.local_source(part) or _empty(Path(temp, "empty"))
             if part.override_pull is not None:
-                values = pulled_by_script(workspace, name, source, dest, keep_open=(lock,))
+                values = pulled_by_script(workspace, name, source, made, keep_open=(lock,))
                 said.append("ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items())))
             else:
-                remove_tree(dest)
-                os.rename(source, dest)
+                os.rename(source, made)
+            layout.pulled_source_record(name).unlink(missing_ok=True)  # the swap: untrusted until recorded
+            remove_tree(dest)
+            os.rename(made, dest)
         written = {"record": digest(record), "resolved": resolved, "values": values,
                    "manifest": folder_digest(workspace, dest)}
         temp_record = layout.pulled_source_record(name).with_suffix(".tmp")

@@ -5,6 +5,7 @@ pulled source). Each piece is current or redone on its own; the task is current 
 from __future__ import annotations
 
 from . import debs, pull, pulledsource
+from .errors import PartsmithError
 from .layout import Layout
 from .locks import action_lock
 from .workspace import Part, Workspace
@@ -26,14 +27,18 @@ def needs_pull(part: Part) -> bool:
 
 
 def pull_is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check; whatever goes wrong here, the action runs and reports it."""
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
-    return (
-        all(version is not None for version in debs.installed_versions(part.build_packages).values())
-        and (not pulledsource.needed(part) or pulledsource.is_current(workspace, name))
-        and (not part.stage_packages or debs.is_current(layout, part))
-        and (part.plugin != "python" or pull.is_current(workspace, name))
-    )
+    try:
+        return (
+            all(version is not None for version in debs.installed_versions(part.build_packages).values())
+            and (not pulledsource.needed(part) or pulledsource.is_current(workspace, name))
+            and (not part.stage_packages or debs.is_current(layout, part))
+            and (part.plugin != "python" or pull.is_current(workspace, name))
+        )
+    except (PartsmithError, OSError):
+        return False
 
 
 def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:

@@ -616,11 +616,6 @@ class _Reader:
             return None
         return normal
 
-    def inside_paths(self, entries: dict, name: str, key: str) -> list[str]:
-        items = self.optional(entries, name, self.string_list, f"{key}.{name}") or []
-        paths = [self.relative_path(node, f"{key}.{name}", value) for node, value in items]
-        return [p for p in paths if p is not None]
-
     def fileset(self, entries: dict, name: str, key: str) -> list[str]:
         if name not in entries:
             return ["*"]

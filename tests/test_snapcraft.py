@@ -712,3 +712,17 @@ def test_a_tar_source_that_is_not_a_file_is_named_at_load(tmp_path):
     path = snap_project(tmp_path / "proj", "name: x\nparts:\n  a:\n    plugin: dump\n    source: dir.tar.gz\n")
     [problem] = load_problems(path)
     assert (problem.key, problem.line) == ("parts.a.source", 5) and "is not an archive file" in problem.message
+
+
+def test_a_failed_pull_keeps_the_pulled_source_it_would_have_replaced(cli):
+    root, _ = cli
+    ok(run(root, "stage"))
+    path = root / "snap/snapcraft.yaml"
+    good = path.read_text()
+    path.write_text(good.replace("craftctl default\n", "craftctl default\n      exit 3\n"))
+    result = run(root, "stage")
+    assert result.returncode != 0 and "override-pull script failed with exit status 3" in result.stdout
+    assert (root / "build/parts/greeter/src.json").is_file() and greet(root / "build/stage") == "hello v1 delta\n"
+    path.write_text(good)
+    out = ok(run(root, "stage"))
+    assert "-- pull:greeter" in out and "parts 0 built, 0 restored, 1 up to date" in out
