@@ -18,13 +18,13 @@ from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree
-from .installer import pip_command
 from .key import build_record
 from .layout import Layout
 from .locks import action_lock
 from .plugins.context import BuildContext
 from .debs import load_debs
-from .pull import Pulled, has_project, load_pulled
+from .pull import Pulled, load_pulled
+from .requirements import has_project
 from .sourcetree import Manifest
 from .store import Store
 from .toolchain import interpreter
@@ -39,7 +39,7 @@ def plan(workspace: Workspace, name: str) -> action.Action:
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
     pulled = load_pulled(layout, name) if part.plugin == "python" else None
-    context = BuildContext(interpreter(workspace), pip_command(), pulled, part.plugin == "python" and has_project(source))
+    context = BuildContext(interpreter(workspace), pulled, part.plugin == "python" and has_project(source))
     default_build = plugins.default_build(part, context)
     return action.Action(
         part=name,

@@ -20,19 +20,19 @@ from pathlib import Path
 from . import RULES_VERSION, debs, pulledsource
 from .digest import digest
 from .env import Sandbox, action_environment
-from .installer import pip_version
 from .layout import Layout
 from .sourcetree import Manifest, source_manifest, stat_cache
 from .stage import staged
 from .toolchain import interpreter
 from .tree import tree_digest
+from .uv import uv_version
 from .workspace import Workspace
 
 SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
 
 
 @functools.lru_cache(maxsize=None)
-def _interpreter_facts(path: str) -> dict:
+def interpreter_facts(path: str) -> dict:
     """What makes an interpreter produce different outputs, asked once per doit run."""
     probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
              "platform.python_implementation(), 'version': platform.python_version(), "
@@ -49,7 +49,7 @@ def _interpreter_facts(path: str) -> dict:
 
 def toolchain(workspace: Workspace) -> dict:
     path = str(interpreter(workspace))
-    return {"interpreter": path, **_interpreter_facts(path), "pip": pip_version()}
+    return {"interpreter": path, **interpreter_facts(path), "uv": uv_version()}
 
 
 def _environment(name: str, epoch: int) -> dict:

@@ -32,6 +32,7 @@ def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
     _drop_command_line(install / "pyvenv.cfg")
     changed |= _fix_shebangs(install / "bin", str(sandbox_root).encode())
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
+    changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
     _compile(install, env)
 
@@ -70,6 +71,16 @@ def _drop_sandbox_direct_urls(install: Path, sandbox: str) -> set[Path]:
         if '"file:' in path.read_text(errors="replace"):
             path.unlink()
             dropped.add(path)
+    return dropped
+
+
+def _drop_uv_cache_records(install: Path) -> set[Path]:
+    """uv writes `uv_cache.json` beside a wheel installed from a file: the file's mtime and cache
+    facts of this machine, nothing Python reads."""
+    dropped = set()
+    for path in install.glob("lib/python*/site-packages/*.dist-info/uv_cache.json"):
+        path.unlink()
+        dropped.add(path)
     return dropped
 
 

@@ -9,6 +9,7 @@ from doit.reporter import ConsoleReporter
 from . import cache
 from .errors import PartsmithError
 from .layout import Layout
+from .pylock import lock_path
 from .workspace import Workspace
 
 
@@ -22,6 +23,12 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
             return ""
         said = Layout(workspace.build_root).built_values(workspace.adopt_info).get("version")
         return f"; version {said} (adopt-info {workspace.adopt_info})" if said else ""
+
+    def unlocked() -> str:
+        """Python parts without a committed lock: their nightly builds follow the index's day."""
+        names = [name for name, part in workspace.parts.items()
+                 if part.plugin == "python" and not lock_path(workspace.path, name).is_file()]
+        return f"; not locked: {', '.join(names)} (`doit lock` pins them)" if names else ""
 
     class SummaryReporter(ConsoleReporter):
         def __init__(self, outstream, options):
@@ -52,7 +59,7 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
             if self.stage_seen and stage_record.is_file():
                 staged = f"; {json.loads(stage_record.read_text())['entries']} entries staged"
             seconds = time.monotonic() - self.started
-            self.write(f"partsmith: parts {parts}{staged}{version()}; {seconds:.2f} s\n")
+            self.write(f"partsmith: parts {parts}{staged}{version()}{unlocked()}; {seconds:.2f} s\n")
             cache.record_run(self.outcomes["restored"], self.outcomes["built"])
             try:
                 trimmed = cache.trim_if_bounded()

@@ -8,6 +8,7 @@ from . import debs, pull, pulledsource
 from .errors import PartsmithError
 from .layout import Layout
 from .locks import action_lock
+from .progress import Progress
 from .workspace import Part, Workspace
 
 
@@ -58,6 +59,7 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
                 said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")
     outcome = "fetched"
     if part.plugin == "python":
-        outcome, pulled = pull.pull(workspace, name)
-        said.append(f"{outcome} {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})")
+        outcome, pulled, note = pull.pull(workspace, name, Progress(f"pull:{name}"))
+        said.append(f"{outcome} {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})"
+                    + (f"; {note}" if note else ""))
     return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
-from doit import get_initial_workdir
+from doit import get_initial_workdir, get_var
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
@@ -68,6 +68,7 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         "task_prime": lambda: _prime_task(workspace),
         "task_pack": lambda: _pack_task(workspace),
         "task_verify": lambda: _verify_task(workspace, verify_part),
+        "task_lock": lambda: _lock_task(workspace, verify_part),
     }
 
 
@@ -205,6 +206,21 @@ def _verify_task(workspace: Workspace, only: str | None) -> dict:
         "task_dep": [f"build:{name}" for name in names],
         "uptodate": [False],
     }
+
+
+def _lock_task(workspace: Workspace, only: str | None) -> dict:
+    return {
+        "doc": "resolve the python parts into parts.lock/pylock.<part>.toml (part=NAME, upgrade=PKG, check=1)",
+        "actions": [_outcome(lambda: _locked(workspace, only))],
+        "uptodate": [False],
+    }
+
+
+def _locked(workspace: Workspace, only: str | None) -> str:
+    from . import locking
+    if get_var("check"):
+        return locking.check(workspace, only)
+    return locking.lock(workspace, only, get_var("upgrade"))
 
 
 # explain, pack and verify (with tarfile, zipfile, difflib) are imported when their task runs,

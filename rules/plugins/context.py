@@ -12,6 +12,5 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class BuildContext:
     interpreter: Path  # the real path of the workspace's python interpreter
-    installer: tuple[str, ...]  # the pinned pip, as a command
     pulled: "Pulled | None" = None  # what pull fetched, for plugins that fetch
     project: bool = False  # the part's source is a python project (pyproject.toml or setup.py)

@@ -1,0 +1,89 @@
+"""Locked files into the store, by sha256: a file fetched once is never fetched again, for any
+part or workspace of the user. Each is written to a temp file beside its blob while it is hashed,
+checked against the lock's sha256 (and size), flushed and renamed: a crash leaves only a temp
+file, and a file whose bytes differ from the lock never lands.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import PartsmithError
+from .progress import Progress
+from .pylock import LockedFile
+from .store import Store
+
+
+ATTEMPTS = 3
+TIMEOUT = 30  # seconds without an answer
+CHUNK = 1 << 20
+
+
+def ensure_in_store(store: Store, files: list[LockedFile], lock_folder: Path, progress: Progress) -> int:
+    """Fetch every file the store lacks; returns how many were fetched."""
+    missing = list({f.sha256: f for f in files if not store.blob(f.sha256).is_file()}.values())
+    if not missing:
+        return 0
+    total = sum(f.size or 0 for f in missing)
+    progress.start_count("downloading", len(missing), total)
+    with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
+        for _ in pool.map(lambda f: _fetch(store, f, lock_folder, progress), missing):
+            pass
+    return len(missing)
+
+
+def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
+    final = store.blob(file.sha256)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = final.with_name(f"{final.name}.{os.getpid()}.{id(file)}.tmp")
+    for attempt in range(ATTEMPTS):
+        try:
+            _copy_into(temp, file, lock_folder, progress)
+            break
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+            temp.unlink(missing_ok=True)
+            if isinstance(err, urllib.error.HTTPError) and err.code < 500 or attempt == ATTEMPTS - 1:
+                raise PartsmithError(f"{file.name}: could not be fetched from {file.url}: {err}",
+                                     resolution="Check the network and the index, then run again.") from None
+            time.sleep(0.5 * (attempt + 1))
+    os.replace(temp, final)
+    progress.add_done()
+
+
+def _copy_into(temp: Path, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
+    sha = hashlib.sha256()
+    size = 0
+    with _opened(file, lock_folder) as stream, open(temp, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+            progress.add_bytes(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())
+    if sha.hexdigest() != file.sha256 or (file.size is not None and size != file.size):
+        temp.unlink()
+        raise PartsmithError(
+            f"{file.name}: its bytes do not match the lock: sha256 {sha.hexdigest()[:12]}, {size} bytes; "
+            f"the lock says sha256 {file.sha256[:12]}, {file.size} bytes",
+            f"from {file.url or file.path}",
+            "Nothing was kept. If the file was republished or the lock edited by hand, run `doit lock`; "
+            "otherwise the index or the download was tampered with.")
+    os.chmod(temp, 0o444)
+
+
+def _opened(file: LockedFile, lock_folder: Path):
+    if file.url is not None:
+        return urllib.request.urlopen(file.url, timeout=TIMEOUT)
+    path = Path(file.path or "")
+    path = path if path.is_absolute() else lock_folder / path
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise PartsmithError(f"{file.name}: the locked file {path} does not exist",
+                             resolution="Put the file back, or run `doit lock` to lock what is there.") from None
