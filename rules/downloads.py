@@ -81,7 +81,7 @@ def _opened(file: LockedFile, lock_folder: Path):
     if file.url is not None:
         return urllib.request.urlopen(file.url, timeout=TIMEOUT)
     path = Path(file.path or "")
-    path = path if path.is_absolute() else lock_folder / path
+    path = path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))  # the folder may not exist
     try:
         return open(path, "rb")
     except FileNotFoundError:

@@ -91,7 +91,7 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
         else:
             if lock is None:
                 progress.phase("resolving")
-                lock = resolve(workspace, name, keep_open=(fd,))
+                lock = resolve(workspace, name, keep_open=(fd,), step="pull")
             outcome = "fetched"
             fetched = _fetched(workspace, name, lock, store, (fd,), progress)
             note = f"{fetched} files downloaded, the rest from the store" if fetched else "every file from the store"

@@ -59,7 +59,7 @@ def _included(path: Path, part: str) -> list[str]:
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if WHERE_OPTIONS.match(line):
             raise PartsmithError(
-                f"{path}:{number}: part {part!r}: {line.strip()!r}: where packages come from is set by the workspace",
+                f"{path}:{number}: part {part!r}: {line.strip()!r}: where pip or uv looks is set by the workspace",
                 resolution="Remove the line and set python: index-url / find-links in the workspace file.",
             )
         match = INCLUDE.match(line)

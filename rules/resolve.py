@@ -33,7 +33,7 @@ from .workspace import Part, Workspace
 # pip's variables a part declares, in uv's words (uv reads no PIP_*): they are the part's inputs
 PIP_VARIABLES = r"""uv_args=()
 for c in ${PIP_CONSTRAINT:-}; do uv_args+=(-c "${c#\$CRAFT_PART_SRC/}"); done
-for r in ${PIP_REQUIREMENT:-}; do uv_args+=(-r "${r#\$CRAFT_PART_SRC/}"); done
+for r in ${PIP_REQUIREMENT:-}; do uv_args+=("${r#\$CRAFT_PART_SRC/}"); done
 if [ -n "${PIP_INDEX_URL:-}" ]; then uv_args+=(--index-url "$PIP_INDEX_URL"); fi
 for u in ${PIP_EXTRA_INDEX_URL:-}; do uv_args+=(--extra-index-url "$u"); done
 for f in ${PIP_FIND_LINKS:-}; do uv_args+=(--find-links "$f"); done
@@ -73,7 +73,7 @@ def lock_inputs(workspace: Workspace, name: str) -> dict:
 
 
 def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgrade: str | None = None,
-            keep_open: tuple[int, ...] = ()) -> Lock:
+            keep_open: tuple[int, ...] = (), step: str = "lock") -> Lock:
     part = workspace.parts[name]
     sandbox = Sandbox(Layout(workspace.build_root).root / "sandbox" / f"{name}.lock")
     source = workspace.source_dir(part)
@@ -82,7 +82,7 @@ def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgra
     status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
                             interpreter(workspace).parent, keep_open=keep_open)
     if status != 0:
-        raise resolve_error(name, sandbox, workspace)
+        raise resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent
     out = sandbox.root / "out"
     packages = _read(out / "pylock.packages.toml", workspace, folder)
@@ -119,7 +119,7 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     where = index_options(workspace.python)
     moved = ["--upgrade-package", upgrade] if upgrade else []
     compile_ = [*uv_command(("pip", "compile", "-q"), python), "--format", "pylock.toml", *where, *moved]
-    wanted = [arg for req in part.python_requirements for arg in ("-r", req)]
+    wanted = list(part.python_requirements)  # uv pip compile reads requirements files as arguments
     wanted += ["../requirements.in"] if part.python_packages else []
     project = has_project(source)
     if project:
@@ -200,13 +200,14 @@ UNREACHABLE = ("dns error", "Connection refused", "error sending request", "fail
                "Name or service not known", "timed out", "Could not connect")
 
 
-def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace) -> BuildError:
+def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> BuildError:
     lines = sandbox.log.read_text(errors="replace").splitlines()
     said = explaining_lines(lines)
-    python = interpreter(workspace)
-    brief = f"part {name!r}: resolving failed: uv found no set of packages for Python at {python}"
+    facts = interpreter_facts(str(interpreter(workspace)))
+    brief = (f"part {name!r}: {step} failed: no set of packages satisfies the part's requirements for "
+             f"{facts['implementation']} {facts['version']} on {facts['platform']}")
     if any(marker in line for line in lines for marker in UNREACHABLE):
-        brief = f"part {name!r}: resolving failed: the package index could not be reached"
+        brief = f"part {name!r}: {step} failed: the package index could not be reached"
     resolution = ("Check the package names, versions and hashes, and the workspace's python: index-url and "
                   f"find-links; the full log is {sandbox.log}")
     if any("Failed to build" in line or "build backend" in line for line in lines):
@@ -217,7 +218,7 @@ def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace) -> BuildErr
 
 def explaining_lines(lines: list[str]) -> list[str]:
     """uv's error block, and the lines of a failed build that say what was missing."""
-    kept = [line for line in lines if line.lstrip().startswith(("×", "╰─▶", "├─▶", "│", "error:", "help:", "hint:"))]
+    kept = [line for line in lines if line.lstrip().startswith(("×", "╰─▶", "├─▶", "│", "error:", "cause:", "help:", "hint:"))]
     causes = [line.strip() for line in lines
               if any(marker in line for marker in ("configure: error", "fatal error:", "error: command", "ModuleNotFoundError",
                                                    "No such file or directory", "not found"))
