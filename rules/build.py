@@ -29,6 +29,7 @@ from .sourcetree import Manifest
 from .store import Store
 from .toolchain import interpreter
 from .tree import Tree, read_manifest, write_manifest
+from .uv import uv_base
 from .workspace import Workspace
 
 Outcome = Literal["built", "restored", "up to date"]
@@ -39,7 +40,7 @@ def plan(workspace: Workspace, name: str) -> action.Action:
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
     pulled = load_pulled(layout, name) if part.plugin == "python" else None
-    context = BuildContext(interpreter(workspace), pulled, part.plugin == "python" and has_project(source))
+    context = BuildContext(interpreter(workspace), uv_base(), pulled, part.plugin == "python" and has_project(source))
     default_build = plugins.default_build(part, context)
     return action.Action(
         part=name,

@@ -143,7 +143,7 @@ def _build_requirement_lines(compile_: list[str], static: list[str], python: Pat
     venv = "../build-env"
     lines = [shlex.join([*uv_command(("venv", "-q"), python), venv])]
     if static:
-        install = [*uv_command(("pip", "install", "-q"), python)[:-2], "--python", f"{venv}/bin/python", *where, *static]
+        install = [*uv_command(("pip", "install", "-q"), Path(f"{venv}/bin/python")), *where, *static]
         lines.append(shlex.join(install) + ' "${uv_args[@]}"')
     lines.append(f"printf '%s\\n' {shlex.join(static) if static else ''} > ../out/build.in")
     lines.append(f"{venv}/bin/python ../hook.py ../out/dynamic.in && cat ../out/dynamic.in >> ../out/build.in")

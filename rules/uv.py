@@ -26,11 +26,15 @@ def uv_version() -> str:
     return version("uv")  # reads package metadata from disk: once per process is enough
 
 
-def uv_command(subcommand: tuple[str, ...], interpreter: Path) -> list[str]:
-    """`uv <subcommand>` for `interpreter`, with no configuration file and no Python download."""
+def uv_base() -> tuple[str, ...]:
+    """uv with no configuration file, no Python download, and partsmith's cache."""
     # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA included)
-    return [uv_binary(), *subcommand, "--no-config", "--no-python-downloads", "--system-certs", "--cache-dir",
-            str(cache_root() / "uv"), "--python", str(interpreter)]
+    return (uv_binary(), "--no-config", "--no-python-downloads", "--system-certs", "--cache-dir", str(cache_root() / "uv"))
+
+
+def uv_command(subcommand: tuple[str, ...], interpreter: Path, base: tuple[str, ...] | None = None) -> list[str]:
+    """`uv <subcommand>` for `interpreter`."""
+    return [*(base or uv_base()), *subcommand, "--python", str(interpreter)]
 
 
 def index_options(settings: PythonSettings) -> list[str]:

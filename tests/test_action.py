@@ -151,12 +151,14 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
         """, {"app/pyproject.toml": "[project]\nname = 'app'\n"}))
     pulled = Pulled(P("/pulled"), (Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
                                    Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64)), ())
-    context = BuildContext(P("/usr/bin/python3.11"), ("/venv/bin/python", "-m", "pip"), pulled, project=True)
+    context = BuildContext(P("/usr/bin/python3.11"), ("/uv", "--no-config"), pulled, project=True)
     assert default_build(workspace.parts["app"], context) == (
-        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL",
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS "
+        "UV_INDEX UV_DEFAULT_INDEX",
+        "mkdir -p ../inputs/wheels ../inputs/build-wheels",
         '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
-        "/venv/bin/python -m pip --disable-pip-version-check --no-input wheel --no-index --find-links "
-        "../inputs/build-wheels --no-deps --wheel-dir ../dist .",
-        '/venv/bin/python -m pip --disable-pip-version-check --no-input --python "$CRAFT_PART_INSTALL/bin/python" '
-        "install --no-index --no-compile --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
+        "/uv --no-config build --wheel -q --python /usr/bin/python3.11 --offline --no-index --find-links "
+        "../inputs/build-wheels --out-dir ../dist .",
+        '/uv --no-config pip install -q --python "$CRAFT_PART_INSTALL/bin/python" --offline --no-index '
+        "--link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
     )

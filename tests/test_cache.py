@@ -82,7 +82,7 @@ def test_the_key_follows_every_input_and_nothing_else(tmp_path, monkeypatch):
     assert changed(lambda: ws.write_text(ws.read_text().replace("GREETING: hello", "GREETING: bye")), "top")
     assert changed(lambda: ws.write_text(ws.read_text().replace("source-date-epoch: 1591640328", "source-date-epoch: 1591640329")))
     base = build_key(ws)
-    assert changed(lambda: monkeypatch.setattr(keys, "pip_version", lambda: "0.0"))
+    assert changed(lambda: monkeypatch.setattr(keys, "uv_version", lambda: "0.0"))
 
 
 def test_a_dependency_s_output_is_part_of_the_key(tmp_path):
@@ -192,11 +192,11 @@ def test_explain_names_a_toolchain_change(tmp_path):
     ws = chain(tmp_path / "ws", tmp_path / "counter")
     stage(ws)
     result = json.loads((ws.parent / "build/parts/base/result.json").read_text())
-    result["record"]["toolchain"]["pip"] = "25.0"
+    result["record"]["toolchain"]["uv"] = "0.12.0"
     result["key"] = "0" * 64
     (ws.parent / "build/parts/base/result.json").write_text(json.dumps(result))
     out = doit("explain:base", f"workspace={ws}", cwd=ws.parent).stdout
-    assert "toolchain pip: 25.0 -> 26.3" in out
+    assert "toolchain uv: 0.12.0 -> 0.13.9" in out
 
 
 # -- a bounded cache, the summary ------------------------------------------------------------------

@@ -90,6 +90,7 @@ def make_project(folder: Path, name: str, requires: list[str], scripts: dict[str
         [project]
         name = "{name}"
         version = "1.0"
+        dependencies = {json.dumps(requires)}
         """))
     (folder / "backend.py").write_text(BACKEND)
     (folder / "wheels.py").write_text(Path(__file__).read_text())

@@ -12,5 +12,6 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class BuildContext:
     interpreter: Path  # the real path of the workspace's python interpreter
+    uv: tuple[str, ...]  # the pinned uv with its fixed options, as a command
     pulled: "Pulled | None" = None  # what pull fetched, for plugins that fetch
     project: bool = False  # the part's source is a python project (pyproject.toml or setup.py)

@@ -32,10 +32,10 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     ]
     wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
     if context.project:
-        build = uv_command(("build", "--wheel", "-q"), context.interpreter)
+        build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
         commands.append(shlex.join([*build, *OFFLINE, "--find-links", BUILD_WHEELS, "--out-dir", PROJECT_DIST, "."]))
     if wanted or context.project:
-        install = [*uv_command(("pip", "install", "-q"), context.interpreter)[:-1], "$CRAFT_PART_INSTALL/bin/python",
+        install = [*context.uv, "pip", "install", "-q", "--python", "$CRAFT_PART_INSTALL/bin/python",
                    *OFFLINE, "--link-mode", "copy", "--find-links", WHEELS, *wanted]
         line = shlex.join(install).replace("'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"')
         commands.append(line + (f" {PROJECT_DIST}/*.whl" if context.project else ""))
