@@ -19,10 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digest import digest
 from .errors import BuildError
 from .fsutil import remove_tree
 from .layout import Layout
-from .tree import hash_file
+from .store import Store
+from .tree import capture, copy_checked, hash_file
 from .workspace import Part
 
 APT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
@@ -99,16 +101,21 @@ def is_current(layout: Layout, part: Part) -> bool:
         return False
 
 
-def download(layout: Layout, part: Part) -> tuple[Deb, ...]:
-    """`apt-get download` of the named packages into the part's debs folder, recorded last."""
+def download(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, ...], int]:
+    """The named packages into the part's debs folder, recorded last: from the store when it
+    holds the sha256 apt's lists give for the candidate version, else `apt-get download`, and
+    into the store for the next time (offline too, and for every workspace). Returns the
+    packages and how many came from the store."""
     folder = layout.debs(part.name)
     remove_tree(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix="debs.") as temp:
         os.chmod(temp, 0o755)  # apt downloads as its _apt user when run as root
-        result = subprocess.run(["apt-get", "download", "-q", *part.stage_packages], cwd=temp,
-                                capture_output=True, text=True, env=APT_ENV)
-        if result.returncode != 0:
+        stored = _from_store(store, part.stage_packages, Path(temp))
+        missing = [name for name in part.stage_packages if name not in stored]
+        result = subprocess.run(["apt-get", "download", "-q", *missing], cwd=temp,
+                                capture_output=True, text=True, env=APT_ENV) if missing else None
+        if result is not None and result.returncode != 0:
             errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith(("E:", "W:"))]
             raise BuildError(
                 f"part {part.name!r}: stage-packages could not be downloaded: {' '.join(part.stage_packages)}",
@@ -116,10 +123,49 @@ def download(layout: Layout, part: Part) -> tuple[Deb, ...]:
                 "Check the names with `apt-cache policy NAME`; as root, `apt-get update` refreshes the host's lists.",
             )
         debs = tuple(_described(Path(temp, file), folder) for file in sorted(os.listdir(temp)) if file.endswith(".deb"))
+        _keep(store, Path(temp), debs)  # also marks them used, for cache-trim
         record = {"debs": [{"name": d.name, "version": d.version, "file": d.file, "sha256": d.sha256} for d in debs]}
         Path(temp, RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         os.rename(temp, folder)
-    return tuple(sorted(debs, key=lambda deb: deb.name))
+    return tuple(sorted(debs, key=lambda deb: deb.name)), len(stored)
+
+
+def _candidates(names: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """name -> (file name, sha256) of the version apt would download, from its lists."""
+    try:
+        result = subprocess.run(["apt-cache", "show", "--no-all-versions", *names], capture_output=True,
+                                text=True, env=APT_ENV)
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for block in result.stdout.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(" "))
+        if {"Package", "Filename", "SHA256"} <= set(fields) and fields["Package"] in names:
+            found.setdefault(fields["Package"], (fields["Filename"].rsplit("/", 1)[-1], fields["SHA256"]))
+    return found
+
+
+def _from_store(store: Store, names: tuple[str, ...], folder: Path) -> set[str]:
+    """Copy the packages the store holds into `folder`; returns their names."""
+    copied = set()
+    for name, (file, sha256) in _candidates(names).items():
+        blob = store.blob(sha256)
+        if re.fullmatch(r"[^/]+\.deb", file) and blob.is_file():
+            if copy_checked(blob, folder / file, 0o644) == sha256:
+                copied.add(name)
+            else:
+                (folder / file).unlink()
+    return copied
+
+
+def _keep(store: Store, folder: Path, debs: tuple[Deb, ...]) -> None:
+    """Downloaded packages into the store, as one result (so cache-trim sees them used); a store
+    that cannot take them costs nothing here."""
+    record = {"rule": "stage-packages", "debs": [[d.name, d.version, d.sha256] for d in debs]}
+    try:
+        store.put(digest(record), record, capture(folder, 0).tree, folder)
+    except OSError:
+        pass
 
 
 def _described(path: Path, folder: Path) -> Deb:

@@ -9,6 +9,8 @@ from .errors import PartsmithError
 from .layout import Layout
 from .locks import action_lock
 from .progress import Progress
+from .store import Store
+from .cachedir import cache_root
 from .workspace import Part, Workspace
 
 
@@ -55,8 +57,9 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
     if part.stage_packages and not debs.is_current(layout, part):
         with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
             if not debs.is_current(layout, part):  # another doit may have downloaded them meanwhile
-                got = debs.download(layout, part)
-                said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})")
+                got, stored = debs.download(layout, part, Store(cache_root()))
+                said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})"
+                            + (f", {stored} of them from the store" if stored else ""))
     outcome = "fetched"
     if part.plugin == "python":
         outcome, pulled, note = pull.pull(workspace, name, Progress(f"pull:{name}"))

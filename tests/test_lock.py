@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -421,7 +422,7 @@ def test_a_locked_file_whose_bytes_changed_is_refused(workspace):
     assert "gamma-2.5-py3-none-any.whl: its bytes do not match the lock" in out
     assert snapshot(workspace.parent / "build/stage") == stage
     assert pulled_pins(workspace, "first") == ["alpha==1.0", "beta==2.0", "gamma==3.0"]
-    cas = Path(__import__("os").environ["PARTSMITH_CACHE_DIR"]) / "cas"
+    cas = Path(os.environ["PARTSMITH_CACHE_DIR"]) / "cas"
     assert not list(cas.glob(f"*/{locked_sha}*"))
 
 
@@ -583,7 +584,6 @@ def test_an_sdist_only_dependency_is_locked_built_offline_and_reproducible(tmp_p
 
     other = tmp_path / "another" / "path" / "ws"
     shutil.copytree(root, other, ignore=shutil.ignore_patterns("build"))
-    import os
     env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "empty-cache")}
     ok(doit("stage", f"workspace={other / 'parts.yaml'}", cwd=other.parent, env=env))
     (again,) = [w for w in pulled(other / "parts.yaml", "p")["wheels"] if w["name"] == "sdonly"]

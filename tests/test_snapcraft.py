@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 import textwrap
@@ -406,6 +407,11 @@ def test_stage_packages_are_downloaded_in_pull_and_unpacked_into_the_part(tmp_pa
     record = json.loads((root / "build/parts/hello/result.json").read_text())["record"]
     assert record["stage-packages"] == [["hello", debs[0]["version"], debs[0]["sha256"]]]
     assert "parts 0 built, 0 restored, 1 up to date" in ok(run(root, "stage"))
+
+    shutil.rmtree(root / "build")  # the .deb is in the store: apt is not asked to download it again
+    again = ok(run(root, "stage"))
+    assert "downloaded 1 stage-packages (hello=" in again and "1 of them from the store" in again
+    assert "parts 0 built, 1 restored" in again
 
 
 def test_a_stage_package_changed_after_pull_is_refused(tmp_path):
