@@ -28,6 +28,8 @@ from .workspace import Workspace
 # What a caller might have set: none of it may reach a build (the first build ran without it).
 HOSTILE_CALLER = {
     "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_REQUIRE_VIRTUALENV": "1", "PIP_NO_COMPILE": "1",
+    "UV_INDEX_URL": "http://127.0.0.1:9/simple", "UV_LINK_MODE": "symlink", "UV_COMPILE_BYTECODE": "1",
+    "UV_CACHE_DIR": "/nonexistent-uv-cache", "UV_NO_CACHE": "1",
     "PYTHONPATH": "/nonexistent", "PYTHONHASHSEED": "12345", "PYTHONDONTWRITEBYTECODE": "1",
     "LANG": "fr_FR.UTF-8", "LC_ALL": "fr_FR.UTF-8", "TZ": "Pacific/Kiritimati", "HOME": "/nonexistent-home",
 }
@@ -39,7 +41,7 @@ def conditions() -> tuple[action.Conditions, list[str]]:
     """The variations this machine allows, and how to name them in the summary."""
     wrapper: list[str] = []
     named = ["a sandbox outside the checkout", "a hostile caller (umask 077, TZ, locale, HOME, hash seed, "
-             "PIP_*, PYTHON*)", "source entries created in reverse order"]
+             "PIP_*, UV_*, PYTHON*)", "source entries created in reverse order"]
     cpus = sorted(os.sched_getaffinity(0))
     if shutil.which("taskset") and len(cpus) > 1:
         wrapper += ["taskset", "-c", str(cpus[-1])]
