@@ -113,9 +113,11 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.python_venv:
+        _say(sandbox, "compiling bytecode")
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
         normalize.python_venv(sandbox.install, sandbox.root, env)
     organize(sandbox.install, action.organize, action.part)
+    _say(sandbox, "capturing the output")
     captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
     folder = sandbox.install
     if action.override_stage is not None:
@@ -123,6 +125,12 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
         captured = scripted_step(step, "stage", action.override_stage, captured.tree, sandbox.install,
                                  action.stage, folder)
     return Built(captured, folder, read_values(sandbox))
+
+
+def _say(sandbox: Sandbox, what: str) -> None:
+    """A line in the step's log: where a long build is (the progress line shows it)."""
+    with open(sandbox.log, "a") as log:
+        log.write(f"partsmith: {what}\n")
 
 
 @dataclass(frozen=True)

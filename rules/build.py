@@ -22,6 +22,7 @@ from .key import build_record
 from .layout import Layout
 from .locks import action_lock
 from .plugins.context import BuildContext
+from .progress import Progress
 from .debs import load_debs
 from .pull import Pulled, load_pulled
 from .requirements import has_project
@@ -149,7 +150,7 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = stage.merge(f"staging the parts {name!r} is after", deps)
     sandbox = layout.sandbox(name)
-    with stage.reported_if_changed_by_hand(layout):
+    with stage.reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
     if build_record(workspace, name)[1] != manifest:  # the key must name the bytes that were built
         raise BuildError(f"part {name!r}: its source changed while it was being built",

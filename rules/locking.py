@@ -16,7 +16,7 @@ from .errors import PartsmithError
 from .layout import Layout
 from .locks import action_lock
 from .progress import Progress
-from .pylock import Lock, differences, dumps, load, lock_path
+from .pylock import Lock, differences, dumps, load, lock_path, normalized
 from .resolve import lock_inputs, resolve
 from .workspace import Workspace
 
@@ -36,6 +36,9 @@ def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = No
     said = []
     for name in python_parts(workspace, only):
         said.append(_lock_part(workspace, name, upgrade, shared))
+    if upgrade and not any(p.name == normalized(upgrade) for lock in shared.values() for p in lock.packages):
+        raise PartsmithError(f"lock: upgrade={upgrade}: no locked part holds that package",
+                             "\n".join(said), "Name a package one of the locks lists.")
     return "\n".join(said) or "lock: no python parts"
 
 
@@ -103,8 +106,12 @@ def _moves(previous: Lock | None, lock: Lock) -> str:
 
 
 def _counted(lock: Lock) -> str:
-    build = f" and {len(lock.build)} to build the project" if lock.build else ""
-    return f"{len(lock.packages)} packages{build}"
+    build = f" and {_plural(len(lock.build), 'package')} to build the project" if lock.build else ""
+    return _plural(len(lock.packages), "package") + build
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
 
 
 def _shown(path: Path) -> str:

@@ -9,6 +9,9 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 INTERVAL = 0.1
 
@@ -41,6 +44,30 @@ class Progress:
             self._done += 1
             self._show(force=self._done == self._count)
 
+    @contextmanager
+    def following(self, log: Path) -> Iterator[None]:
+        """Show the last line `log` gets while the block runs (a build script's own steps)."""
+        if not self.enabled:
+            yield
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._follow, args=(log, stop), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self.clear()
+
+    def _follow(self, log: Path, stop: threading.Event) -> None:
+        shown = ""
+        while not stop.wait(INTERVAL * 2):
+            line = _last_line(log)
+            if line and line != shown:
+                shown = line
+                self.phase(line.removeprefix("partsmith: "))
+
     def clear(self) -> None:
         if self.enabled:
             sys.stderr.write("\r\x1b[K")
@@ -56,6 +83,16 @@ class Progress:
             text += f" {self._done}/{self._count} ({_size(self._bytes)} of {_size(self._total)})"
         sys.stderr.write(f"\r\x1b[K{self.task}: {text}"[:200])
         sys.stderr.flush()
+
+
+def _last_line(log: Path) -> str:
+    try:
+        with open(log, "rb") as stream:
+            stream.seek(max(0, stream.seek(0, os.SEEK_END) - 4096))
+            lines = stream.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
 
 
 def _size(count: int) -> str:

@@ -94,7 +94,7 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
                 lock = resolve(workspace, name, keep_open=(fd,), step="pull")
             outcome = "fetched"
             fetched = _fetched(workspace, name, lock, store, (fd,), progress)
-            note = f"{fetched} files downloaded, the rest from the store" if fetched else "every file from the store"
+            note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
             note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
             folder = layout.pulled(name)
             tree = capture(folder, workspace.source_date_epoch).tree

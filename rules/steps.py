@@ -63,6 +63,6 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
     outcome = "fetched"
     if part.plugin == "python":
         outcome, pulled, note = pull.pull(workspace, name, Progress(f"pull:{name}"))
-        said.append(f"{outcome} {len(pulled.wheels)} wheels ({', '.join(w.pin for w in pulled.wheels)})"
+        said.append(f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} ({', '.join(w.pin for w in pulled.wheels)})"
                     + (f"; {note}" if note else ""))
     return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}

@@ -157,8 +157,10 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
         "UV_INDEX UV_DEFAULT_INDEX",
         "mkdir -p ../inputs/wheels ../inputs/build-wheels",
         '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
+        "echo 'partsmith: building the project'",
         "/uv --no-config build --wheel -q --python /usr/bin/python3.11 --offline --no-index --find-links "
         "../inputs/build-wheels --out-dir ../dist .",
+        "echo 'partsmith: installing 3 wheels'",
         '/uv --no-config pip install -q --python "$CRAFT_PART_INSTALL/bin/python" --offline --no-index '
         "--link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
     )

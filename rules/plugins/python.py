@@ -32,9 +32,11 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     ]
     wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
     if context.project:
+        commands.append("echo 'partsmith: building the project'")
         build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
         commands.append(shlex.join([*build, *OFFLINE, "--find-links", BUILD_WHEELS, "--out-dir", PROJECT_DIST, "."]))
     if wanted or context.project:
+        commands.append(f"echo 'partsmith: installing {len(wanted) + context.project} wheels'")
         install = [*context.uv, "pip", "install", "-q", "--python", "$CRAFT_PART_INSTALL/bin/python",
                    *OFFLINE, "--link-mode", "copy", "--find-links", WHEELS, *wanted]
         line = shlex.join(install).replace("'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"')
