@@ -12,7 +12,10 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
+import subprocess
+import sys
 import tarfile
 import textwrap
 import threading
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import doit, make_workspace, snapshot
+from conftest import DODO, doit, make_workspace, snapshot
 from wheels import make_project, make_wheel, make_wheelhouse
 
 TWO_PARTS = """\
@@ -597,3 +600,106 @@ def test_verify_is_clean_on_a_uv_built_part(tmp_path):
     ok(run(workspace, "stage"))
     result = ok(run(workspace, "verify"))
     assert "verify: 1 part reproducible" in result.stdout
+
+
+# -- what v2 fixes for real projects ---------------------------------------------------------------
+
+def test_a_hash_pinned_requirements_file_and_the_local_project_work_in_one_part(tmp_path):
+    """pip refused this combination (its hash-checking mode rejects the project's folder)."""
+    root = tmp_path / "ws"
+    wheels = make_wheelhouse(root / "wheels")
+    gamma = sha256(wheels / "gamma-3.0-py3-none-any.whl")
+    make_project(root / "app", "app", requires=["delta"], scripts={"app": "app_cli:main"},
+                 modules={"app_cli.py": "import delta, gamma\n\ndef main():\n    print(gamma.upper(delta.NAME))\n"})
+    (root / "app/requirements.txt").write_text(f"gamma==3.0 \\\n    --hash=sha256:{gamma}\n")
+    workspace = make_workspace(root, """\
+        name: pinned
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          app: {plugin: python, source: app, python-requirements: [requirements.txt]}
+        """)
+    ok(run(workspace, "lock"))
+    assert locked_versions(workspace, "app") == {"delta": "0.1", "gamma": "3.0"}
+    ok(run(workspace, "stage"))
+    staged = root / "build/stage/bin/app"
+    env = {"PATH": f"{staged.parent}:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+    assert subprocess.run([str(staged)], capture_output=True, text=True, env=env).stdout == "DELTA\n"
+
+
+BROKEN_BACKEND = '''
+import sys
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    print("checking for GTK+ - version >= 3.0.0... no")
+    print("configure: error: Package requirements (gtk+-3.0) were not met", file=sys.stderr)
+    for number in range(100):
+        print(f"noise line {number}")
+    raise SystemExit(1)
+'''
+
+
+def test_an_sdist_that_fails_to_build_names_the_package_and_the_line_that_explains_it(tmp_path):
+    root = tmp_path / "ws"
+    folder = root / "wheels"
+    folder.mkdir(parents=True)
+    files = {"PKG-INFO": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n",
+             "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "b"\nbackend-path = ["."]\n\n'
+                               '[project]\nname = "broken"\nversion = "1.0"\ndependencies = []\n',
+             "b.py": BROKEN_BACKEND}
+    with tarfile.open(folder / "broken-1.0.tar.gz", "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(f"broken-1.0/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    workspace = make_workspace(root, """\
+        name: broken
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          gui: {plugin: python, python-packages: [broken==1.0]}
+        """)
+    ok(run(workspace, "lock"))
+    out = refused(run(workspace, "stage"))
+    assert "part 'gui': package broken==1.0: its sdist broken-1.0.tar.gz failed to build" in out
+    assert "configure: error: Package requirements (gtk+-3.0) were not met" in out
+    assert "build-packages" in out
+    assert "noise line 50" not in out  # the cause, not the log
+
+
+def test_a_package_with_no_file_for_the_interpreter_is_one_line_naming_both(tmp_path):
+    root = tmp_path / "ws"
+    make_wheel(root / "wheels", "delta", "0.1", {"delta.py": ""})
+    old = root / "wheels" / "delta-0.1-py3-none-any.whl"
+    old.rename(old.with_name("oldonly-1.0-cp27-cp27mu-manylinux1_x86_64.whl"))
+    workspace = make_workspace(root, """\
+        name: old
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p: {plugin: python, python-packages: [oldonly]}
+        """)
+    out = refused(run(workspace, "lock"))
+    assert "part 'p': lock failed: no set of packages satisfies the part's requirements for CPython 3." in out
+    assert "oldonly" in out and "Traceback" not in out
+
+
+def run_on_a_terminal(workspace: Path, *args: str) -> str:
+    """doit ARGS with a pseudo-terminal as its output, as a user at a shell sees it."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "doit", "-f", str(DODO), *args,
+                                                f"workspace={workspace}"])
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=workspace.parent, env=env,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux's script for a terminal")
+def test_progress_shows_on_a_terminal_and_nowhere_else(workspace):
+    ok(run(workspace, "lock"))
+    on_terminal = run_on_a_terminal(workspace, "stage")
+    assert "\x1b[Kpull:first: downloading 0/3 (0 B of 3.8 kB)" in on_terminal
+    assert "\x1b[Kpull:first: downloading 3/3 (3.8 kB of 3.8 kB)" in on_terminal
+    shutil.rmtree(workspace.parent / "build")
+    shutil.rmtree(os.environ["PARTSMITH_CACHE_DIR"])
+    piped = ok(run(workspace, "stage"))
+    assert "\x1b[K" not in piped.stdout + piped.stderr
+    summary = [line for line in piped.stdout.splitlines() if line.startswith("partsmith: parts")]
+    assert summary and summary[0].startswith("partsmith: parts 2 built, 0 restored, 0 up to date; ")
