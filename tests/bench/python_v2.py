@@ -26,6 +26,9 @@ variables and pip.conf are kept from every command (partsmith's own actions drop
      A new cache does not disturb the pull: pull's up-to-date check reads only the part's pull
      result and pulled.json in the build root. The warm variant's new cache holds a copy of the
      uv cache a first build filled (uv unpacks a wheel there once, then copies out of it).
+     Information rows: the warm build against floors with `--link-mode copy` (what partsmith
+     passes) and with `--compile-bytecode` (partsmith compiles every .py, checked-hash), and the
+     warm build less `doit list` of the same workspace (doit's start-up and the workspace load).
   5  `rm -rf build` then `doit pull:<every python part>` of the default workspace whose files
      are all in the store, against `doit list` of the same workspace (a trivial doit run: start-up
      and workspace load); raw and net per part.                 target net <= 0.1 s a part
@@ -335,7 +338,8 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
     _, out = runner.doit(["pull:flask8"], ws, runner.work / "f4-pull-cache")
     expect(out, r"^pull:flask8: fetched")
     warm_uv = runner.work / "f4-warm-uv"
-    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "floor cold", "floor warm", "floor warm copy")}
+    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "doit list", "floor cold", "floor warm",
+                                                     "floor warm copy", "floor warm compile")}
     for round_ in range(rounds):
         for kind in ("cold", "warm"):
             cache = runner.work / f"f4-cache-{kind}-{round_}"
@@ -348,10 +352,12 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
             if not warm_uv.exists():
                 shutil.copytree(cache / "uv", warm_uv, symlinks=True)
             remove(cache)
+        times["doit list"].append(runner.doit(["list"], ws, runner.work / "f4-pull-cache")[0])
         top = runner.work / f"f4-floor-{round_}"
         times["floor cold"].append(uv_floor(runner, top / "cold", top / "uv", wheels, PINS))
         times["floor warm"].append(uv_floor(runner, top / "warm", top / "uv", wheels, PINS))
         times["floor warm copy"].append(uv_floor(runner, top / "copy", top / "uv", wheels, PINS, "--link-mode", "copy"))
+        times["floor warm compile"].append(uv_floor(runner, top / "compile", top / "uv", wheels, PINS, "--compile-bytecode"))
         remove(top)
     m = {k: median(v) for k, v in times.items()}
     print("  4 " + "; ".join(f"{k} {shown(v)}" for k, v in times.items()))
@@ -359,6 +365,8 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
         ratio_row("4 build 8 wheels, cold uv cache", m["cold"], m["floor cold"], 1.3),
         ratio_row("4 build 8 wheels, warm uv cache", m["warm"], m["floor warm"], 1.3),
         ratio_row("4 (warm, floor with --link-mode copy)", m["warm"], m["floor warm copy"], None),
+        ratio_row("4 (warm, floor with --compile-bytecode)", m["warm"], m["floor warm compile"], None),
+        ratio_row("4 (warm, net of doit list, vs compile)", m["warm"] - m["doit list"], m["floor warm compile"], None),
     ]
 
 
