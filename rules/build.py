@@ -113,6 +113,16 @@ def build(workspace: Workspace, name: str) -> Done:
 
 
 
+def restore_written_through(workspace: Workspace, name: str) -> Path:
+    """The part's install folder was written through a link in stage/ or prime/: it is no longer
+    what its key made, so it is restored from the store (or built) anew; returns the folder."""
+    layout = Layout(workspace.build_root)
+    layout.result(name).unlink(missing_ok=True)
+    done = build(workspace, name)
+    print(f"build:{name}: {done.outcome} again")
+    return layout.install(name)
+
+
 def _current_key(layout: Layout, name: str) -> str | None:
     try:
         key = json.loads(layout.result(name).read_text())["key"]
@@ -148,7 +158,7 @@ def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> 
 
 def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> tuple[Tree, dict[str, str]]:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
-    visible = stage.merge(f"staging the parts {name!r} is after", deps)
+    visible = stage.placement(stage.merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
     with stage.reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))

@@ -74,6 +74,15 @@ class Layout:
         return self.root / "stage.json"
 
     @property
+    def stage_records(self) -> Path:
+        """What each part placed in stage/ (linkfarm.py)."""
+        return self.root / "stage.d"
+
+    @property
+    def prime_records(self) -> Path:
+        return self.root / "prime.d"
+
+    @property
     def prime_record(self) -> Path:
         return self.root / "prime.json"
 

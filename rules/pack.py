@@ -10,13 +10,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import tarfile
 from pathlib import Path
 
 from .errors import BuildError
 from .layout import Layout
+from .linkfarm import recorded_tree
 from .tree import Entry, hash_file
 from .workspace import Workspace
 
@@ -56,10 +56,9 @@ def is_intact(archive: Path) -> bool:
 
 def _primed_tree(layout: Layout) -> dict[str, Entry]:
     try:
-        data = json.loads(layout.prime_record.read_text())["tree"]
-    except (OSError, ValueError, KeyError):
+        return recorded_tree(layout.prime)
+    except OSError:
         raise BuildError("pack: nothing primed yet", resolution="Run `doit prime` (pack runs it for you).") from None
-    return {path: Entry.from_json(entry) for path, entry in data.items()}
 
 
 def write_archive(raw: io.BufferedIOBase, tree: dict[str, Entry], root: Path, epoch: int) -> None:

@@ -60,7 +60,8 @@ class Store:
             temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
             pending[entry.digest] = (temp, final)
             try:
-                copy_checked(folder / path, temp, 0o444)
+                if copy_checked(folder / path, temp, 0o444) != entry.digest:  # changed since captured
+                    raise OSError(f"{folder / path} changed since it was captured")
             except OSError:
                 for leftover, _ in pending.values():
                     leftover.unlink(missing_ok=True)

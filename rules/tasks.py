@@ -18,7 +18,7 @@ from doit import get_initial_workdir, get_var
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from . import build, cache, remote, stage, steps
+from . import build, cache, linkfarm, remote, stage, steps
 from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
@@ -153,14 +153,16 @@ def _stage_task(workspace: Workspace) -> dict:
         "task_dep": [f"build:{name}" for name in workspace.parts],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
         "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
-                                     "stage": {n: list(p.stage) for n, p in workspace.parts.items()}})],
+                                     "stage": {n: list(p.stage) for n, p in workspace.parts.items()}}),
+                     lambda task, values: linkfarm.is_intact(layout.stage, workspace.source_date_epoch)],
         "targets": [str(layout.stage)],
-        "clean": [(remove_tree, [layout.stage])],
+        "clean": [(remove_tree, [path]) for path in (layout.stage, layout.stage_records)]
+                 + [(Path.unlink, [layout.stage_record, True])],
     }
 
 
 def _staged(workspace: Workspace) -> str:
-    count = stage.stage(workspace)
+    count = stage.stage(workspace, lambda part: build.restore_written_through(workspace, part))
     return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
 
 
@@ -172,14 +174,16 @@ def _prime_task(workspace: Workspace) -> dict:
         "task_dep": ["stage"],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
         "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
-                                     "filesets": {n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()}})],
+                                     "filesets": {n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()}}),
+                     lambda task, values: linkfarm.is_intact(layout.prime, workspace.source_date_epoch)],
         "targets": [str(layout.prime)],
-        "clean": [(remove_tree, [layout.prime])],
+        "clean": [(remove_tree, [path]) for path in (layout.prime, layout.prime_records)]
+                 + [(Path.unlink, [layout.prime_record, True])],
     }
 
 
 def _primed(workspace: Workspace) -> str:
-    count = stage.prime(workspace)
+    count = stage.prime(workspace, lambda part: build.restore_written_through(workspace, part))
     return f"prime: {_entries(count)} in {_shown(Layout(workspace.build_root).prime)}"
 
 

@@ -106,7 +106,7 @@ def _check(workspace: Workspace, name: str, varied: action.Conditions, place: Pa
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
         deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
-        visible = stage.merge(f"staging the parts {name!r} is after", deps)
+        visible = stage.placement(stage.merge(f"staging the parts {name!r} is after", deps))
         try:
             with stage.reported_if_changed_by_hand(layout):
                 second = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,), conditions=varied)

@@ -21,9 +21,9 @@ def test_identical_entries_merge_and_keep_the_first_parts_bytes():
         contribution("two", {"d": Entry("dir"), "d/f": FILE_A, "g": FILE_B}),
     ])
     assert placement == {
-        "d": (Entry("dir"), Path("/roots/one")),
-        "d/f": (FILE_A, Path("/roots/one")),
-        "g": (FILE_B, Path("/roots/two")),
+        "d": (Entry("dir"), Path("/roots/one"), "one"),
+        "d/f": (FILE_A, Path("/roots/one"), "one"),
+        "g": (FILE_B, Path("/roots/two"), "two"),
     }
 
 
@@ -61,7 +61,7 @@ def test_a_tree_split_among_overlapping_parts_merges_back_to_itself(tree, copies
     parts = [contribution(f"p{i}", {p: e for j, (p, e) in enumerate(sorted(tree.items())) if (i + j) % 2 == 0 or i == 0})
              for i in range(copies)]
     placement = merge("stage", parts)
-    assert {path: entry for path, (entry, _) in placement.items()} == tree
+    assert {path: entry for path, (entry, _, _) in placement.items()} == tree
 
 
 @given(st.dictionaries(st.sampled_from(["a", "b", "c"]), entries, min_size=1), st.data())
