@@ -65,6 +65,7 @@ class Action:
     override_stage: str | None = None
     stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
+    copies_source: bool = False  # dump's default build: the source copied straight into the install
 
     @property
     def scripts(self) -> Scripts:
@@ -107,9 +108,13 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     prepare_sandbox(sandbox)
     step = Step(action.scripts, sandbox, keep_open, conditions)
     with caller_umask_ignored():
-        _fill(action, sandbox, stage, conditions.reverse_source)
         write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
-    step.run("build", action.script, sandbox.build)
+        if action.copies_source:
+            _copy_source_to_install(action, sandbox, conditions.reverse_source)
+        else:
+            _fill(action, sandbox, stage, conditions.reverse_source)
+    if not action.copies_source:
+        step.run("build", action.script, sandbox.build)
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.python_venv:
@@ -231,6 +236,18 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bo
     materialize(stage, sandbox.stage, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
+
+
+def _copy_source_to_install(action: Action, sandbox: Sandbox, reverse: bool) -> None:
+    """dump's default build without a script: what `cp -a` of the source copy would give, made
+    once, straight from the source (capture then sets modes and mtimes as for any output). No
+    script runs, so nothing can read the checkout or write into it: the sandbox copy that a
+    script needs would only cost one more creation per file."""
+    sandbox.install.rmdir()
+    if action.source is None:
+        sandbox.install.mkdir()
+        return
+    copy_source(action.source, sandbox.install, skip=(action.build_root, action.source / ".git"), reverse=reverse)
 
 
 def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],

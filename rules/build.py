@@ -59,6 +59,7 @@ def plan(workspace: Workspace, name: str) -> action.Action:
         override_stage=part.override_stage,
         stage=part.stage,
         values=tuple(sorted(((pulledsource.pulled(layout, part) or {}).get("values") or {}).items())),
+        copies_source=part.plugin == "dump" and part.override_build is None and part.override_stage is None,
     )
 
 

@@ -254,6 +254,8 @@ def _place(target: Path, entry: Entry, source: Path) -> bool:
         return False
     if entry.kind == "symlink":
         os.symlink(entry.target, target)
+        mtime = os.lstat(source).st_mtime  # SOURCE_DATE_EPOCH, as the part's own link
+        os.utime(target, (mtime, mtime), follow_symlinks=False)
         return False
     try:
         os.link(source, target)

@@ -186,8 +186,8 @@ def test_an_install_changed_by_hand_names_the_part_to_rebuild(tmp_path):
         name: hand
         parts:
           base: {plugin: dump, source: base}
-          top: {plugin: dump, source: top, after: [base]}
-        """, {"base/etc/conf": "c", "top/bin/run": "r"})
+          top: {plugin: dump, source: top, after: [base], override-build: craftctl default}
+        """, {"base/etc/conf": "c", "top/bin/run": "r"})  # a script: it gets $CRAFT_STAGE from base
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
     os.unlink(tmp_path / "build/parts/base/install/etc/conf")
     (tmp_path / "top/bin/run").write_text("r2")

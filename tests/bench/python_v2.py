@@ -1,9 +1,11 @@
 """Benchmark: python parts v2 (uv, PEP 751 locks, locked files in the store by sha256).
 
 Run as a script: `.venv/bin/python tests/bench/python_v2.py [--rounds 3] [--quick-rounds 5]
-[--large-rounds 3] [--only 1,3] [--keep]`. Every figure is set against a floor measured in the same
-run, as medians; everything runs on tmpfs (/dev/shm/partsmith-bench-v2-*, removed at the end;
---keep leaves it). The wheelhouses are downloaded once (`pip download`, from PyPI) into
+[--large-rounds 3] [--only 1,3] [--keep] [--git REPO]`. It measures the checkout it lies in (its
+dodo.py and rules/); to measure a commit while the working tree is being edited, run a copy of
+this file inside `git archive <commit>` unpacked on tmpfs, with `--git` naming the repository the
+old commit comes from. Every figure is set against a floor measured in the same run, as medians;
+everything runs on tmpfs (/dev/shm/partsmith-bench-v2-*, removed at the end; --keep leaves it). The wheelhouses are downloaded once (`pip download`, from PyPI) into
 ~/.cache/partsmith-bench (or $XDG_CACHE_HOME/partsmith-bench) and copied to tmpfs each run, so a
 rerun reaches the network only where a figure says so (1 and 6). The caller's PIP_*/UV_*
 variables and pip.conf are kept from every command (partsmith's own actions drop them anyway).
@@ -44,6 +46,7 @@ import argparse
 import hashlib
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,6 +60,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DODO = REPO / "dodo.py"
 OLD_COMMIT = "5fe4e43"
+GIT = [REPO]  # the repository OLD_COMMIT is taken from (--git)
 PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))  # what partsmith makes venvs with
 DOIT = [sys.executable, "-m", "doit"]
 PINS = ["flask==3.0.3", "click==8.1.7", "certifi==2024.8.30", "werkzeug==3.0.6", "jinja2==3.1.4",
@@ -120,6 +124,13 @@ def expect(output: str, *patterns: str) -> None:
 
 def summary_line(output: str) -> str:
     return next((line for line in reversed(output.splitlines()) if line.startswith("partsmith:")), "")
+
+
+def child_cpu() -> float:
+    """User + system seconds of every finished child (and what they waited for): less moved by
+    the machine's other load than wall time, a check on the wall-time ratios."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def median(values: list[float]) -> float:
@@ -242,7 +253,7 @@ def setup_old(runner: Runner) -> tuple[list[str], Path]:
     """The code before this change, in tmpfs, with its own venv (it pins pip==26.3)."""
     old = runner.work / "old"
     old.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD_COMMIT], check=True, stdout=subprocess.PIPE).stdout
+    archive = subprocess.run(["git", "-C", str(GIT[0]), "archive", OLD_COMMIT], check=True, stdout=subprocess.PIPE).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     seconds, _ = runner.run([PYTHON, "-m", "venv", str(old / ".venv")])
     more, _ = runner.run([str(old / ".venv/bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
@@ -303,6 +314,7 @@ def figure3(runner: Runner, rounds: int) -> list[Row]:
     expect(out, r"^lock:big: wrote")
     print(f"  3 doit lock (cold uv cache, local wheelhouse): {lock_seconds:.2f} s", flush=True)
     times: dict[str, list[float]] = {k: [] for k in ("pull", "build", "stage", "floor cold", "floor warm")}
+    cpu: dict[str, list[float]] = {k: [] for k in ("build", "floor cold", "floor warm")}
     entries = ""
     for round_ in range(rounds):
         top = runner.work / f"f3-{round_}"
@@ -310,23 +322,31 @@ def figure3(runner: Runner, rounds: int) -> list[Row]:
         seconds, out = runner.doit(["pull:big"], copy, cache)
         expect(out, r"^pull:big: fetched")
         times["pull"].append(seconds)
+        before = child_cpu()
         seconds, out = runner.doit(["build:big"], copy, cache)
+        cpu["build"].append(child_cpu() - before)
         expect(out, r"^build:big: built", r"^-- pull:big")
         entries = re.search(r"built, (\d+) entries", out).group(1)
         times["build"].append(seconds)
         seconds, out = runner.doit(["stage"], copy, cache)
         times["stage"].append(seconds)
-        times["floor cold"].append(uv_floor(runner, top / "venv-cold", top / "uv", wheels, pins, "--compile-bytecode"))
-        times["floor warm"].append(uv_floor(runner, top / "venv-warm", top / "uv", wheels, pins, "--compile-bytecode"))
+        for kind in ("cold", "warm"):
+            before = child_cpu()
+            times[f"floor {kind}"].append(uv_floor(runner, top / f"venv-{kind}", top / "uv", wheels, pins,
+                                                   "--compile-bytecode"))
+            cpu[f"floor {kind}"].append(child_cpu() - before)
         print(f"  3 round {round_}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
         remove(top)
     m = {k: median(v) for k, v in times.items()}
     print(f"  3 {entries} entries; " + "; ".join(f"{k} {shown(v)}" for k, v in times.items()))
+    print("  3 CPU seconds (user+sys): " + "; ".join(f"{k} {shown(v)}" for k, v in cpu.items())
+          + "; build/floor cold per round " + shown([b / f for b, f in zip(cpu["build"], cpu["floor cold"])]))
     cold_stage = m["pull"] + m["build"] + m["stage"]
     return [
         Row(f"3 large part ({len(pins)} wheels): pull", m["pull"], None, "-", "(info)", None),
         ratio_row("3 large part: build vs uv cold --compile", m["build"], m["floor cold"], 1.5),
         ratio_row("3 large part: build vs uv warm --compile", m["build"], m["floor warm"], None),
+        ratio_row("3 (CPU seconds: build vs uv cold)", median(cpu["build"]), median(cpu["floor cold"]), None),
         ratio_row("3 large part: pull+build+stage vs uv cold", cold_stage, m["floor cold"], None),
     ]
 
@@ -371,6 +391,8 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
 
 
 def figure5(runner: Runner, rounds: int, state: dict) -> list[Row]:
+    if "default" not in state:
+        raise Failed("figure 5 pulls from the store figure 1's last new-code stage filled, and figure 1 failed")
     ws, cache = state["default"]
     pulls = [f"pull:{name}" for name in PYTHON_PARTS]
     raw, trivial = [], []
@@ -438,8 +460,11 @@ def main() -> None:
     parser.add_argument("--quick-rounds", type=int, default=5, help="rounds of figures 2, 4, 5, 6")
     parser.add_argument("--only", default="1,2,3,4,5,6", help="figures to run, e.g. 1,5 (5 needs 1)")
     parser.add_argument("--keep", action="store_true", help="leave the tmpfs folder for inspection")
+    parser.add_argument("--git", type=Path, default=REPO,
+                        help=f"the repository {OLD_COMMIT} is taken from (default: this checkout)")
     options = parser.parse_args()
     wanted = {int(n) for n in options.only.split(",")}
+    GIT[0] = options.git
     if 5 in wanted:
         wanted.add(1)
     shm = Path("/dev/shm")
