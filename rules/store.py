@@ -82,33 +82,35 @@ class Store:
             return False
 
     def _restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
+        # plain strings, not Paths: a restore is a loop over every file, and pathlib's joins
+        # cost as much as the copy of a small file
         dest.mkdir(parents=True)
         os.chmod(dest, 0o755)
+        root, cas = str(dest), str(self.cas)
         for path in sorted(tree):
             entry = tree[path]
-            target = dest / path
+            target = f"{root}/{path}"
             if entry.kind == "dir":
-                target.mkdir()
+                os.mkdir(target, 0o755)
                 os.chmod(target, 0o755)
             elif entry.kind == "symlink":
                 os.symlink(entry.target, target)
-            elif not self._copy_checked(entry, target):
+                os.utime(target, (epoch, epoch), follow_symlinks=False)
+            elif not self._copy_checked(entry, f"{cas}/{entry.digest[:2]}/{entry.digest}", target, epoch):
                 return False
-            os.utime(target, (epoch, epoch), follow_symlinks=False)
         for path in sorted(tree, reverse=True):
             if tree[path].kind == "dir":
-                os.utime(dest / path, (epoch, epoch))
+                os.utime(f"{root}/{path}", (epoch, epoch))
         os.utime(dest, (epoch, epoch))
         return True
 
-    def _copy_checked(self, entry: Entry, target: Path) -> bool:
-        blob = self.blob(entry.digest)
+    def _copy_checked(self, entry: Entry, blob: str, target: str, epoch: int) -> bool:
         try:
-            copied = copy_checked(blob, target, 0o755 if entry.executable else 0o644)
+            copied = copy_checked(blob, target, 0o755 if entry.executable else 0o644, epoch)
         except FileNotFoundError:
             return False
         if copied != entry.digest:
-            blob.unlink(missing_ok=True)  # corrupt: gone, so the rebuild stores good bytes again
+            os.unlink(blob)  # corrupt: gone, so the rebuild stores good bytes again
             return False
         return True
 

@@ -240,11 +240,12 @@ def place(target: Path, entry: Entry, source: Path) -> None:
         raise ChangedSince(source)
 
 
-def copy_checked(source: Path, target: Path, mode: int) -> str:
-    """Copy `source` to the new file `target` with `mode`; returns the sha256 of what was copied.
+def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int | None = None) -> str:
+    """Copy `source` to the new file `target` with `mode` (and `mtime`); returns the sha256 of
+    what was copied.
 
-    Descriptors rather than file objects, fchmod rather than chmod: file creation is the cost of
-    staging and restoring, and this halves the Python around each one."""
+    Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
+    creation is the cost of restoring, and this keeps the Python around each one small."""
     sha = hashlib.sha256()
     reader = os.open(source, os.O_RDONLY)
     try:
@@ -255,6 +256,8 @@ def copy_checked(source: Path, target: Path, mode: int) -> str:
                 while chunk:
                     chunk = chunk[os.write(writer, chunk):]
             os.fchmod(writer, mode)
+            if mtime is not None:
+                os.utime(writer, (mtime, mtime))
         finally:
             os.close(writer)
     finally:
