@@ -17,6 +17,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from .cores import cores_per_task
+
 SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
 
@@ -115,7 +117,7 @@ def _compile(install: Path, env: dict[str, str]) -> None:
     # -I -S: no site, so no .pth file runs an import that writes a timestamped .pyc first; -f
     # rewrites any .pyc that got there anyway.
     subprocess.run(
-        [str(install / "bin" / "python"), "-I", "-S", "-m", "compileall", "-q", "-f", "-j", "0",
+        [str(install / "bin" / "python"), "-I", "-S", "-m", "compileall", "-q", "-f", "-j", str(cores_per_task()),
          "--invalidation-mode", "checked-hash", "-s", str(install), "-p", "/", str(install / "lib")],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022,
     )

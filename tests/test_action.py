@@ -164,3 +164,13 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
         '/uv --no-config pip install -q --python "$CRAFT_PART_INSTALL/bin/python" --offline --no-index '
         "--link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 ../dist/*.whl",
     )
+
+
+@pytest.mark.parametrize("argv, jobs", [
+    (["doit", "stage"], 1), (["doit", "-n", "2", "stage"], 2), (["doit", "-n4", "stage"], 4),
+    (["doit", "--process=3", "stage"], 3), (["doit", "--process", "2"], 2), (["doit", "-n", "x"], 1),
+])
+def test_each_task_takes_its_share_of_the_cores_under_doit_n(argv, jobs):
+    from rules.cores import cores_per_task, doit_jobs
+    assert doit_jobs(argv) == jobs
+    assert cores_per_task(argv) == max(1, len(os.sched_getaffinity(0)) // jobs)
