@@ -5,7 +5,7 @@ store); stage and prime link to it, as craft-parts does (`link_or_copy`). A fold
 system gets copies, said once. The store is never linked to: it holds copies, mode 0444.
 
 A link shares its inode with the install file, so a write made in stage/ by hand reaches the
-install folder too. Each part has a record (`<dest>.d/<part>.json`) of what it placed: every
+install folder too. Each part has a record (`<dest>.d/<part>`, marshal: read on every run) of what it placed: every
 entry, and for a file the inode, ctime and link count seen after linking. Each run checks every
 placed entry with one lstat: a file whose inode is the one recorded but whose size, mode, mtime
 (always SOURCE_DATE_EPOCH here) or ctime moved (a ctime moved by a new link, which changes the
@@ -22,7 +22,9 @@ nothing it cannot check, and the per-entry check repairs a stage a kill left hal
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
+import marshal
 import os
 import posixpath
 import stat
@@ -30,12 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .digest import digest
 from .fsutil import remove_tree
 from .tree import ChangedSince, Entry, copy_checked
 
 Owned = Mapping[str, tuple[Entry, Path, str]]  # path -> (entry, folder holding it, owning part)
-Repair = Callable[[str], Path]  # restores a part whose install was written through; returns its new folder
+Repair = Callable[[str], Path]  # restores a part whose install was written through; returns its folder
+
+# Hot loops below join plain strings: one lstat or link per entry is the whole cost wanted, and a
+# pathlib join costs more than either.
 
 
 @dataclass(frozen=True)
@@ -48,18 +52,22 @@ class Placed:
     nlink: int = 0
     linked: bool = False  # a hard link to the part's file (else a copy, or not a file)
 
-    def to_json(self) -> list:
-        return [self.entry.to_json(), self.ino, self.ctime_ns, self.nlink, self.linked]
+    def row(self, path: str) -> tuple:
+        e = self.entry
+        return (path, e.kind, e.digest, e.size, e.executable, e.target, self.ino, self.ctime_ns, self.nlink, self.linked)
 
     @staticmethod
-    def from_json(data: list) -> "Placed":
-        return Placed(Entry.from_json(data[0]), data[1], data[2], data[3], data[4])
+    def from_row(row: tuple) -> "Placed":
+        return Placed(Entry(row[1], row[2], row[3], row[4], row[5]), row[6], row[7], row[8], row[9])
 
 
 @dataclass
 class PartRecord:
     folder: list[int]  # (device, inode) of the folder the part's files were linked from
-    placed: dict[str, Placed]
+    rows: list[tuple]  # Placed.row of every entry the part placed
+
+    def placed(self) -> dict[str, Placed]:
+        return {row[0]: Placed.from_row(row) for row in self.rows}
 
 
 def assemble(dest: Path, owned: Owned, epoch: int, repair: Repair) -> int:
@@ -72,7 +80,7 @@ def assemble(dest: Path, owned: Owned, epoch: int, repair: Repair) -> int:
     else:
         owned, linked = _update(dest, owned, previous, epoch, repair)
     _write_records(dest, owned, previous, linked)
-    _write_summary(summary, owned)
+    _write_summary(dest, len(owned))
     return len(owned)
 
 
@@ -81,13 +89,12 @@ def is_intact(dest: Path, epoch: int) -> bool:
     (one lstat each: nothing written through, replaced, added or removed by hand)."""
     if not _summary(dest).is_file() or not dest.is_dir():
         return False
+    root = str(dest)
     for record in _read_records(_records_folder(dest)).values():
-        for path, placed in record.placed.items():
-            if _state(dest / path, placed, epoch) != "intact":
+        for row in record.rows:
+            if _row_state(f"{root}/{row[0]}", row, epoch) != "intact":
                 return False
-            if placed.entry.kind == "dir" and os.lstat(dest / path).st_mtime != epoch:
-                return False  # an entry was added or removed there
-    return os.lstat(dest).st_mtime == epoch
+    return os.lstat(root).st_mtime == epoch
 
 
 def recorded_tree(dest: Path) -> dict[str, Entry]:
@@ -95,7 +102,7 @@ def recorded_tree(dest: Path) -> dict[str, Entry]:
     if not _summary(dest).is_file():
         raise FileNotFoundError(errno.ENOENT, "not assembled", str(_summary(dest)))
     found = {path: placed.entry for record in _read_records(_records_folder(dest)).values()
-             for path, placed in record.placed.items()}
+             for path, placed in record.placed().items()}
     return dict(sorted(found.items()))
 
 
@@ -119,8 +126,9 @@ def _replace(dest: Path, owned: Owned, epoch: int) -> dict[str, bool]:
         remove_tree(leftover)
     remove_tree(_records_folder(dest))
     fresh.mkdir(parents=True)
-    linked = {path: _place(fresh / path, owned[path][0], owned[path][1] / path) for path in sorted(owned)}
-    _set_folder_times(fresh, owned, epoch)
+    into = str(fresh)
+    linked = {path: _place(f"{into}/{path}", owned[path][0], f"{owned[path][1]}/{path}") for path in sorted(owned)}
+    _set_folder_times(into, owned, epoch)
     if os.path.lexists(dest):
         os.rename(dest, old)
     os.rename(fresh, dest)
@@ -134,62 +142,69 @@ def _update(dest: Path, owned: Owned, previous: dict[str, PartRecord], epoch: in
             repair: Repair) -> tuple[Owned, dict[str, bool]]:
     """Touch only what changed, was written through, replaced, added or removed by hand;
     returns the placement (with repaired parts' folders) and what was placed, as `_replace`."""
-    before = {path: (part, placed) for part, record in previous.items() for path, placed in record.placed.items()}
-    states = _states(dest, {path: placed for path, (_, placed) in before.items()}, epoch)
+    root = str(dest)
+    rows = {row[0]: (part, row) for part, record in previous.items() for row in record.rows}
+    states = _states(root, {path: row for path, (_, row) in rows.items()}, epoch)
     written = sorted(p for p, state in states.items() if state == "written")
     for path in written:
-        print(f"partsmith: {dest / path} was changed by hand: it is a link to part {before[path][0]!r}'s file, "
+        print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {rows[path][0]!r}'s file, "
               "so that part is restored")
-    owned = _repaired(owned, {before[p][0] for p in written}, repair)
+    owned = _repaired(owned, {rows[p][0] for p in written}, repair)
     folders = _folders(owned)
     moved = {part for part, record in previous.items() if record.folder != folders.get(part)}
     keep = {path for path, (entry, _, part) in owned.items()
-            if path in before and before[path][0] == part and part not in moved
-            and before[path][1].entry == entry and states[path] == "intact"}
-    for path in sorted(set(before) - keep, reverse=True):  # children first
+            if path in rows and rows[path][0] == part and part not in moved
+            and states[path] == "intact" and Placed.from_row(rows[path][1]).entry == entry}
+    for path in sorted(set(rows) - keep, reverse=True):  # children first
         if states[path] != "under":  # below a folder replaced by hand: it goes with that folder
-            _remove(dest / path, keep_folder=path in owned and owned[path][0].kind == "dir" and states[path] == "intact")
-    _remove_strays(dest, owned, epoch)
+            kept_folder = path in owned and owned[path][0].kind == "dir" and states[path] == "intact"
+            if not kept_folder:
+                _remove(f"{root}/{path}")
+    _remove_strays(root, owned, epoch)
     linked = {}
     for path in sorted(set(owned) - keep):
-        entry, root, _ = owned[path]
+        entry, folder, _ = owned[path]
         if not (entry.kind == "dir" and states.get(path) == "intact"):
-            linked[path] = _place(dest / path, entry, root / path)
-    _set_folder_times(dest, owned, epoch)
+            linked[path] = _place(f"{root}/{path}", entry, f"{folder}/{path}")
+    _set_folder_times(root, owned, epoch)
     return owned, linked
 
 
-def _states(dest: Path, placed: dict[str, Placed], epoch: int) -> dict[str, str]:
+def _states(root: str, rows: dict[str, tuple], epoch: int) -> dict[str, str]:
     """Each entry's state, parents first; nothing below a folder that is no longer ours is
     looked at (it may be a symlink made by hand: never followed)."""
     states: dict[str, str] = {}
-    for path in sorted(placed):
+    for path in sorted(rows):
         parent = posixpath.dirname(path)
         if parent and states.get(parent, "intact") != "intact":
             states[path] = "under"
         else:
-            states[path] = _state(dest / path, placed[path], epoch)
+            state = _row_state(f"{root}/{path}", rows[path], epoch)
+            states[path] = "intact" if state == "changed" else state  # its strays: _remove_strays
     return states
 
 
-def _state(path: Path, placed: Placed, epoch: int) -> str:
-    """intact | written (the inode we linked was changed) | replaced (something else is there) | gone
-    (under: below a folder that is not intact, set by `_states`)."""
+def _row_state(path: str, row: tuple, epoch: int) -> str:
+    """intact | written (the inode we linked was changed) | replaced (something else is there) |
+    gone (under: below a folder that is not intact, set by `_states`). A folder whose mtime moved
+    had entries added or removed by hand: not intact either."""
     try:
         info = os.lstat(path)
     except OSError:
         return "gone"
-    entry = placed.entry
-    if entry.kind == "dir":
-        return "intact" if stat.S_ISDIR(info.st_mode) else "replaced"
-    if entry.kind == "symlink":
-        return "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == entry.target else "replaced"
-    if not stat.S_ISREG(info.st_mode) or info.st_ino != placed.ino:
+    _, kind, _, size, executable, target, ino, ctime_ns, nlink, linked = row
+    if kind == "dir":
+        if not stat.S_ISDIR(info.st_mode):
+            return "replaced"
+        return "intact" if info.st_mtime == epoch else "changed"
+    if kind == "symlink":
+        return "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
+    if not stat.S_ISREG(info.st_mode) or info.st_ino != ino:
         return "replaced"
-    mode = 0o755 if entry.executable else 0o644
-    ctime_moved = info.st_ctime_ns != placed.ctime_ns and info.st_nlink == placed.nlink
-    if info.st_size != entry.size or info.st_mtime != epoch or stat.S_IMODE(info.st_mode) != mode or ctime_moved:
-        return "written" if placed.linked else "replaced"
+    ctime_moved = info.st_ctime_ns != ctime_ns and info.st_nlink == nlink  # a new link moves it too
+    if (info.st_size != size or info.st_mtime != epoch or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644)
+            or ctime_moved):
+        return "written" if linked else "replaced"
     return "intact"
 
 
@@ -212,23 +227,21 @@ def _identity(folder: Path) -> list[int]:
     return [info.st_dev, info.st_ino]
 
 
-def _remove(path: Path, keep_folder: bool) -> None:
-    if keep_folder:
-        return
+def _remove(path: str) -> None:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return
     if stat.S_ISDIR(info.st_mode):
-        remove_tree(path)
+        remove_tree(Path(path))
     else:
-        path.unlink()
+        os.unlink(path)
 
 
-def _remove_strays(dest: Path, owned: Owned, epoch: int) -> None:
+def _remove_strays(root: str, owned: Owned, epoch: int) -> None:
     """Entries added by hand: only a folder whose mtime moved is listed."""
     for path in [""] + sorted(p for p, (entry, _, _) in owned.items() if entry.kind == "dir"):
-        folder = dest / path if path else dest
+        folder = f"{root}/{path}" if path else root
         try:
             if os.lstat(folder).st_mtime == epoch:
                 continue
@@ -236,20 +249,19 @@ def _remove_strays(dest: Path, owned: Owned, epoch: int) -> None:
         except OSError:
             continue
         for name in names:
-            rel = posixpath.join(path, name) if path else name
-            if rel not in owned:
-                _remove(folder / name, keep_folder=False)
+            if (f"{path}/{name}" if path else name) not in owned:
+                _remove(f"{folder}/{name}")
 
 
 # -- placing ---------------------------------------------------------------------------------------
 
-_said_copies: set[Path] = set()
+_said_copies: set[str] = set()
 
 
-def _place(target: Path, entry: Entry, source: Path) -> bool:
+def _place(target: str, entry: Entry, source: str) -> bool:
     """Create one entry; True when it is a hard link to the part's file."""
     if entry.kind == "dir":
-        target.mkdir()
+        os.mkdir(target, 0o755)
         os.chmod(target, 0o755)
         return False
     if entry.kind == "symlink":
@@ -267,36 +279,37 @@ def _place(target: Path, entry: Entry, source: Path) -> bool:
     return False
 
 
-def _copy(source: Path, target: Path, entry: Entry) -> None:
-    """Across file systems (or where links are refused): a checked copy, said once per folder."""
-    folder = target.parents[len(target.parts) - 2] if len(target.parts) > 2 else target.parent
-    if folder not in _said_copies:
+def _copy(source: str, target: str, entry: Entry) -> None:
+    """Across file systems (or where links are refused): a checked copy, said once."""
+    folder = os.path.dirname(target)
+    if not _said_copies:
         _said_copies.add(folder)
-        print(f"partsmith: {target.parent} cannot link to the parts' install folders (another file system?): "
+        print(f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
               "files are copied")
-    if copy_checked(source, target, 0o755 if entry.executable else 0o644) != entry.digest:
-        target.unlink()
-        raise ChangedSince(source)
     mtime = os.stat(source).st_mtime
-    os.utime(target, (mtime, mtime))
+    if copy_checked(source, target, 0o755 if entry.executable else 0o644, int(mtime)) != entry.digest:
+        os.unlink(target)
+        raise ChangedSince(Path(source))
 
 
-def _set_folder_times(dest: Path, owned: Owned, epoch: int) -> None:
+def _set_folder_times(root: str, owned: Owned, epoch: int) -> None:
     for path in sorted((p for p, (entry, _, _) in owned.items() if entry.kind == "dir"), reverse=True):
-        os.utime(dest / path, (epoch, epoch))
-    os.utime(dest, (epoch, epoch))
+        os.utime(f"{root}/{path}", (epoch, epoch))
+    os.utime(root, (epoch, epoch))
 
 
 # -- records ---------------------------------------------------------------------------------------
 
 def _read_records(folder: Path) -> dict[str, PartRecord]:
     records = {}
-    for path in folder.glob("*.json") if folder.is_dir() else []:
+    for name in os.listdir(folder) if folder.is_dir() else []:
+        if name.endswith(".tmp"):
+            continue
         try:
-            data = json.loads(path.read_text())
-            records[path.stem] = PartRecord(data["folder"], {p: Placed.from_json(v) for p, v in data["placed"].items()})
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            path.unlink(missing_ok=True)  # damaged: its entries are checked and placed again
+            data = marshal.loads((folder / name).read_bytes())
+            records[name] = PartRecord(list(data[0]), list(data[1]))
+        except (OSError, EOFError, ValueError, TypeError, IndexError):
+            (folder / name).unlink(missing_ok=True)  # damaged: its entries are checked and placed again
     return records
 
 
@@ -304,33 +317,38 @@ def _write_records(dest: Path, owned: Owned, previous: dict[str, PartRecord], li
     """One record per part; a part none of whose entries was placed again keeps its file."""
     folder = _records_folder(dest)
     folder.mkdir(exist_ok=True)
-    before = {path: placed for record in previous.values() for path, placed in record.placed.items()}
-    by_part: dict[str, dict[str, Placed]] = {}
-    for path, (entry, _, part) in owned.items():
-        placed = _placed(dest / path, entry, linked[path]) if path in linked else before[path]
-        by_part.setdefault(part, {})[path] = placed
+    root = str(dest)
+    before = {row[0]: row for record in previous.values() for row in record.rows}
+    by_part: dict[str, list[tuple]] = {}
+    for path, (entry, _, part) in sorted(owned.items()):
+        row = _row(f"{root}/{path}", path, entry, linked[path]) if path in linked else before[path]
+        by_part.setdefault(part, []).append(row)
     folders = _folders(owned)
-    for part, placed in by_part.items():
-        record = PartRecord(folders[part], placed)
+    for part, rows in by_part.items():
         old = previous.get(part)
-        if old is not None and old.folder == record.folder and old.placed == record.placed:
+        if old is not None and old.folder == folders[part] and old.rows == rows:
             continue
-        temp = folder / f"{part}.json.tmp"
-        temp.write_text(json.dumps({"folder": record.folder, "placed": {p: v.to_json() for p, v in placed.items()}}))
-        os.replace(temp, folder / f"{part}.json")
+        temp = folder / f"{part}.tmp"
+        temp.write_bytes(marshal.dumps((folders[part], rows)))
+        os.replace(temp, folder / part)
     for part in set(previous) - set(by_part):
-        (folder / f"{part}.json").unlink(missing_ok=True)
+        (folder / part).unlink(missing_ok=True)
 
 
-def _placed(target: Path, entry: Entry, linked: bool) -> Placed:
+def _row(target: str, path: str, entry: Entry, linked: bool) -> tuple:
     if entry.kind != "file":
-        return Placed(entry)
+        return Placed(entry).row(path)
     info = os.lstat(target)
-    return Placed(entry, info.st_ino, info.st_ctime_ns, info.st_nlink, linked)
+    return Placed(entry, info.st_ino, info.st_ctime_ns, info.st_nlink, linked).row(path)
 
 
-def _write_summary(summary: Path, owned: Owned) -> None:
-    tree = {path: entry.to_json() for path, (entry, _, _) in sorted(owned.items())}
+def _write_summary(dest: Path, entries: int) -> None:
+    """Written last: the mark of a complete assemble. Its digest follows every record, so a
+    task depending on this file (pack on prime) reruns when what was placed changed."""
+    folder = _records_folder(dest)
+    records = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in sorted(os.listdir(folder))
+               if not name.endswith(".tmp")}
+    summary = _summary(dest)
     temp = summary.with_name(summary.name + ".tmp")
-    temp.write_text(json.dumps({"entries": len(owned), "tree-digest": digest(tree)}))
+    temp.write_text(json.dumps({"entries": entries, "records": records}, sort_keys=True))
     os.replace(temp, summary)
