@@ -30,7 +30,7 @@ from .fsutil import remove_tree
 from .errors import BuildError
 from .filesets import organize, select
 from .sources import copy_source
-from .tree import Capture, Placement, Tree, capture, materialize, normalize_modes
+from .tree import Capture, Placement, Tree, capture, copy_captured, materialize, normalize_modes
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
@@ -110,7 +110,9 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     with caller_umask_ignored():
         write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
         if action.copies_source:
-            _copy_source_to_install(action, sandbox, conditions.reverse_source)
+            copied = _copy_source_to_install(action, sandbox, conditions.reverse_source)
+            if not (action.debs or action.organize):  # the copy is the output, captured as it was made
+                return Built(_accepted(action.part, sandbox, copied), sandbox.install, read_values(sandbox))
         else:
             _fill(action, sandbox, stage, conditions.reverse_source)
     if not action.copies_source:
@@ -238,16 +240,17 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bo
         _link_or_copy(path, sandbox.root / relative)
 
 
-def _copy_source_to_install(action: Action, sandbox: Sandbox, reverse: bool) -> None:
+def _copy_source_to_install(action: Action, sandbox: Sandbox, reverse: bool) -> Capture:
     """dump's default build without a script: what `cp -a` of the source copy would give, made
-    once, straight from the source (capture then sets modes and mtimes as for any output). No
-    script runs, so nothing can read the checkout or write into it: the sandbox copy that a
-    script needs would only cost one more creation per file."""
+    once, straight from the source, hashed and normalized as it is copied. No script runs, so
+    nothing can read the checkout or write into it: the sandbox copy that a script needs would
+    only cost one more creation per file."""
     sandbox.install.rmdir()
     if action.source is None:
         sandbox.install.mkdir()
-        return
-    copy_source(action.source, sandbox.install, skip=(action.build_root, action.source / ".git"), reverse=reverse)
+        return capture(sandbox.install, action.epoch)
+    skip = frozenset({str(action.build_root), str(action.source / ".git")})
+    return copy_captured(action.source, sandbox.install, skip, action.epoch, _forbidden(sandbox), reverse)
 
 
 def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],
@@ -334,9 +337,17 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     if folder.is_symlink() or not folder.is_dir():
         raise BuildError(f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
                          resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.")
+    return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
+
+
+def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:
+    """What no output may hold: the sandbox's path, as written and as a file: URL quotes it."""
     spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
-    forbidden = {form.encode() for path in spellings for form in (path, quote(path))}  # quote: file: URLs
-    result = capture(folder, epoch, tuple(sorted(forbidden)))
+    return tuple(sorted({form.encode() for path in spellings for form in (path, quote(path))}))
+
+
+def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
+    """`result`, unless it holds what no output may: one error listing every such entry."""
     problems = (
         [f"{path}: holds the sandbox path {sandbox.root}" for path in result.leaks]
         + [f"{link}: symlink leaves the part's install folder" for link in result.escaping_links]

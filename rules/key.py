@@ -88,16 +88,17 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     source = workspace.source_dir(part)
     # as the build sees it: without the build root, and without .git (never copied into a build)
     manifest = source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source)) if source else {}
+    keyed = _keyed_name(workspace, name)
     record = {
         "rule": "build",
         "rules-version": RULES_VERSION,
-        "part": part.config(),
+        "part": {**part.config(), "name": keyed},
         "source-date-epoch": workspace.source_date_epoch,
         "source": digest(sorted(manifest.items())),
         "pulled": _pulled(layout, name) if part.plugin == "python" else [],
         "after": {dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)},
         "toolchain": toolchain(workspace),
-        "environment": _environment(name, workspace.source_date_epoch),
+        "environment": _environment(keyed, workspace.source_date_epoch),
     }
     extra = {  # only when used, so other parts keep the keys they had before these existed
         "pulled-source": pulledsource.pulled(layout, part),
@@ -105,6 +106,21 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "stage-packages": debs.debs_record(layout, part),
     }
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
+
+
+ANY_PART = "$PART"
+
+
+def _keyed_name(workspace: Workspace, name: str) -> str:
+    """The part's name as its key sees it. Only a script can read it ($CRAFT_PART_NAME, or a
+    build-environment value naming it): a plugin's default build makes the same bytes under any
+    name (the sandbox path is never in an output), so two parts that ask for the same build share
+    one cached result, as Bazel shares identical actions."""
+    part = workspace.parts[name]
+    scripted = part.override_build is not None or part.override_stage is not None or part.override_pull is not None
+    if scripted or any("PART_NAME" in value for _, value in part.build_environment):
+        return name
+    return ANY_PART
 
 
 def _folder_digest(link: str, workspace: Workspace) -> str | None:

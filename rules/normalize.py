@@ -32,6 +32,8 @@ def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
             (install / "bin" / name).unlink()
             changed.add(install / "bin" / name)
     _drop_command_line(install / "pyvenv.cfg")
+    if (install / ".lock").is_file() and not (install / ".lock").stat().st_size:
+        (install / ".lock").unlink()  # uv's lock file for installing into the venv: nothing to ship
     changed |= _fix_shebangs(install / "bin", str(sandbox_root).encode())
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)

@@ -703,3 +703,24 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(workspace):
     assert "\x1b[K" not in piped.stdout + piped.stderr
     summary = [line for line in piped.stdout.splitlines() if line.startswith("partsmith: parts")]
     assert summary and summary[0].startswith("partsmith: parts 2 built, 0 restored, 0 up to date; ")
+
+
+def test_a_second_part_asking_for_the_same_build_restores_the_first_ones(tmp_path):
+    """Only a script can see a part's name: default builds of equal parts share one result."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    workspace = make_workspace(root, """\
+        name: twins
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          one: {plugin: python, python-packages: [alpha==1.0]}
+          two: {plugin: python, python-packages: [alpha==1.0]}
+          named:
+            plugin: python
+            python-packages: [alpha==1.0]
+            build-environment: [{WHO: "$CRAFT_PART_NAME"}]
+        """)
+    out = ok(run(workspace, "stage")).stdout
+    assert "build:one: built" in out and "build:two: restored" in out and "build:named: built" in out
+    build = root / "build/parts"
+    assert (build / "one/tree.json").read_text() == (build / "two/tree.json").read_text()
