@@ -51,20 +51,26 @@ class Store:
 
     def put_tree(self, tree: Tree, folder: Path) -> None:
         """Store every file of `tree` (read from `folder`) that the store does not hold yet."""
-        pending: dict[str, tuple[Path, Path]] = {}  # one copy per digest, however many files share it
-        for path, entry in tree.items():
-            if entry.kind != "file" or entry.digest in pending or self.blob(entry.digest).exists():
+        pending: dict[str, tuple[str, str]] = {}  # one copy per digest, however many files share it
+        cas, root, pid = str(self.cas), str(folder), os.getpid()
+        shards: set[str] = set()
+        for path, entry in tree.items():  # strings, not Paths: this loop runs once per output file
+            digest = entry.digest
+            if entry.kind != "file" or digest in pending:
                 continue
-            final = self.blob(entry.digest)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-            pending[entry.digest] = (temp, final)
+            final = f"{cas}/{digest[:2]}/{digest}"
+            if os.path.exists(final):
+                continue
+            if digest[:2] not in shards:
+                os.makedirs(f"{cas}/{digest[:2]}", exist_ok=True)
+                shards.add(digest[:2])
+            pending[digest] = (f"{final}.{pid}.tmp", final)
             try:
-                if copy_checked(folder / path, temp, 0o444) != entry.digest:  # changed since captured
-                    raise OSError(f"{folder / path} changed since it was captured")
+                if copy_checked(f"{root}/{path}", pending[digest][0], 0o444) != digest:  # changed since captured
+                    raise OSError(f"{root}/{path} changed since it was captured")
             except OSError:
                 for leftover, _ in pending.values():
-                    leftover.unlink(missing_ok=True)
+                    Path(leftover).unlink(missing_ok=True)
                 raise
         if pending:
             _sync(self.cas)

@@ -79,11 +79,11 @@ def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Captur
     return result
 
 
-def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture) -> None:
+def _capture_dir(folder: Path | str, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture) -> None:
     with os.scandir(folder) as listing:
         names = sorted(entry.name for entry in listing)
     for name in names:
-        path = folder / name
+        path = f"{folder}/{name}"  # a string: this loop runs once per output file
         rel = f"{prefix}{name}"
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
@@ -97,7 +97,7 @@ def _capture_dir(folder: Path, prefix: str, epoch: int, forbidden: tuple[bytes, 
             result.tree[rel] = Entry("dir")
         elif stat.S_ISREG(info.st_mode):
             if info.st_nlink > 1:
-                _own_copy(path)  # a hard link shares its inode with a file outside the output
+                _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
             executable = bool(info.st_mode & 0o111)
             os.chmod(path, 0o755 if executable else 0o644)
             digest, size, leaked = hash_file(path, forbidden)
@@ -211,7 +211,7 @@ def normalize_modes(root: Path, epoch: int) -> None:
     os.utime(root, (epoch, epoch))
 
 
-def hash_file(path: Path, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
     """sha256 and size of a file, and whether any `forbidden` byte string occurs in it."""
     sha = hashlib.sha256()
     size = 0
