@@ -8,7 +8,6 @@ Normalized: members in sorted order (RECORD last), every time SOURCE_DATE_EPOCH,
 """
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import zipfile
@@ -18,7 +17,7 @@ from . import RULES_VERSION, action
 from .digest import digest
 from .env import Sandbox
 from .errors import BuildError
-from .fsutil import remove_tree
+from .fsutil import atomic_file, remove_tree
 from .key import toolchain
 from .layout import Layout
 from .pylock import LockedPackage
@@ -81,8 +80,7 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
 def normalize_wheel(path: Path, epoch: int) -> None:
     """Rewrite the wheel with sorted members, fixed times and modes (its RECORD stays valid)."""
     when = _zip_time(epoch)
-    fresh = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out:
+    with zipfile.ZipFile(path) as source, atomic_file(path) as fresh, zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out:
         members = sorted(source.infolist(), key=lambda info: (info.filename.endswith(".dist-info/RECORD"), info.filename))
         for info in members:
             if info.is_dir():
@@ -92,7 +90,6 @@ def normalize_wheel(path: Path, epoch: int) -> None:
             fixed.external_attr = (0o100755 if executable else 0o100644) << 16
             fixed.compress_type = zipfile.ZIP_DEFLATED
             out.writestr(fixed, source.read(info))
-    os.replace(fresh, path)
 
 
 def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .tree import Entry, Tree, copy_checked, from_json, link_escapes, to_json
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -155,14 +155,8 @@ class Store:
         """Write the action result last, once every blob it names is stored. `values`: what the
         build said with `craftctl set` (a version), an output like the files."""
         self.ac.mkdir(parents=True, exist_ok=True)
-        final = self.result_path(key)
-        temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
         data = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
-        with open(temp, "w") as out:
-            out.write(json.dumps(data, sort_keys=True))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, final)
+        write_atomic(self.result_path(key), json.dumps(data, sort_keys=True), durable=True)
 
     # -- size and eviction ----------------------------------------------------------------------
 
