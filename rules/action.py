@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from urllib.parse import quote
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -34,16 +34,6 @@ from .tree import Capture, Placement, Tree, capture, materialize, normalize_mode
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
-
-
-@dataclass(frozen=True)
-class Scripts:
-    """What every step script of a part runs with, whichever step it is."""
-
-    part: str
-    epoch: int
-    build_environment: tuple[tuple[str, str], ...]
-    interpreter_dir: Path
 
 
 @dataclass(frozen=True)
@@ -66,9 +56,9 @@ class Action:
     stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
 
-    @property
-    def scripts(self) -> Scripts:
-        return Scripts(self.part, self.epoch, self.build_environment, self.interpreter_dir)
+    def step(self, sandbox: Sandbox, keep_open: tuple[int, ...], conditions: Conditions) -> Step:
+        return Step(sandbox, self.part, self.epoch, self.build_environment, self.interpreter_dir,
+                    keep_open, conditions)
 
 
 @dataclass(frozen=True)
@@ -105,11 +95,11 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
     script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
-    step = Step(action.scripts, sandbox, keep_open, conditions)
+    step = action.step(sandbox, keep_open, conditions)
     with caller_umask_ignored():
         _fill(action, sandbox, stage, conditions.reverse_source)
         write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
-    step.run("build", action.script, sandbox.build)
+    step.run(action.script)
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.python_venv:
@@ -135,23 +125,34 @@ def _say(sandbox: Sandbox, what: str) -> None:
 
 @dataclass(frozen=True)
 class Step:
-    """Runs one step's script of a part; a failure names the step and shows the log's tail."""
+    """One step script of a part and everything it runs with: `execute` needs nothing else.
+    The steps of one part differ only in the last three fields (`at` makes the next step)."""
 
-    scripts: Scripts
     sandbox: Sandbox
+    part: str
+    epoch: int
+    build_environment: tuple[tuple[str, str], ...]
+    interpreter_dir: Path
+    # file descriptors the script inherits: build.py passes its lock, so a script left running
+    # by a killed doit keeps the part locked until it ends
     keep_open: tuple[int, ...] = ()
     conditions: Conditions = NORMAL
+    name: str = "build"  # $CRAFT_STEP_NAME in lower case; also names the script's file
+    workdir: Path | None = None  # where the script starts; None: the build folder
+    env: tuple[tuple[str, str], ...] = ()  # on top of the fixed environment (e.g. $CRAFT_STAGE)
 
-    def run(self, name: str, script: str, workdir: Path, env: dict[str, str] | None = None) -> None:
-        scripts, sandbox = self.scripts, self.sandbox
-        status = execute(sandbox, scripts.epoch, scripts.part, scripts.build_environment, script,
-                         scripts.interpreter_dir, self.keep_open, self.conditions, name, workdir, env or {})
+    def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
+        return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
+
+    def run(self, script: str) -> None:
+        """Run `script`; a failure names the step and shows the log's tail."""
+        status = execute(self, script)
         if status != 0:
-            what = "build script" if name == "build" else f"override-{name} script"
+            what = "build script" if self.name == "build" else f"override-{self.name} script"
             raise BuildError(
-                f"part {scripts.part!r}: {what} failed with exit status {status}",
-                _tail(sandbox.log),
-                f"Fix the part's override-{name} or source; the full log is {sandbox.log}",
+                f"part {self.part!r}: {what} failed with exit status {status}",
+                _tail(self.sandbox.log),
+                f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}",
             )
 
 
@@ -161,12 +162,12 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
     selected = _selected(step.sandbox, name)
     with caller_umask_ignored():
-        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.scripts.epoch)
+        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.epoch)
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
     env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
-    step.run(name, script, out, env)
-    return _captured(step.scripts.part, step.sandbox, out, step.scripts.epoch)
+    step.at(name, out, env).run(script)
+    return _captured(step.part, step.sandbox, out, step.epoch)
 
 
 def unpack_deb(deb: Path, install: Path, part: str) -> None:
@@ -196,22 +197,20 @@ def prepare_sandbox(sandbox: Sandbox) -> None:
             folder.mkdir(parents=True)
 
 
-def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
-            script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = (),
-            conditions: Conditions = NORMAL, step: str = "build", workdir: Path | None = None,
-            env: dict[str, str] | None = None) -> int:
-    """Run `script` with bash in the sandbox's fixed environment, in `workdir` (the build folder
-    by default); its output goes to the log."""
-    full_env = {**action_environment(sandbox, part, epoch, interpreter_dir), **(env or {}),
-                "CRAFT_STEP_NAME": step.upper(), **dict(conditions.extra_env)}
-    prologue = _prologue(workdir or sandbox.build, build_environment)
-    path = sandbox.tools / f"{step}.sh"
+def execute(step: Step, script: str) -> int:
+    """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
+    output goes to the log. Returns the exit status."""
+    sandbox, conditions = step.sandbox, step.conditions
+    env = {**action_environment(sandbox, step.part, step.epoch, step.interpreter_dir), **dict(step.env),
+           "CRAFT_STEP_NAME": step.name.upper(), **dict(conditions.extra_env)}
+    prologue = _prologue(step.workdir or sandbox.build, step.build_environment)
+    path = sandbox.tools / f"{step.name}.sh"
     path.write_text("\n".join([*prologue, script, ""]))
     with open(sandbox.log, "ab") as log:
         return subprocess.run(
             [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
-            env=full_env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, umask=0o022, pass_fds=keep_open,
+            env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, umask=0o022, pass_fds=step.keep_open,
         ).returncode
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from . import action
+from .env import Sandbox
 from .fsutil import remove_tree
 from .layout import Layout
 from .sources import copy_source
@@ -16,9 +17,12 @@ from .toolchain import interpreter
 from .workspace import Workspace
 
 
-def scripts_for(workspace: Workspace, name: str) -> action.Scripts:
+def part_step(workspace: Workspace, name: str, sandbox: Sandbox, keep_open: tuple[int, ...] = ()) -> action.Step:
+    """A script of part `name` run outside its build action (a scriptlet, uv's lock and sdist
+    builds), with the environment its build has."""
     part = workspace.parts[name]
-    return action.Scripts(name, workspace.source_date_epoch, part.build_environment, interpreter(workspace).parent)
+    return action.Step(sandbox, name, workspace.source_date_epoch, part.build_environment,
+                       interpreter(workspace).parent, keep_open)
 
 
 def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
@@ -31,7 +35,7 @@ def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
         for folder in (sandbox.build, sandbox.stage):
             folder.mkdir()
         action.write_tools(sandbox, workspace.parts[name].build_environment, (), values)
-    return action.Step(scripts_for(workspace, name), sandbox, keep_open)
+    return part_step(workspace, name, sandbox, keep_open)
 
 
 def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]) -> dict[str, str]:
@@ -41,7 +45,7 @@ def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, 
     step = _sandbox(workspace, name, "pull", {}, keep_open)
     with action.caller_umask_ignored():
         copy_source(source, step.sandbox.src, skip=workspace.build_root)
-    step.run("pull", workspace.parts[name].override_pull or "", step.sandbox.src)
+    step.at("pull", step.sandbox.src).run(workspace.parts[name].override_pull or "")
     said = action.read_values(step.sandbox)
     remove_tree(dest)
     os.rename(step.sandbox.src, dest)

@@ -22,6 +22,7 @@ from .key import toolchain
 from .layout import Layout
 from .pylock import LockedPackage
 from .resolve import PIP_VARIABLES, explaining_lines
+from .scriptlets import part_step
 from .store import Store
 from .toolchain import interpreter
 from .tree import capture
@@ -58,10 +59,8 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
         (sandbox.root / "out").mkdir()
     command = [*uv_command(("build", "--wheel"), interpreter(workspace)), *index_options(workspace.python),
                "--out-dir", "../out", package.file.name]
-    environment = workspace.parts[part].build_environment
-    status = action.execute(sandbox, workspace.source_date_epoch, part, environment,
-                            PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"',
-                            interpreter(workspace).parent, keep_open=keep_open)
+    status = action.execute(part_step(workspace, part, sandbox, keep_open),
+                            PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"')
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
         lines = sandbox.log.read_text(errors="replace").splitlines()
