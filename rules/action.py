@@ -29,6 +29,7 @@ from .env import quote as shell_quote
 from .fsutil import remove_tree
 from .errors import BuildError
 from .filesets import organize, select
+from .offline import namespace_command, network_hint
 from .sources import copy_source
 from .tree import Capture, Placement, Tree, capture, materialize, normalize_modes
 
@@ -126,7 +127,7 @@ def _say(sandbox: Sandbox, what: str) -> None:
 @dataclass(frozen=True)
 class Step:
     """One step script of a part and everything it runs with: `execute` needs nothing else.
-    The steps of one part differ only in the last three fields (`at` makes the next step)."""
+    The steps of one action differ only in name, workdir and env (`at` makes the next one)."""
 
     sandbox: Sandbox
     part: str
@@ -140,6 +141,7 @@ class Step:
     name: str = "build"  # $CRAFT_STEP_NAME in lower case; also names the script's file
     workdir: Path | None = None  # where the script starts; None: the build folder
     env: tuple[tuple[str, str], ...] = ()  # on top of the fixed environment (e.g. $CRAFT_STAGE)
+    network: bool = False  # only pull's steps (override-pull, uv's lock and sdist builds) have it
 
     def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
         return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
@@ -149,10 +151,13 @@ class Step:
         status = execute(self, script)
         if status != 0:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
+            log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
+            hint = None if self.network else network_hint(log)
             raise BuildError(
                 f"part {self.part!r}: {what} failed with exit status {status}",
-                _tail(self.sandbox.log),
-                f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}",
+                _tail(log),
+                "\n".join(filter(None, [
+                    hint, f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}"])),
             )
 
 
@@ -201,14 +206,15 @@ def execute(step: Step, script: str) -> int:
     """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
     output goes to the log. Returns the exit status."""
     sandbox, conditions = step.sandbox, step.conditions
-    env = {**action_environment(sandbox, step.part, step.epoch, step.interpreter_dir), **dict(step.env),
-           "CRAFT_STEP_NAME": step.name.upper(), **dict(conditions.extra_env)}
+    env = {**action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
+           **dict(step.env), "CRAFT_STEP_NAME": step.name.upper(), **dict(conditions.extra_env)}
+    isolation = () if step.network else namespace_command()
     prologue = _prologue(step.workdir or sandbox.build, step.build_environment)
     path = sandbox.tools / f"{step.name}.sh"
     path.write_text("\n".join([*prologue, script, ""]))
     with open(sandbox.log, "ab") as log:
         return subprocess.run(
-            [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
+            [*isolation, *conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
             env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, umask=0o022, pass_fds=step.keep_open,
         ).returncode
@@ -334,7 +340,7 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     return result
 
 
-def _tail(log: Path) -> str:
-    lines = log.read_bytes().decode("utf-8", "replace").splitlines()
+def _tail(log: str) -> str:
+    lines = log.splitlines()
     shown = lines[-TAIL_LINES:]
     return "\n".join(["(last lines of the build output)" if len(lines) > TAIL_LINES else "(build output)", *shown])

@@ -80,7 +80,7 @@ def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgra
     source = workspace.source_dir(part)
     _prepare(sandbox, workspace, part, source, previous)
     script = _script(workspace, part, source, upgrade)
-    status = action.execute(part_step(workspace, name, sandbox, keep_open), script)
+    status = action.execute(part_step(workspace, name, sandbox, keep_open, network=True), script)
     if status != 0:
         raise resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent

@@ -17,12 +17,13 @@ from .toolchain import interpreter
 from .workspace import Workspace
 
 
-def part_step(workspace: Workspace, name: str, sandbox: Sandbox, keep_open: tuple[int, ...] = ()) -> action.Step:
+def part_step(workspace: Workspace, name: str, sandbox: Sandbox, keep_open: tuple[int, ...] = (),
+              network: bool = False) -> action.Step:
     """A script of part `name` run outside its build action (a scriptlet, uv's lock and sdist
-    builds), with the environment its build has."""
+    builds), with the environment its build has; `network` for those of pull."""
     part = workspace.parts[name]
     return action.Step(sandbox, name, workspace.source_date_epoch, part.build_environment,
-                       interpreter(workspace).parent, keep_open)
+                       interpreter(workspace).parent, keep_open, network=network)
 
 
 def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
@@ -35,7 +36,7 @@ def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
         for folder in (sandbox.build, sandbox.stage):
             folder.mkdir()
         action.write_tools(sandbox, workspace.parts[name].build_environment, (), values)
-    return part_step(workspace, name, sandbox, keep_open)
+    return part_step(workspace, name, sandbox, keep_open, network=step == "pull")
 
 
 def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]) -> dict[str, str]:

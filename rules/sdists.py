@@ -59,7 +59,7 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
         (sandbox.root / "out").mkdir()
     command = [*uv_command(("build", "--wheel"), interpreter(workspace)), *index_options(workspace.python),
                "--out-dir", "../out", package.file.name]
-    status = action.execute(part_step(workspace, part, sandbox, keep_open),
+    status = action.execute(part_step(workspace, part, sandbox, keep_open, network=True),
                             PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"')
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
