@@ -225,17 +225,23 @@ def _prologue(workdir: Path, build_environment: tuple[tuple[str, str], ...]) -> 
 
 
 def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
-    if action.source is not None:
-        skip = (action.build_root, action.source / ".git")
-        copy_source(action.source, sandbox.src, skip=skip, reverse=reverse_source)
-    else:
-        sandbox.src.mkdir()
-    normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
+    copy_part_source(action.source, action.build_root, sandbox.src, action.epoch, reverse_source)
     # The build folder starts as the (pulled) source, like craft-parts; links cost nothing.
     copy_source(sandbox.src, sandbox.build, skip=(), reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
+
+
+def copy_part_source(source: Path | None, build_root: Path, dest: Path, epoch: int, reverse: bool = False) -> None:
+    """$CRAFT_PART_SRC of the steps after pull: a copy of the part's (pulled) source without the
+    build root and `.git`, with normalized modes and mtimes (the checkout's umask and times are
+    not inputs); an empty folder for a part without a source."""
+    if source is not None:
+        copy_source(source, dest, skip=(build_root, source / ".git"), reverse=reverse)
+    else:
+        dest.mkdir()
+    normalize_modes(dest, epoch)
 
 
 def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],

@@ -58,11 +58,12 @@ def primed_by_script(workspace: Workspace, name: str, tree: Tree, root: Path) ->
     """override-prime, each time prime runs: `craftctl default` brings the part's staged files
     that its prime fileset selects. Not cached: it only selects and edits files the part already
     built (`tree`, its bytes in `root`). `craftctl get` answers what the build set; a `craftctl
-    set` here changes nothing (the part's result is stored already). Returns the primed Tree and
-    the folder holding it."""
+    set` here changes nothing (the part's result is stored already). $CRAFT_PART_SRC holds the
+    part's (pulled) source, as in its build. Returns the primed Tree and the folder holding it."""
     part = workspace.parts[name]
     step = _sandbox(workspace, name, "prime", Layout(workspace.build_root).built_values(name))
-    step.sandbox.src.mkdir()
+    with action.caller_umask_ignored():  # projects copy extras from it (httpie: man pages)
+        action.copy_part_source(workspace.source_dir(part), workspace.build_root, step.sandbox.src, step.epoch)
     out = step.sandbox.root / "primed"  # the prime step copies from here: it stays until the next prime
     captured = action.scripted_step(step, "prime", part.override_prime or "", tree, root, part.prime, out)
     return captured.tree, out

@@ -384,6 +384,38 @@ def test_override_stage_and_prime_change_what_the_part_stages_and_primes(tmp_pat
     assert (prime / "bin/tool").is_file()
 
 
+def test_override_prime_sees_the_pulled_source_in_craft_part_src(tmp_path):
+    """As httpie's snapcraft.yaml: override-prime copies files from the part's source; for a
+    part with override-pull, that is the source the pull left."""
+    root = tmp_path / "proj"
+    (root / "extras/man").mkdir(parents=True)
+    (root / "extras/man/tool.1").write_text(".TH TOOL 1\n")
+    snap_project(root, """\
+        name: extras
+        base: core22
+        parts:
+          docs:
+            plugin: nil
+            source: extras
+            override-prime: |
+              craftctl default
+              mkdir -p share/man/man1
+              cp "$SNAPCRAFT_PART_SRC/man/tool.1" share/man/man1/
+          pulled:
+            plugin: nil
+            source: extras
+            override-pull: |
+              craftctl default
+              echo made-by-pull > marker
+            override-prime: |
+              cp "$CRAFT_PART_SRC/marker" "$CRAFT_PRIME/marker"
+        """)
+    ok(run(root, "prime"))
+    prime = root / "build/prime"
+    assert (prime / "share/man/man1/tool.1").read_text() == ".TH TOOL 1\n"
+    assert (prime / "marker").read_text() == "made-by-pull\n"
+
+
 # -- stage-packages from the host's apt -----------------------------------------------------------
 
 @pytest.mark.network
