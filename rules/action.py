@@ -149,6 +149,7 @@ class Step:
     def run(self, script: str) -> None:
         """Run `script`; a failure names the step and shows the log's tail."""
         status = execute(self, script)
+        _warn_empty_values(self)
         if status != 0:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
             log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
@@ -159,6 +160,25 @@ class Step:
                 "\n".join(filter(None, [
                     hint, f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}"])),
             )
+
+
+def _warn_empty_values(step: Step) -> None:
+    """One warning line per empty `craftctl set` of the step. The sandbox (and its log) goes
+    once the part is built, so the log, which holds the error of the command that should have
+    given the value, is kept beside it."""
+    marks, kept = step.sandbox.tools / "empty-values", _kept_log(step)
+    kept.unlink(missing_ok=True)  # a log kept by an earlier run no longer says anything
+    if not marks.is_file():
+        return
+    shutil.copyfile(step.sandbox.log, kept)
+    for name in sorted(set(marks.read_text().split())):
+        print(f"partsmith: warning: part {step.part!r}: override-{step.name}: `craftctl set {name}=` "
+              f"with an empty value (did the command that gives it fail? its log is kept in {kept})")
+    marks.unlink()
+
+
+def _kept_log(step: Step) -> Path:
+    return step.sandbox.root.with_name(f"{step.sandbox.root.name}.{step.name}.log")
 
 
 def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...],
@@ -296,6 +316,11 @@ case "${{1:-}}" in
       name=${{pair%%=*}}
       if [[ "$pair" != *=* || ! "$name" =~ ^(version|grade)$ ]]; then
         echo "craftctl set: expected version=VALUE or grade=VALUE, got '$pair'" >&2; exit 2
+      fi
+      if [ -z "${{pair#*=}}" ]; then
+        # most often `$(git describe)` without .git: its error is just above in the log
+        echo "craftctl set: $name is empty (did the command that gives it fail?)" >&2
+        echo "$name" >> "$tools/empty-values"
       fi
       printf '%s' "${{pair#*=}}" > "$tools/values/$name"
     done ;;

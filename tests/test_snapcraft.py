@@ -613,6 +613,37 @@ def test_craftctl_values_pass_between_steps_and_mistakes_name_the_step(tmp_path)
     assert (root / "build/stage/said").is_file()  # the stage stays as it was
 
 
+def test_an_empty_craftctl_value_warns_naming_the_part_and_step_and_keeps_the_log(tmp_path):
+    """`git describe` in a source without .git prints its error and gives nothing: the step
+    succeeds, but says so, and its log (with git's error) outlives the sandbox."""
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    snap_project(root, """\
+        name: x
+        base: core22
+        adopt-info: a
+        parts:
+          a:
+            plugin: nil
+            source: src
+            override-pull: |
+              craftctl default
+              craftctl set version="$(git describe --tags)"
+          b:
+            plugin: nil
+            override-build: |
+              craftctl set grade=
+        """)
+    out = ok(run(root, "stage"))
+    kept = root / "build/sandbox/a.override-pull.pull.log"
+    assert (f"partsmith: warning: part 'a': override-pull: `craftctl set version=` with an empty value "
+            f"(did the command that gives it fail? its log is kept in {kept})") in out
+    assert "partsmith: warning: part 'b': override-build: `craftctl set grade=` with an empty value" in out
+    log = kept.read_text()
+    assert "fatal: not a git repository" in log and "craftctl set: version is empty" in log
+    assert (root / "build/sandbox/b.build.log").is_file()
+
+
 # -- what the review of the first version found -------------------------------------------------
 
 def test_builds_never_see_git_and_a_clone_elsewhere_restores(tmp_path):
