@@ -130,9 +130,14 @@ class Store:
         os.utime(path)  # least recently used eviction reads this
         return result
 
+    def lock(self) -> FileLock:
+        """Held by every writer from its first blob to the result naming them, and by `trim`:
+        a trim deletes every blob no result names, so it must not run in between."""
+        return FileLock(self.root / "store.lock")
+
     def put(self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None) -> None:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
-        with FileLock(self.root / "store.lock"):
+        with self.lock():
             self.put_tree(tree, folder)
             self.put_result(key, record, tree, values)
 
@@ -169,7 +174,7 @@ class Store:
     def trim(self, max_bytes: int) -> int:
         """Drop blobs no result refers to, then evict least recently used results (and the blobs
         only they used) until the store fits in `max_bytes`; returns how many results went."""
-        with FileLock(self.root / "store.lock"):
+        with self.lock():
             results = sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.ac.is_dir() else []
             uses = {path: self._digests(path) for path in results}
             count = Counter(digest for digests in uses.values() for digest in digests)
