@@ -123,7 +123,7 @@ _VALUE_KEYS = tuple(key for key in KEYS if key.read is not None and key.name != 
 def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
     """The part `name`, or None when it is too broken to build (every problem is reported)."""
     key = f"parts.{name}"
-    entries = reader.mapping(node, key, NAMES + snapcraft.UNSUPPORTED_PART_KEYS,
+    entries = reader.mapping(node, key, NAMES + snapcraft.UNSUPPORTED_PART_KEYS + snapcraft.foreign_plugin_keys(node),
                              hints=snapcraft.era_keys(NAMES, reader.base))
     if not isinstance(node, yaml.MappingNode):
         return None

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .yamlnodes import Entries, Reader
+import yaml
+
+from .yamlnodes import Entries, Reader, is_string
 
 # Top-level keys of snapcraft.yaml that describe the snap, not how its parts are built.
 SNAP_METADATA = (
@@ -77,3 +79,16 @@ def check_part_keys(reader: Reader, entries: Entries, key: str) -> None:
             reader.problem(entries[unsupported][0], f"{key}.{unsupported}", "not supported by partsmith: "
                            "remove it (see README, Coming from snapcraft)")
     reader.unused += [f"{key}.{name}" for name in UNUSED_PART_KEYS if name in entries]
+
+
+def foreign_plugin_keys(part: yaml.Node) -> tuple[str, ...]:
+    """The keys a part has for its snapcraft plugin that partsmith refuses (cmake-parameters
+    for plugin: cmake; snapcraft names every plugin key after its plugin): that plugin's refusal
+    says all there is to fix, an "unknown key" for each of them would only repeat it."""
+    if not isinstance(part, yaml.MappingNode):
+        return ()
+    plugin = next((value.value for key, value in part.value
+                   if is_string(key) and key.value == "plugin" and is_string(value)), None)
+    if plugin not in FOREIGN_PLUGINS:
+        return ()
+    return tuple(key.value for key, _ in part.value if is_string(key) and key.value.startswith(f"{plugin}-"))
