@@ -10,7 +10,9 @@ from typing import Callable
 
 import yaml
 
-from . import pythonkeys, snapcraft, sourcekeys
+from . import grammar, pythonkeys, snapcraft, sourcekeys
+from .env import DEB_ARCH
+from .grammar import Shape
 from .model import PLUGINS, Part, PluginName
 from .yamlnodes import Entries, Reader, kind, suggestion
 
@@ -24,11 +26,13 @@ ValueReader = Callable[[Reader, yaml.Node, str], object]
 class PartKey:
     """A key a part may have. `read` gives the value of its Part field (named like the key,
     `-` as `_`) or None when the value is refused (the problem is reported); keys without one
-    are read with their group (plugin first, then the source keys, then the python keys)."""
+    are read with their group (plugin first, then the source keys, then the python keys).
+    `grammar`: the key may use snapcraft's on/to/else (grammar.py), resolved before it is read."""
 
     name: str
     read: ValueReader | None = None
     plugins: tuple[str, ...] = PLUGINS  # a key of other plugins is refused for this one
+    grammar: Shape | None = None
 
     @property
     def field(self) -> str:
@@ -101,11 +105,13 @@ def _organize(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, str
 
 KEYS: tuple[PartKey, ...] = (
     PartKey("plugin", _plugin),
-    *(PartKey(name) for name in sourcekeys.KEYS),
-    *(PartKey(name, plugins=("python",)) for name in pythonkeys.PART_KEYS),
+    PartKey("source", grammar="one"),
+    *(PartKey(name) for name in sourcekeys.SOURCE_KEYS),
+    PartKey("python-packages", plugins=("python",), grammar="list"),
+    *(PartKey(name, plugins=("python",)) for name in pythonkeys.PART_KEYS if name != "python-packages"),
     PartKey("build-environment", _environment),
-    PartKey("build-packages", _debs),
-    PartKey("stage-packages", _debs),
+    PartKey("build-packages", _debs, grammar="list"),
+    PartKey("stage-packages", _debs, grammar="list"),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
     PartKey("override-pull", Reader.string),
@@ -128,6 +134,7 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
     if not isinstance(node, yaml.MappingNode):
         return None
     snapcraft.check_part_keys(reader, entries, key)
+    entries = _grammar_resolved(reader, entries, key)
     plugin = reader.optional(entries, "plugin", lambda n, k: _plugin(reader, n, k), f"{key}.plugin")
     if "plugin" not in entries:
         reader.problem(node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}")
@@ -143,6 +150,24 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
         if value is not None:
             fields[part_key.field] = value
     return Part(name=name, plugin=plugin, **fields)
+
+
+def _grammar_resolved(reader: Reader, entries: Entries, key: str) -> Entries:
+    """`entries` with the grammar of every key that allows it resolved for this machine; a key
+    whose statements give nothing here is left out, as if it were not written."""
+    resolved = dict(entries)
+    for part_key in KEYS:
+        if part_key.grammar is None or part_key.name not in entries:
+            continue
+        key_node, node = entries[part_key.name]
+        if not grammar.uses_grammar(node):
+            continue
+        value = grammar.resolve(reader, node, f"{key}.{part_key.name}", DEB_ARCH, part_key.grammar)
+        if value is None:
+            del resolved[part_key.name]
+        else:
+            resolved[part_key.name] = (key_node, value)
+    return resolved
 
 
 def _refuse_other_plugins_keys(reader: Reader, entries: Entries, key: str, plugin: str | None) -> None:
