@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from urllib.parse import quote
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -29,21 +29,12 @@ from .env import quote as shell_quote
 from .fsutil import remove_tree
 from .errors import BuildError
 from .filesets import organize, select
+from .offline import namespace_command, network_hint
 from .sources import copy_source
 from .tree import Capture, Placement, Tree, capture, copy_captured, materialize, normalize_modes
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
-
-
-@dataclass(frozen=True)
-class Scripts:
-    """What every step script of a part runs with, whichever step it is."""
-
-    part: str
-    epoch: int
-    build_environment: tuple[tuple[str, str], ...]
-    interpreter_dir: Path
 
 
 @dataclass(frozen=True)
@@ -67,9 +58,9 @@ class Action:
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
     copies_source: bool = False  # dump's default build: the source copied straight into the install
 
-    @property
-    def scripts(self) -> Scripts:
-        return Scripts(self.part, self.epoch, self.build_environment, self.interpreter_dir)
+    def step(self, sandbox: Sandbox, keep_open: tuple[int, ...], conditions: Conditions) -> Step:
+        return Step(sandbox, self.part, self.epoch, self.build_environment, self.interpreter_dir,
+                    keep_open, conditions)
 
 
 @dataclass(frozen=True)
@@ -106,7 +97,7 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
     script left running by a killed doit keeps the part locked until it ends."""
     prepare_sandbox(sandbox)
-    step = Step(action.scripts, sandbox, keep_open, conditions)
+    step = action.step(sandbox, keep_open, conditions)
     with caller_umask_ignored():
         write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
         if action.copies_source:
@@ -116,7 +107,7 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
         else:
             _fill(action, sandbox, stage, conditions.reverse_source)
     if not action.copies_source:
-        step.run("build", action.script, sandbox.build)
+        step.run(action.script)
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.python_venv:
@@ -142,24 +133,59 @@ def _say(sandbox: Sandbox, what: str) -> None:
 
 @dataclass(frozen=True)
 class Step:
-    """Runs one step's script of a part; a failure names the step and shows the log's tail."""
+    """One step script of a part and everything it runs with: `execute` needs nothing else.
+    The steps of one action differ only in name, workdir and env (`at` makes the next one)."""
 
-    scripts: Scripts
     sandbox: Sandbox
+    part: str
+    epoch: int
+    build_environment: tuple[tuple[str, str], ...]
+    interpreter_dir: Path
+    # file descriptors the script inherits: build.py passes its lock, so a script left running
+    # by a killed doit keeps the part locked until it ends
     keep_open: tuple[int, ...] = ()
     conditions: Conditions = NORMAL
+    name: str = "build"  # $CRAFT_STEP_NAME in lower case; also names the script's file
+    workdir: Path | None = None  # where the script starts; None: the build folder
+    env: tuple[tuple[str, str], ...] = ()  # on top of the fixed environment (e.g. $CRAFT_STAGE)
+    network: bool = False  # only pull's steps (override-pull, uv's lock and sdist builds) have it
 
-    def run(self, name: str, script: str, workdir: Path, env: dict[str, str] | None = None) -> None:
-        scripts, sandbox = self.scripts, self.sandbox
-        status = execute(sandbox, scripts.epoch, scripts.part, scripts.build_environment, script,
-                         scripts.interpreter_dir, self.keep_open, self.conditions, name, workdir, env or {})
+    def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
+        return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
+
+    def run(self, script: str) -> None:
+        """Run `script`; a failure names the step and shows the log's tail."""
+        status = execute(self, script)
+        _warn_empty_values(self)
         if status != 0:
-            what = "build script" if name == "build" else f"override-{name} script"
+            what = "build script" if self.name == "build" else f"override-{self.name} script"
+            log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
+            hint = None if self.network else network_hint(log)
             raise BuildError(
-                f"part {scripts.part!r}: {what} failed with exit status {status}",
-                _tail(sandbox.log),
-                f"Fix the part's override-{name} or source; the full log is {sandbox.log}",
+                f"part {self.part!r}: {what} failed with exit status {status}",
+                _tail(log),
+                "\n".join(filter(None, [
+                    hint, f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}"])),
             )
+
+
+def _warn_empty_values(step: Step) -> None:
+    """One warning line per empty `craftctl set` of the step. The sandbox (and its log) goes
+    once the part is built, so the log, which holds the error of the command that should have
+    given the value, is kept beside it."""
+    marks, kept = step.sandbox.tools / "empty-values", _kept_log(step)
+    kept.unlink(missing_ok=True)  # a log kept by an earlier run no longer says anything
+    if not marks.is_file():
+        return
+    shutil.copyfile(step.sandbox.log, kept)
+    for name in sorted(set(marks.read_text().split())):
+        print(f"partsmith: warning: part {step.part!r}: override-{step.name}: `craftctl set {name}=` "
+              f"with an empty value (did the command that gives it fail? its log is kept in {kept})")
+    marks.unlink()
+
+
+def _kept_log(step: Step) -> Path:
+    return step.sandbox.root.with_name(f"{step.sandbox.root.name}.{step.name}.log")
 
 
 def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...],
@@ -168,12 +194,12 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
     selected = _selected(step.sandbox, name)
     with caller_umask_ignored():
-        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.scripts.epoch)
+        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.epoch)
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
     env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
-    step.run(name, script, out, env)
-    return _captured(step.scripts.part, step.sandbox, out, step.scripts.epoch)
+    step.at(name, out, env).run(script)
+    return _captured(step.part, step.sandbox, out, step.epoch)
 
 
 def unpack_deb(deb: Path, install: Path, part: str) -> None:
@@ -203,22 +229,21 @@ def prepare_sandbox(sandbox: Sandbox) -> None:
             folder.mkdir(parents=True)
 
 
-def execute(sandbox: Sandbox, epoch: int, part: str, build_environment: tuple[tuple[str, str], ...],
-            script: str, interpreter_dir: Path, keep_open: tuple[int, ...] = (),
-            conditions: Conditions = NORMAL, step: str = "build", workdir: Path | None = None,
-            env: dict[str, str] | None = None) -> int:
-    """Run `script` with bash in the sandbox's fixed environment, in `workdir` (the build folder
-    by default); its output goes to the log."""
-    full_env = {**action_environment(sandbox, part, epoch, interpreter_dir), **(env or {}),
-                "CRAFT_STEP_NAME": step.upper(), **dict(conditions.extra_env)}
-    prologue = _prologue(workdir or sandbox.build, build_environment)
-    path = sandbox.tools / f"{step}.sh"
+def execute(step: Step, script: str) -> int:
+    """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
+    output goes to the log. Returns the exit status."""
+    sandbox, conditions = step.sandbox, step.conditions
+    env = {**action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
+           **dict(step.env), "CRAFT_STEP_NAME": step.name.upper(), **dict(conditions.extra_env)}
+    isolation = () if step.network else namespace_command()
+    prologue = _prologue(step.workdir or sandbox.build, step.build_environment)
+    path = sandbox.tools / f"{step.name}.sh"
     path.write_text("\n".join([*prologue, script, ""]))
     with open(sandbox.log, "ab") as log:
         return subprocess.run(
-            [*conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
-            env=full_env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, umask=0o022, pass_fds=keep_open,
+            [*isolation, *conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
+            env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, umask=0o022, pass_fds=step.keep_open,
         ).returncode
 
 
@@ -227,12 +252,7 @@ def _prologue(workdir: Path, build_environment: tuple[tuple[str, str], ...]) -> 
 
 
 def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
-    if action.source is not None:
-        skip = (action.build_root, action.source / ".git")
-        copy_source(action.source, sandbox.src, skip=skip, reverse=reverse_source)
-    else:
-        sandbox.src.mkdir()
-    normalize_modes(sandbox.src, action.epoch)  # the checkout's umask and mtimes are not inputs
+    copy_part_source(action.source, action.build_root, sandbox.src, action.epoch, reverse_source)
     # The build folder starts as the (pulled) source, like craft-parts; links cost nothing.
     copy_source(sandbox.src, sandbox.build, skip=(), reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
@@ -251,6 +271,17 @@ def _copy_source_to_install(action: Action, sandbox: Sandbox, reverse: bool) -> 
         return capture(sandbox.install, action.epoch)
     skip = frozenset({str(action.build_root), str(action.source / ".git")})
     return copy_captured(action.source, sandbox.install, skip, action.epoch, _forbidden(sandbox), reverse)
+
+
+def copy_part_source(source: Path | None, build_root: Path, dest: Path, epoch: int, reverse: bool = False) -> None:
+    """$CRAFT_PART_SRC of the steps after pull: a copy of the part's (pulled) source without the
+    build root and `.git`, with normalized modes and mtimes (the checkout's umask and times are
+    not inputs); an empty folder for a part without a source."""
+    if source is not None:
+        copy_source(source, dest, skip=(build_root, source / ".git"), reverse=reverse)
+    else:
+        dest.mkdir()
+    normalize_modes(dest, epoch)
 
 
 def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],
@@ -305,6 +336,11 @@ case "${{1:-}}" in
       name=${{pair%%=*}}
       if [[ "$pair" != *=* || ! "$name" =~ ^(version|grade)$ ]]; then
         echo "craftctl set: expected version=VALUE or grade=VALUE, got '$pair'" >&2; exit 2
+      fi
+      if [ -z "${{pair#*=}}" ]; then
+        # most often `$(git describe)` without .git: its error is just above in the log
+        echo "craftctl set: $name is empty (did the command that gives it fail?)" >&2
+        echo "$name" >> "$tools/empty-values"
       fi
       printf '%s' "${{pair#*=}}" > "$tools/values/$name"
     done ;;
@@ -363,7 +399,7 @@ def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
     return result
 
 
-def _tail(log: Path) -> str:
-    lines = log.read_bytes().decode("utf-8", "replace").splitlines()
+def _tail(log: str) -> str:
+    lines = log.splitlines()
     shown = lines[-TAIL_LINES:]
     return "\n".join(["(last lines of the build output)" if len(lines) > TAIL_LINES else "(build output)", *shown])

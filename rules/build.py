@@ -17,7 +17,7 @@ from . import action, plugins, pulledsource, remote, stage
 from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .key import build_record
 from .layout import Layout
 from .locks import action_lock
@@ -188,7 +188,5 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
 
 
 def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]) -> None:
-    path = layout.result(name)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(json.dumps({"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True))
-    os.replace(temp, path)
+    write_atomic(layout.result(name),
+                 json.dumps({"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True))

@@ -7,6 +7,7 @@ import re
 
 from .cachedir import cache_root
 from .errors import PartsmithError
+from .fsutil import write_atomic
 from .store import Store
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -60,9 +61,7 @@ def record_run(hits: int, misses: int) -> None:
     root = cache_root()
     if not root.is_dir():
         return
-    temp = root / f"{LAST_RUN}.{os.getpid()}.tmp"
-    temp.write_text(json.dumps({"hits": hits, "misses": misses}))
-    os.replace(temp, root / LAST_RUN)
+    write_atomic(root / LAST_RUN, json.dumps({"hits": hits, "misses": misses}))
 
 
 def _size(count: int) -> str:

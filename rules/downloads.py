@@ -1,7 +1,7 @@
 """Locked files into the store, by sha256: a file fetched once is never fetched again, for any
-part or workspace of the user. Each is written to a temp file beside its blob while it is hashed,
-checked against the lock's sha256 (and size), flushed and renamed: a crash leaves only a temp
-file, and a file whose bytes differ from the lock never lands.
+part or workspace of the user. Each is written to a temp file beside its blob while it is hashed
+(fsutil.atomic_file), checked against the lock's sha256 (and size), flushed and renamed: a crash
+leaves only a temp file, and a file whose bytes differ from the lock never lands.
 """
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import PartsmithError
+from .fsutil import atomic_file
 from .progress import Progress
 from .pylock import LockedFile
 from .store import Store
@@ -40,41 +42,36 @@ def ensure_in_store(store: Store, files: list[LockedFile], lock_folder: Path, pr
 def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
     final = store.blob(file.sha256)
     final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.with_name(f"{final.name}.{os.getpid()}.{id(file)}.tmp")
     for attempt in range(ATTEMPTS):
         try:
-            _copy_into(temp, file, lock_folder, progress)
+            with atomic_file(final, durable=True, mode=0o444) as out:
+                _copy_into(out, file, lock_folder, progress)
             break
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            temp.unlink(missing_ok=True)
             if isinstance(err, urllib.error.HTTPError) and err.code < 500 or attempt == ATTEMPTS - 1:
                 raise PartsmithError(f"{file.name}: could not be fetched from {file.url}: {err}",
                                      resolution="Check the network and the index, then run again.") from None
             time.sleep(0.5 * (attempt + 1))
-    os.replace(temp, final)
     progress.add_done()
 
 
-def _copy_into(temp: Path, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
+def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
+    """Copy the file's bytes into `out`, refusing (before `out` is kept) bytes the lock does not name."""
     sha = hashlib.sha256()
     size = 0
-    with _opened(file, lock_folder) as stream, open(temp, "wb") as out:
+    with _opened(file, lock_folder) as stream:
         while chunk := stream.read(CHUNK):
             sha.update(chunk)
             size += len(chunk)
             out.write(chunk)
             progress.add_bytes(len(chunk))
-        out.flush()
-        os.fsync(out.fileno())
     if sha.hexdigest() != file.sha256 or (file.size is not None and size != file.size):
-        temp.unlink()
         raise PartsmithError(
             f"{file.name}: its bytes do not match the lock: sha256 {sha.hexdigest()[:12]}, {size} bytes; "
             f"the lock says sha256 {file.sha256[:12]}, {file.size} bytes",
             f"from {file.url or file.path}",
             "Nothing was kept. If the file was republished or the lock edited by hand, run `doit lock`; "
             "otherwise the index or the download was tampered with.")
-    os.chmod(temp, 0o444)
 
 
 def _opened(file: LockedFile, lock_folder: Path):

@@ -9,6 +9,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from .offline import proxy_environment
+
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 # The Debian multiarch triplet and architecture of this machine, as snapcraft's ARCH_TRIPLET and
 # ARCH_BUILD_FOR (partsmith builds for the machine it runs on).
@@ -70,8 +72,10 @@ class Sandbox:
         return self.root / "build.log"
 
 
-def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path) -> dict[str, str]:
-    """Fixed variables only; the part's build-environment is exported by the script after them."""
+def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path,
+                       network: bool = False) -> dict[str, str]:
+    """Fixed variables only; the part's build-environment is exported by the script after them.
+    Without `network` (every step but pull's), the proxies point nowhere (offline.py)."""
     path = [sandbox.tools, sandbox.install / "bin", sandbox.stage / "bin", interpreter_dir, *SYSTEM_PATH]
     return {
         "PATH": ":".join(str(p) for p in path),
@@ -88,6 +92,7 @@ def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter
         # top-level path, its HEAD): the source is an input by content, not by where it sits.
         "GIT_CEILING_DIRECTORIES": str(sandbox.root),
         **craft_variables(sandbox, part_name),
+        **({} if network else proxy_environment()),
     }
 
 

@@ -1,10 +1,46 @@
-"""Removing folders that builds leave behind, read-only ones included."""
+"""Files and folders written safely: one atomic writer for every file a reader may see half
+written, and removal of the folders that builds leave behind, read-only ones included."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
+
+
+def write_atomic(path: Path, data: str | bytes, *, durable: bool = False, mode: int | None = None) -> None:
+    """Replace `path` by `data` so that a reader, or the next run after a crash, sees the old
+    file or the new one, never half of one (see `atomic_file`)."""
+    with atomic_file(path, durable=durable, mode=mode) as out:
+        out.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextmanager
+def atomic_file(path: Path, *, durable: bool = False, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A binary file to write that becomes `path` when the block ends without error; on an
+    error it is removed and `path` stays as it was.
+
+    The temp file lies in `path`'s folder because a rename is atomic only within one file
+    system; its name is unique per writer (processes of `doit -n N` write the same names) and
+    ends in `.tmp`, which `cache-trim` sweeps when a writer died. `durable`: fsync before the
+    rename, so a crash cannot leave the new name on bytes never written (the store's results,
+    downloaded blobs). `mode`: the file's mode (e.g. 0o444 for a blob); else the umask's."""
+    temp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temp, "xb") as out:
+            yield out
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def remove_tree(path: Path) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .tree import ChangedSince, Entry, copy_checked
 
 Owned = Mapping[str, tuple[Entry, Path, str]]  # path -> (entry, folder holding it, owning part)
@@ -328,9 +328,7 @@ def _write_records(dest: Path, owned: Owned, previous: dict[str, PartRecord], li
         old = previous.get(part)
         if old is not None and old.folder == folders[part] and old.rows == rows:
             continue
-        temp = folder / f"{part}.tmp"
-        temp.write_bytes(marshal.dumps((folders[part], rows)))
-        os.replace(temp, folder / part)
+        write_atomic(folder / part, marshal.dumps((folders[part], rows)))
     for part in set(previous) - set(by_part):
         (folder / part).unlink(missing_ok=True)
 
@@ -348,7 +346,4 @@ def _write_summary(dest: Path, entries: int) -> None:
     folder = _records_folder(dest)
     records = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in sorted(os.listdir(folder))
                if not name.endswith(".tmp")}
-    summary = _summary(dest)
-    temp = summary.with_name(summary.name + ".tmp")
-    temp.write_text(json.dumps({"entries": entries, "records": records}, sort_keys=True))
-    os.replace(temp, summary)
+    write_atomic(_summary(dest), json.dumps({"entries": entries, "records": records}, sort_keys=True))

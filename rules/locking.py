@@ -13,6 +13,7 @@ from pathlib import Path
 from . import pulledsource
 from .digest import digest
 from .errors import PartsmithError
+from .fsutil import write_atomic
 from .layout import Layout
 from .locks import action_lock
 from .progress import Progress
@@ -90,9 +91,7 @@ def _previous(path: Path) -> Lock | None:
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    write_atomic(path, text)
 
 
 def _moves(previous: Lock | None, lock: Lock) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import tarfile
 from pathlib import Path
 
 from .errors import BuildError
+from .fsutil import atomic_file, write_atomic
 from .layout import Layout
 from .linkfarm import recorded_tree
 from .tree import Entry, hash_file
@@ -30,18 +30,11 @@ def pack(workspace: Workspace) -> str:
     dist.mkdir(exist_ok=True)
     archive = dist / f"{workspace.name}.tar.gz"
     checksum = archive.with_name(archive.name + ".sha256")
-    temp = archive.with_name(archive.name + ".tmp")
     checksum.unlink(missing_ok=True)  # no checksum beside an archive it does not describe
-    try:
-        with open(temp, "wb") as raw:
-            write_archive(raw, tree, layout.prime, workspace.source_date_epoch)
-        digest = hash_file(temp)[0]
-        os.replace(temp, archive)
-    finally:
-        temp.unlink(missing_ok=True)
-    checksum_temp = checksum.with_name(checksum.name + ".tmp")
-    checksum_temp.write_text(f"{digest}  {archive.name}\n")
-    os.replace(checksum_temp, checksum)
+    with atomic_file(archive) as raw:
+        write_archive(raw, tree, layout.prime, workspace.source_date_epoch)
+    digest = hash_file(archive)[0]
+    write_atomic(checksum, f"{digest}  {archive.name}\n")
     return f"pack: {archive} sha256 {digest}"
 
 

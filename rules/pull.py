@@ -21,7 +21,7 @@ from .cachedir import cache_root
 from .digest import digest
 from .downloads import ensure_in_store
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .key import pull_record
 from .layout import Layout
 from .locks import action_lock
@@ -169,9 +169,7 @@ def _publish(out: Path, pulled: Pulled) -> None:
     pulled.folder.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(out, pulled.folder)
     data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
-    temp = record.with_suffix(".tmp")
-    temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(temp, record)
+    write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def load_pulled(layout: Layout, name: str) -> Pulled:

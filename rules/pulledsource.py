@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import fetch
 from .digest import digest
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .layout import Layout
 from .locks import action_lock
 from .scriptlets import pulled_by_script
@@ -76,9 +76,7 @@ def pull(workspace: Workspace, name: str) -> str:
             os.rename(made, dest)
         written = {"record": digest(record), "resolved": resolved, "values": values,
                    "manifest": folder_digest(workspace, dest)}
-        temp_record = layout.pulled_source_record(name).with_suffix(".tmp")
-        temp_record.write_text(json.dumps(written, sort_keys=True))
-        os.replace(temp_record, layout.pulled_source_record(name))
+        write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
     return "; ".join(said)
 
 

@@ -103,8 +103,18 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
     blobs = _checked(remote, wanted) if wanted else {}
     if blobs is None:
         return False  # missing or corrupt: a miss, built here (and re-uploaded when uploading)
-    store.add_blobs(blobs)
-    store.put_result(key, record, tree, values)
+    return _stored(store, key, record, tree, values, blobs)
+
+
+def _stored(store: Store, key: str, record: dict, tree: Tree, values: dict[str, str], blobs: dict[str, bytes]) -> bool:
+    """Add the downloaded blobs and the result naming them under the store's lock, so that a
+    concurrent cache-trim never sees the blobs without their result. A blob the store held when
+    the fetch looked may have been trimmed since (the download took a while): a miss then."""
+    with store.lock():
+        store.add_blobs(blobs)
+        if not all(store.blob(e.digest).is_file() for e in tree.values() if e.kind == "file"):
+            return False
+        store.put_result(key, record, tree, values)
     return True
 
 

@@ -25,6 +25,7 @@ from .key import interpreter_facts
 from .layout import Layout
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
+from .scriptlets import part_step
 from .sources import copy_source
 from .toolchain import interpreter
 from .uv import index_options, uv_command
@@ -79,8 +80,7 @@ def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgra
     source = workspace.source_dir(part)
     _prepare(sandbox, workspace, part, source, previous)
     script = _script(workspace, part, source, upgrade)
-    status = action.execute(sandbox, workspace.source_date_epoch, name, part.build_environment, script,
-                            interpreter(workspace).parent, keep_open=keep_open)
+    status = action.execute(part_step(workspace, name, sandbox, keep_open, network=True), script)
     if status != 0:
         raise resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent

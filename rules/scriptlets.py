@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from . import action
+from .env import Sandbox
 from .fsutil import remove_tree
 from .layout import Layout
 from .sources import copy_source
@@ -16,9 +17,13 @@ from .toolchain import interpreter
 from .workspace import Workspace
 
 
-def scripts_for(workspace: Workspace, name: str) -> action.Scripts:
+def part_step(workspace: Workspace, name: str, sandbox: Sandbox, keep_open: tuple[int, ...] = (),
+              network: bool = False) -> action.Step:
+    """A script of part `name` run outside its build action (a scriptlet, uv's lock and sdist
+    builds), with the environment its build has; `network` for those of pull."""
     part = workspace.parts[name]
-    return action.Scripts(name, workspace.source_date_epoch, part.build_environment, interpreter(workspace).parent)
+    return action.Step(sandbox, name, workspace.source_date_epoch, part.build_environment,
+                       interpreter(workspace).parent, keep_open, network=network)
 
 
 def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
@@ -31,7 +36,7 @@ def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
         for folder in (sandbox.build, sandbox.stage):
             folder.mkdir()
         action.write_tools(sandbox, workspace.parts[name].build_environment, (), values)
-    return action.Step(scripts_for(workspace, name), sandbox, keep_open)
+    return part_step(workspace, name, sandbox, keep_open, network=step == "pull")
 
 
 def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]) -> dict[str, str]:
@@ -41,7 +46,7 @@ def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, 
     step = _sandbox(workspace, name, "pull", {}, keep_open)
     with action.caller_umask_ignored():
         copy_source(source, step.sandbox.src, skip=workspace.build_root)
-    step.run("pull", workspace.parts[name].override_pull or "", step.sandbox.src)
+    step.at("pull", step.sandbox.src).run(workspace.parts[name].override_pull or "")
     said = action.read_values(step.sandbox)
     remove_tree(dest)
     os.rename(step.sandbox.src, dest)
@@ -53,11 +58,12 @@ def primed_by_script(workspace: Workspace, name: str, tree: Tree, root: Path) ->
     """override-prime, each time prime runs: `craftctl default` brings the part's staged files
     that its prime fileset selects. Not cached: it only selects and edits files the part already
     built (`tree`, its bytes in `root`). `craftctl get` answers what the build set; a `craftctl
-    set` here changes nothing (the part's result is stored already). Returns the primed Tree and
-    the folder holding it."""
+    set` here changes nothing (the part's result is stored already). $CRAFT_PART_SRC holds the
+    part's (pulled) source, as in its build. Returns the primed Tree and the folder holding it."""
     part = workspace.parts[name]
     step = _sandbox(workspace, name, "prime", Layout(workspace.build_root).built_values(name))
-    step.sandbox.src.mkdir()
+    with action.caller_umask_ignored():  # projects copy extras from it (httpie: man pages)
+        action.copy_part_source(workspace.source_dir(part), workspace.build_root, step.sandbox.src, step.epoch)
     out = step.sandbox.root / "primed"  # the prime step copies from here: it stays until the next prime
     captured = action.scripted_step(step, "prime", part.override_prime or "", tree, root, part.prime, out)
     return captured.tree, out

@@ -8,7 +8,6 @@ Normalized: members in sorted order (RECORD last), every time SOURCE_DATE_EPOCH,
 """
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import zipfile
@@ -18,11 +17,12 @@ from . import RULES_VERSION, action
 from .digest import digest
 from .env import Sandbox
 from .errors import BuildError
-from .fsutil import remove_tree
+from .fsutil import atomic_file, remove_tree
 from .key import toolchain
 from .layout import Layout
 from .pylock import LockedPackage
 from .resolve import PIP_VARIABLES, explaining_lines
+from .scriptlets import part_step
 from .store import Store
 from .toolchain import interpreter
 from .tree import capture
@@ -59,10 +59,8 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
         (sandbox.root / "out").mkdir()
     command = [*uv_command(("build", "--wheel"), interpreter(workspace)), *index_options(workspace.python),
                "--out-dir", "../out", package.file.name]
-    environment = workspace.parts[part].build_environment
-    status = action.execute(sandbox, workspace.source_date_epoch, part, environment,
-                            PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"',
-                            interpreter(workspace).parent, keep_open=keep_open)
+    status = action.execute(part_step(workspace, part, sandbox, keep_open, network=True),
+                            PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"')
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
         lines = sandbox.log.read_text(errors="replace").splitlines()
@@ -81,8 +79,7 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
 def normalize_wheel(path: Path, epoch: int) -> None:
     """Rewrite the wheel with sorted members, fixed times and modes (its RECORD stays valid)."""
     when = _zip_time(epoch)
-    fresh = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out:
+    with zipfile.ZipFile(path) as source, atomic_file(path) as fresh, zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out:
         members = sorted(source.infolist(), key=lambda info: (info.filename.endswith(".dist-info/RECORD"), info.filename))
         for info in members:
             if info.is_dir():
@@ -92,7 +89,6 @@ def normalize_wheel(path: Path, epoch: int) -> None:
             fixed.external_attr = (0o100755 if executable else 0o100644) << 16
             fixed.compress_type = zipfile.ZIP_DEFLATED
             out.writestr(fixed, source.read(info))
-    os.replace(fresh, path)
 
 
 def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
+from .yamlnodes import Entries, Reader, is_string
+
 # Top-level keys of snapcraft.yaml that describe the snap, not how its parts are built.
 SNAP_METADATA = (
     "adopt-info", "apps", "architectures", "assumes", "base", "build-base", "components", "compression",
@@ -31,6 +35,9 @@ FOREIGN_PLUGINS = (
 UNSUPPORTED_PART_KEYS = (
     "build-snaps", "stage-snaps", "source-subdir", "source-submodules", "parse-info",
 )
+
+# Part keys of snapcraft that say nothing about how a part is built: accepted, named as not used.
+UNUSED_PART_KEYS = ("build-attributes",)
 
 # The older spellings (core18, core20) of the python plugin's keys, accepted in every base.
 OLD_PYTHON_KEYS = {"requirements": "python-requirements", "constraints": "python-constraints"}
@@ -63,3 +70,25 @@ def era_keys(keys: tuple[str, ...], base: str | None) -> tuple[str, ...]:
     `python-requirements` later (both spellings are accepted everywhere)."""
     other = set(OLD_PYTHON_KEYS.values()) if base in OLD_BASES else set(OLD_PYTHON_KEYS)
     return tuple(key for key in keys if key not in other)
+
+
+def check_part_keys(reader: Reader, entries: Entries, key: str) -> None:
+    """Refuse the part keys partsmith does not implement; note the ones it does not need."""
+    for unsupported in UNSUPPORTED_PART_KEYS:
+        if unsupported in entries:
+            reader.problem(entries[unsupported][0], f"{key}.{unsupported}", "not supported by partsmith: "
+                           "remove it (see README, Coming from snapcraft)")
+    reader.unused += [f"{key}.{name}" for name in UNUSED_PART_KEYS if name in entries]
+
+
+def foreign_plugin_keys(part: yaml.Node) -> tuple[str, ...]:
+    """The keys a part has for its snapcraft plugin that partsmith refuses (cmake-parameters
+    for plugin: cmake; snapcraft names every plugin key after its plugin): that plugin's refusal
+    says all there is to fix, an "unknown key" for each of them would only repeat it."""
+    if not isinstance(part, yaml.MappingNode):
+        return ()
+    plugin = next((value.value for key, value in part.value
+                   if is_string(key) and key.value == "plugin" and is_string(value)), None)
+    if plugin not in FOREIGN_PLUGINS:
+        return ()
+    return tuple(key.value for key, _ in part.value if is_string(key) and key.value.startswith(f"{plugin}-"))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .cachedir import cache_root
 from .errors import PartsmithError
+from .fsutil import write_atomic
 from .tree import hash_file
 
 # relpath -> ("file", sha256, executable) | ("link", target) | ("dir",)
@@ -72,9 +73,7 @@ def _load(cache_file: Path) -> dict:
 
 def _save(cache_file: Path, data: dict) -> None:
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-    temp.write_bytes(marshal.dumps(data))
-    os.replace(temp, cache_file)
+    write_atomic(cache_file, marshal.dumps(data))
 
 
 def stat_cache(source: Path) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .fsutil import remove_tree
+from .fsutil import remove_tree, write_atomic
 from .tree import Entry, Tree, copy_checked, from_json, link_escapes, to_json
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -139,9 +139,14 @@ class Store:
         os.utime(path)  # least recently used eviction reads this
         return result
 
+    def lock(self) -> FileLock:
+        """Held by every writer from its first blob to the result naming them, and by `trim`:
+        a trim deletes every blob no result names, so it must not run in between."""
+        return FileLock(self.root / "store.lock")
+
     def put(self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None) -> None:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
-        with FileLock(self.root / "store.lock"):
+        with self.lock():
             self.put_tree(tree, folder)
             self.put_result(key, record, tree, values)
 
@@ -164,14 +169,8 @@ class Store:
         """Write the action result last, once every blob it names is stored. `values`: what the
         build said with `craftctl set` (a version), an output like the files."""
         self.ac.mkdir(parents=True, exist_ok=True)
-        final = self.result_path(key)
-        temp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
         data = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
-        with open(temp, "w") as out:
-            out.write(json.dumps(data, sort_keys=True))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, final)
+        write_atomic(self.result_path(key), json.dumps(data, sort_keys=True), durable=True)
 
     # -- size and eviction ----------------------------------------------------------------------
 
@@ -184,7 +183,7 @@ class Store:
     def trim(self, max_bytes: int) -> int:
         """Drop blobs no result refers to, then evict least recently used results (and the blobs
         only they used) until the store fits in `max_bytes`; returns how many results went."""
-        with FileLock(self.root / "store.lock"):
+        with self.lock():
             results = sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.ac.is_dir() else []
             uses = {path: self._digests(path) for path in results}
             count = Counter(digest for digests in uses.values() for digest in digests)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping, NewType
 
+from .fsutil import write_atomic
+
 Digest = NewType("Digest", str)
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
@@ -271,9 +273,7 @@ def tree_digest(tree: Tree) -> Digest:
 
 def write_manifest(tree: Tree, path: Path) -> None:
     """Write the manifest atomically: a reader sees the old one or the new one, never half."""
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(to_json(tree) + "\n")
-    os.replace(temp, path)
+    write_atomic(path, to_json(tree) + "\n")
 
 
 def read_manifest(path: Path) -> dict[str, Entry]:

@@ -48,6 +48,11 @@ def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monk
             "TARGET_ARCH": DEB_ARCH,
             "PARALLEL_BUILD_COUNT": "1",
         }.items()},
+        # a build has no network: where a namespace cannot take it away, no proxy answers
+        **{name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
+                                                   "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")},
+        "no_proxy": "",
+        "NO_PROXY": "",
     }
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import DODO, doit, make_workspace
 from rules import linkfarm
-from rules.tree import Entry, capture
+from rules.tree import capture
 
 TWO_PARTS = """\
 name: links

@@ -384,6 +384,38 @@ def test_override_stage_and_prime_change_what_the_part_stages_and_primes(tmp_pat
     assert (prime / "bin/tool").is_file()
 
 
+def test_override_prime_sees_the_pulled_source_in_craft_part_src(tmp_path):
+    """As httpie's snapcraft.yaml: override-prime copies files from the part's source; for a
+    part with override-pull, that is the source the pull left."""
+    root = tmp_path / "proj"
+    (root / "extras/man").mkdir(parents=True)
+    (root / "extras/man/tool.1").write_text(".TH TOOL 1\n")
+    snap_project(root, """\
+        name: extras
+        base: core22
+        parts:
+          docs:
+            plugin: nil
+            source: extras
+            override-prime: |
+              craftctl default
+              mkdir -p share/man/man1
+              cp "$SNAPCRAFT_PART_SRC/man/tool.1" share/man/man1/
+          pulled:
+            plugin: nil
+            source: extras
+            override-pull: |
+              craftctl default
+              echo made-by-pull > marker
+            override-prime: |
+              cp "$CRAFT_PART_SRC/marker" "$CRAFT_PRIME/marker"
+        """)
+    ok(run(root, "prime"))
+    prime = root / "build/prime"
+    assert (prime / "share/man/man1/tool.1").read_text() == ".TH TOOL 1\n"
+    assert (prime / "marker").read_text() == "made-by-pull\n"
+
+
 # -- stage-packages from the host's apt -----------------------------------------------------------
 
 @pytest.mark.network
@@ -579,6 +611,37 @@ def test_craftctl_values_pass_between_steps_and_mistakes_name_the_step(tmp_path)
     assert "part 'a': override-pull script failed with exit status 2" in result.stdout
     assert "craftctl set: expected version=VALUE or grade=VALUE, got 'colour=blue'" in result.stdout
     assert (root / "build/stage/said").is_file()  # the stage stays as it was
+
+
+def test_an_empty_craftctl_value_warns_naming_the_part_and_step_and_keeps_the_log(tmp_path):
+    """`git describe` in a source without .git prints its error and gives nothing: the step
+    succeeds, but says so, and its log (with git's error) outlives the sandbox."""
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    snap_project(root, """\
+        name: x
+        base: core22
+        adopt-info: a
+        parts:
+          a:
+            plugin: nil
+            source: src
+            override-pull: |
+              craftctl default
+              craftctl set version="$(git describe --tags)"
+          b:
+            plugin: nil
+            override-build: |
+              craftctl set grade=
+        """)
+    out = ok(run(root, "stage"))
+    kept = root / "build/sandbox/a.override-pull.pull.log"
+    assert (f"partsmith: warning: part 'a': override-pull: `craftctl set version=` with an empty value "
+            f"(did the command that gives it fail? its log is kept in {kept})") in out
+    assert "partsmith: warning: part 'b': override-build: `craftctl set grade=` with an empty value" in out
+    log = kept.read_text()
+    assert "fatal: not a git repository" in log and "craftctl set: version is empty" in log
+    assert (root / "build/sandbox/b.build.log").is_file()
 
 
 # -- what the review of the first version found -------------------------------------------------

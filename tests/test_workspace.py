@@ -464,6 +464,27 @@ def test_snapcraft_plugin_refused_by_name(tmp_path):
     assert "python, dump, nil" in problem.message
 
 
+def test_a_refused_plugin_keys_are_not_also_unknown_keys(tmp_path):
+    """The plugin's refusal says it all; its own keys (cmake-parameters) are not named again,
+    while a typo or another plugin's key still is."""
+    problems = problems_of(tmp_path, """
+        name: demo
+        parts:
+          a:
+            plugin: cmake
+            cmake-parameters: [-DCMAKE_INSTALL_PREFIX=/usr]
+            cmake-generator: Ninja
+            meson-parameters: [--buildtype=release]
+          b:
+            plugin: autotools
+            autotools-configure-parameters: [--prefix=/usr]
+            sourse: .
+        """)
+    assert [(p.line, p.key) for p in problems] == [
+        (4, "parts.a.plugin"), (7, "parts.a.meson-parameters"), (9, "parts.b.plugin"), (11, "parts.b.sourse")]
+    assert "unknown key" in problems[1].message and "did you mean source?" in problems[3].message
+
+
 @pytest.mark.parametrize("text, line, key", [
     ("name: demo\nname: other\nparts:\n  a: {plugin: nil}\n", 2, "name"),
     ("name: demo\nparts:\n  a:\n    plugin: nil\n    plugin: dump\n", 5, "parts.a.plugin"),
