@@ -182,13 +182,17 @@ class Store:
 
     def trim(self, max_bytes: int) -> int:
         """Drop blobs no result refers to, then evict least recently used results (and the blobs
-        only they used) until the store fits in `max_bytes`; returns how many results went."""
+        only they used) until the store fits in `max_bytes`; returns how many results went.
+        A blob no result names yet but younger than an hour is kept: a pull fetches its locked
+        files into the store before it stores the result naming them, without holding the
+        store's lock for the whole download."""
         with self.lock():
             results = sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.ac.is_dir() else []
             uses = {path: self._digests(path) for path in results}
             count = Counter(digest for digests in uses.values() for digest in digests)
             sizes = self._blob_sizes()
-            for name in [name for name in sizes if count[name] == 0]:
+            fresh = time.time() - UNNAMED_GRACE
+            for name in [name for name in sizes if count[name] == 0 and self.blob(name).stat().st_mtime < fresh]:
                 self.blob(name).unlink(missing_ok=True)
                 del sizes[name]
             total = sum(sizes.values()) + sum(path.stat().st_size for path in results)
@@ -227,6 +231,7 @@ class Store:
 
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
+UNNAMED_GRACE = 3600  # seconds a blob no result names yet is kept by trim
 
 
 def check_tree(tree: dict[str, Entry]) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+import time
 
 import pytest
 
 from rules import reapi, remote
 from rules.digest import digest
-from rules.store import Store
+from rules.store import UNNAMED_GRACE, Store
 from rules.tree import Entry, to_json
 
 FILES = {"a.txt": b"one file of the part\n", "b.txt": b"another\n"}
@@ -85,6 +87,8 @@ def test_a_blob_trimmed_after_it_was_seen_in_the_store_makes_the_fetch_a_miss(tm
     fetch is a miss instead (the part is built here)."""
     store = Store(tmp_path / "cache")
     store.add_blobs({sha(FILES["a.txt"]): FILES["a.txt"]})  # held, but named by no result
+    old = time.time() - 2 * UNNAMED_GRACE  # and old: a trim takes it (it keeps young ones)
+    os.utime(store.blob(sha(FILES["a.txt"])), (old, old))
     read_blobs = server.read_blobs
 
     def read_then_trim(sizes: dict[str, int]) -> dict[str, bytes]:
