@@ -17,6 +17,8 @@ from .tree import Entry, Tree, with_parents
 
 
 def select(tree: Tree, fileset: tuple[str, ...]) -> dict[str, Entry]:
+    if tuple(fileset) == ("*",):  # the default: everything, parents included already
+        return dict(tree)
     includes = [entry for entry in fileset if not entry.startswith("-")] or ["*"]
     excludes = [entry[1:] for entry in fileset if entry.startswith("-")]
     kept = _expand(tree, includes) - _expand(tree, excludes)

@@ -153,8 +153,8 @@ def _update(dest: Path, owned: Owned, previous: dict[str, PartRecord], epoch: in
     folders = _folders(owned)
     moved = {part for part, record in previous.items() if record.folder != folders.get(part)}
     keep = {path for path, (entry, _, part) in owned.items()
-            if path in rows and rows[path][0] == part and part not in moved
-            and states[path] == "intact" and Placed.from_row(rows[path][1]).entry == entry}
+            if path in rows and rows[path][0] == part and part not in moved and states[path] == "intact"
+            and rows[path][1][1:6] == (entry.kind, entry.digest, entry.size, entry.executable, entry.target)}
     for path in sorted(set(rows) - keep, reverse=True):  # children first
         if states[path] != "under":  # below a folder replaced by hand: it goes with that folder
             kept_folder = path in owned and owned[path][0].kind == "dir" and states[path] == "intact"

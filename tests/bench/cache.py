@@ -131,8 +131,10 @@ def python_figures(top: Path, rounds: int) -> None:
     wheels = top / "wheels"
     subprocess.run([*DOIT[:1], "-m", "pip", "download", "-q", "--only-binary", ":all:", "-d", str(wheels), *PINS],
                    check=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    # each part its own build-environment: four builds to run, not one result shared by four
     text = f"name: py\npython: {{index-url: none, find-links: [{wheels}]}}\nparts:\n" + "".join(
-        f"  p{n}: {{plugin: python, python-packages: [{', '.join(PINS)}]}}\n" for n in range(4))
+        f"  p{n}: {{plugin: python, python-packages: [{', '.join(PINS)}], build-environment: [{{N: '{n}'}}]}}\n"
+        for n in range(4))
     runs: dict[str, list[float]] = {"-n 1 cold": [], "-n 2 cold": [], "restore": []}
     for round_ in range(rounds):
         for jobs in ("1", "2"):
