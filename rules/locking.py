@@ -8,9 +8,12 @@ when a lock is missing or no longer matches its part (what CI runs).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import pulledsource
+from .cores import cores_per_task
 from .digest import digest
 from .errors import PartsmithError
 from .fsutil import write_atomic
@@ -32,37 +35,59 @@ def python_parts(workspace: Workspace, only: str | None) -> list[str]:
     return [only]
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One part's lock to make: what it is resolved from, and the lock it replaces."""
+
+    part: str
+    path: Path
+    previous: Lock | None
+    inputs: dict
+    resolution: str  # parts with the same one share it
+
+
 def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = None) -> str:
-    shared: dict[str, Lock] = {}
-    said = []
-    for name in python_parts(workspace, only):
-        said.append(_lock_part(workspace, name, upgrade, shared))
-    if upgrade and not any(p.name == normalized(upgrade) for lock in shared.values() for p in lock.packages):
+    wanted = [_wanted(workspace, name, upgrade) for name in python_parts(workspace, only)]
+    firsts = {w.resolution: w for w in reversed(wanted)}  # the first part asking for each
+    # each resolution is uv and a backend hook in subprocesses: independent, so run side by side
+    with ThreadPoolExecutor(max_workers=max(1, min(len(firsts), cores_per_task()))) as pool:
+        futures = {key: pool.submit(_resolved, workspace, w, upgrade) for key, w in firsts.items()}
+        resolved = {key: future.result() for key, future in futures.items()}
+    said = [_written(w, resolved[w.resolution]) for w in wanted]
+    if upgrade and not any(p.name == normalized(upgrade) for lock in resolved.values() for p in lock.packages):
         raise PartsmithError(f"lock: upgrade={upgrade}: no locked part holds that package",
                              "\n".join(said), "Name a package one of the locks lists.")
     return "\n".join(said) or "lock: no python parts"
 
 
-def _lock_part(workspace: Workspace, name: str, upgrade: str | None, shared: dict[str, Lock]) -> str:
+def _wanted(workspace: Workspace, name: str, upgrade: str | None) -> Wanted:
+    if pulledsource.needed(workspace.parts[name]) and not pulledsource.is_current(workspace, name):
+        pulledsource.pull(workspace, name)  # the requirements may live in what override-pull writes
     path = lock_path(workspace.path, name)
+    previous = _previous(path)
+    inputs = lock_inputs(workspace, name)
+    resolution = digest({"inputs": inputs, "previous": previous.contents() if previous else None, "upgrade": upgrade})
+    return Wanted(name, path, previous, inputs, resolution)
+
+
+def _resolved(workspace: Workspace, wanted: Wanted, upgrade: str | None) -> Lock:
     layout = Layout(workspace.build_root)
-    with action_lock(layout.lock(f"{name}.pull"), f"lock:{name}") as fd:
-        if pulledsource.needed(workspace.parts[name]) and not pulledsource.is_current(workspace, name):
-            pulledsource.pull(workspace, name)  # the requirements may live in what override-pull writes
-        previous = _previous(path)
-        inputs = lock_inputs(workspace, name)
-        wanted = digest({"inputs": inputs, "previous": previous.contents() if previous else None, "upgrade": upgrade})
-        if wanted not in shared:
-            progress = Progress(f"lock:{name}")
-            progress.phase("resolving")
-            shared[wanted] = resolve(workspace, name, previous, upgrade, keep_open=(fd,))
+    with action_lock(layout.lock(f"{wanted.part}.pull"), f"lock:{wanted.part}") as fd:
+        progress = Progress(f"lock:{wanted.part}")
+        progress.phase("resolving")
+        try:
+            return resolve(workspace, wanted.part, wanted.previous, upgrade, keep_open=(fd,))
+        finally:
             progress.clear()
-        text = dumps(Lock(shared[wanted].packages, shared[wanted].build, inputs), name)
-    if path.is_file() and path.read_text(encoding="utf-8", errors="replace") == text:
-        return f"lock:{name}: up to date, {_counted(shared[wanted])} in {_shown(path)}"
-    _write(path, text)
-    moved = _moves(previous, shared[wanted])
-    return f"lock:{name}: wrote {_counted(shared[wanted])} to {_shown(path)}" + (f" ({moved})" if moved else "")
+
+
+def _written(wanted: Wanted, resolved: Lock) -> str:
+    text = dumps(Lock(resolved.packages, resolved.build, wanted.inputs), wanted.part)
+    if wanted.path.is_file() and wanted.path.read_text(encoding="utf-8", errors="replace") == text:
+        return f"lock:{wanted.part}: up to date, {_counted(resolved)} in {_shown(wanted.path)}"
+    _write(wanted.path, text)
+    moved = _moves(wanted.previous, resolved)
+    return f"lock:{wanted.part}: wrote {_counted(resolved)} to {_shown(wanted.path)}" + (f" ({moved})" if moved else "")
 
 
 def check(workspace: Workspace, only: str | None = None) -> str:
