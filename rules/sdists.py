@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -92,6 +93,5 @@ def normalize_wheel(path: Path, epoch: int) -> None:
 
 
 def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
-    import time
     moment = time.gmtime(max(epoch, 315532800))  # zip cannot hold a time before 1980
     return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min, moment.tm_sec - moment.tm_sec % 2)
