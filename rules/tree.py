@@ -14,11 +14,11 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, NewType
+from typing import Literal, Mapping
 
+from .digest import Digest
 from .fsutil import write_atomic
 
-Digest = NewType("Digest", str)
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
 
