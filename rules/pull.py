@@ -16,7 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import remote, sdists
+from . import sdists
+from .cached import CachedAction, Produced, run_cached
 from .cachedir import cache_root
 from .digest import digest
 from .downloads import ensure_in_store
@@ -30,7 +31,7 @@ from .pylock import Lock, LockedPackage, differences, load, lock_path
 from .requirements import declaration_files
 from .resolve import lock_inputs, resolve
 from .store import Store
-from .tree import Tree, capture, copy_checked, hash_file
+from .tree import capture, copy_checked, hash_file
 from .workspace import Workspace
 
 
@@ -83,25 +84,13 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
         if is_current(workspace, name):  # another doit pulled it while this one waited
             return "up to date", load_pulled(layout, name), ""
         layout.pull_result(name).unlink(missing_ok=True)
-        cached = store.get(key)
-        if cached is None and remote.fetch(store, key):
-            cached = store.get(key)
-        if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):
-            outcome, note = "restored", ""
-        else:
-            if lock is None:
-                progress.phase("resolving")
-                lock = resolve(workspace, name, keep_open=(fd,), step="pull")
-            outcome = "fetched"
-            fetched = _fetched(workspace, name, lock, store, (fd,), progress)
-            note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
-            note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
-            folder = layout.pulled(name)
-            tree = capture(folder, workspace.source_date_epoch).tree
-            store.put(key, record, tree, folder)
-            remote.upload(store, key, record, tree)
+        folder = layout.pulled(name)
+        ran = run_cached(CachedAction(
+            f"pull:{name}", store, key, record, folder, workspace.source_date_epoch, made="fetched",
+            produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
+            publish=lambda fresh, _tree: _swap_restored(fresh, folder)))
         layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
-        return outcome, load_pulled(layout, name), note
+        return ran.outcome, load_pulled(layout, name), ran.note
 
 
 def is_current(workspace: Workspace, name: str) -> bool:
@@ -115,15 +104,23 @@ def is_current(workspace: Workspace, name: str) -> bool:
         return False
 
 
-def _restored(store: Store, tree: Tree, folder: Path, epoch: int) -> bool:
-    fresh = folder.with_name("pulled.restore")
-    remove_tree(fresh)
-    if not store.restore(tree, fresh, epoch):
-        remove_tree(fresh)
-        return False
+def _resolved_and_fetched(workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int,
+                          progress: Progress) -> Produced:
+    """The part's pulled folder made here: resolved first when no lock is committed."""
+    if lock is None:
+        progress.phase("resolving")
+        lock = resolve(workspace, name, keep_open=(fd,), step="pull")
+    fetched = _fetched(workspace, name, lock, store, (fd,), progress)
+    note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
+    note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
+    folder = Layout(workspace.build_root).pulled(name)
+    return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
+
+
+def _swap_restored(fresh: Path, folder: Path) -> None:
+    """A restored pulled folder in place of the old one: its pulled.json came with it."""
     remove_tree(folder)
     os.rename(fresh, folder)
-    return True
 
 
 def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_open: tuple[int, ...],
