@@ -8,7 +8,6 @@ leaves what was built before exactly as it was.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +17,7 @@ from .cached import CachedAction, Produced, run_cached
 from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree, write_atomic
+from .fsutil import remove_tree, swap_in, write_atomic
 from .key import build_record
 from .layout import Layout
 from .locks import action_lock
@@ -144,16 +143,7 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     """Swap `built` in as the part's install folder; its manifest is written last, as the mark
     that the folder is complete (a crash in between leaves a part that counts as not built)."""
-    install = layout.install(name)
-    old = install.with_name("install.old")
-    remove_tree(old)
-    layout.result(name).unlink(missing_ok=True)
-    layout.manifest(name).unlink(missing_ok=True)
-    if os.path.lexists(install):
-        os.rename(install, old)
-    install.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(built, install)
-    remove_tree(old)
+    swap_in(built, layout.install(name), marks=(layout.result(name), layout.manifest(name)))
     write_manifest(tree, layout.manifest(name))
 
 

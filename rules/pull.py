@@ -11,8 +11,6 @@ recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from .cachedir import cache_root
 from .digest import digest
 from .downloads import ensure_in_store
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree, write_atomic
+from .fsutil import remove_tree, swap_in, write_atomic
 from .key import pull_record
 from .layout import Layout
 from .locks import action_lock
@@ -88,7 +86,7 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
         ran = run_cached(CachedAction(
             f"pull:{name}", store, key, record, folder, workspace.source_date_epoch, made="fetched",
             produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
-            publish=lambda fresh, _tree: _swap_restored(fresh, folder)))
+            publish=lambda fresh, _tree: swap_in(fresh, folder)))  # its pulled.json came with it
         layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
         return ran.outcome, load_pulled(layout, name), ran.note
 
@@ -115,12 +113,6 @@ def _resolved_and_fetched(workspace: Workspace, name: str, lock: Lock | None, st
     note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
     folder = Layout(workspace.build_root).pulled(name)
     return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
-
-
-def _swap_restored(fresh: Path, folder: Path) -> None:
-    """A restored pulled folder in place of the old one: its pulled.json came with it."""
-    remove_tree(folder)
-    os.rename(fresh, folder)
 
 
 def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_open: tuple[int, ...],
@@ -160,11 +152,7 @@ def _wheel(workspace: Workspace, name: str, package: LockedPackage, store: Store
 def _publish(out: Path, pulled: Pulled) -> None:
     """Replace the part's pulled folder; the record is written last, as the mark of completeness."""
     record = pulled.folder / "pulled.json"
-    record.unlink(missing_ok=True)
-    if pulled.folder.exists():
-        remove_tree(pulled.folder)
-    pulled.folder.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(out, pulled.folder)
+    swap_in(out, pulled.folder, marks=(record,))
     data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
     write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
