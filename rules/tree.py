@@ -357,6 +357,8 @@ def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bo
 
 
 def _make_folder(path: str) -> None:
+    """A folder of the Tree; one there already is taken as it is, as materialize always did (a
+    Tree the store checked never lists one twice)."""
     try:
         os.mkdir(path, 0o755)
     except FileExistsError:
