@@ -8,16 +8,16 @@ leaves what was built before exactly as it was.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import action, plugins, pulledsource, remote, stage
+from . import action, plugins, pulledsource, stage
+from .cached import CachedAction, Produced, run_cached
 from .cachedir import cache_root
 from .digest import digest
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree, write_atomic
+from .fsutil import remove_tree, swap_in, write_atomic
 from .key import build_record
 from .layout import Layout
 from .locks import action_lock
@@ -100,18 +100,12 @@ def build(workspace: Workspace, name: str) -> Done:
         key = digest(record)
         if _current_key(layout, name) == key:  # another doit made it while this one waited
             return Done("up to date", len(read_manifest(layout.manifest(name))), layout.built_values(name))
-        outcome: Outcome = "restored"
-        restored = _restored(store, key, layout, name, workspace.source_date_epoch)
-        if restored is not None:
-            tree, values = restored
-        else:
-            outcome = "built"
-            tree, values = _built(workspace, name, layout, lock, manifest)
-            _keep(store, key, record, tree, layout.install(name), name, values)
-        _write_result(layout, name, key, record, manifest, values)
-    return Done(outcome, len(tree), values)
-
-
+        ran = run_cached(CachedAction(
+            f"build:{name}", store, key, record, layout.install(name), workspace.source_date_epoch,
+            produce=lambda: _built(workspace, name, layout, lock, manifest),
+            publish=lambda folder, tree: _publish(layout, name, folder, tree), made="built"))
+        _write_result(layout, name, key, record, manifest, ran.values)
+    return Done(ran.outcome, len(ran.tree), ran.values)
 
 
 def restore_written_through(workspace: Workspace, name: str) -> Path:
@@ -132,32 +126,7 @@ def _current_key(layout: Layout, name: str) -> str | None:
     return key if layout.manifest(name).is_file() and layout.install(name).is_dir() else None
 
 
-def _keep(store: Store, key: str, record: dict, tree: Tree, folder: Path, name: str, values: dict[str, str]) -> None:
-    """Store a fresh result; a store that cannot take it (a full disk) costs a warning only."""
-    try:
-        store.put(key, record, tree, folder, values)
-    except OSError as err:
-        print(f"partsmith: warning: build:{name} was not cached: {err.strerror or err}: {err.filename or store.root}")
-        return
-    remote.upload(store, key, record, tree, values)
-
-
-def _restored(store: Store, key: str, layout: Layout, name: str, epoch: int) -> tuple[Tree, dict[str, str]] | None:
-    cached = store.get(key)
-    if cached is None and remote.fetch(store, key):
-        cached = store.get(key)
-    if cached is None:
-        return None
-    fresh = layout.part_dir(name) / "install.restore"
-    remove_tree(fresh)
-    if not store.restore(cached.tree, fresh, epoch):
-        remove_tree(fresh)
-        return None  # a blob was missing or corrupt: build, which stores good bytes again
-    _publish(layout, name, fresh, cached.tree)
-    return cached.tree, cached.values
-
-
-def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> tuple[Tree, dict[str, str]]:
+def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Produced:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = stage.placement(stage.merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
@@ -168,22 +137,13 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
                          resolution="Run again once the source is saved.")
     _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
-    return result.capture.tree, result.values
+    return Produced(layout.install(name), result.capture.tree, result.values)
 
 
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     """Swap `built` in as the part's install folder; its manifest is written last, as the mark
     that the folder is complete (a crash in between leaves a part that counts as not built)."""
-    install = layout.install(name)
-    old = install.with_name("install.old")
-    remove_tree(old)
-    layout.result(name).unlink(missing_ok=True)
-    layout.manifest(name).unlink(missing_ok=True)
-    if os.path.lexists(install):
-        os.rename(install, old)
-    install.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(built, install)
-    remove_tree(old)
+    swap_in(built, layout.install(name), marks=(layout.result(name), layout.manifest(name)))
     write_manifest(tree, layout.manifest(name))
 
 

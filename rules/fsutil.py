@@ -43,6 +43,22 @@ def atomic_file(path: Path, *, durable: bool = False, mode: int | None = None) -
         raise
 
 
+def swap_in(fresh: Path, dest: Path, marks: tuple[Path, ...] = ()) -> None:
+    """Make the complete folder `fresh` the folder `dest`; the previous `dest` stays (aside, as
+    `<dest>.old`) until the new one is in place. `marks`: the files that say `dest` is complete;
+    they go first, so a crash from here until the caller writes them again leaves an output that
+    counts as not made, never a half-swapped one that counts as made."""
+    for mark in marks:
+        mark.unlink(missing_ok=True)
+    old = dest.with_name(f"{dest.name}.old")
+    remove_tree(old)  # a crash's leftover
+    if os.path.lexists(dest):
+        os.rename(dest, old)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(fresh, dest)
+    remove_tree(old)
+
+
 def remove_tree(path: Path) -> None:
     """rmtree that also removes what sits in read-only folders (a chmod 555 in a source, Go's
     module cache under $HOME): such a folder is made writable, then the removal is retried."""

@@ -11,17 +11,16 @@ recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import remote, sdists
+from . import sdists
+from .cached import CachedAction, Produced, run_cached
 from .cachedir import cache_root
 from .digest import digest
 from .downloads import ensure_in_store
 from .errors import BuildError, PartsmithError
-from .fsutil import remove_tree, write_atomic
+from .fsutil import remove_tree, swap_in, write_atomic
 from .key import pull_record
 from .layout import Layout
 from .locks import action_lock
@@ -30,7 +29,7 @@ from .pylock import Lock, LockedPackage, differences, load, lock_path
 from .requirements import declaration_files
 from .resolve import lock_inputs, resolve
 from .store import Store
-from .tree import Tree, capture, copy_checked, hash_file
+from .tree import capture, copy_checked, hash_file
 from .workspace import Workspace
 
 
@@ -83,25 +82,13 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
         if is_current(workspace, name):  # another doit pulled it while this one waited
             return "up to date", load_pulled(layout, name), ""
         layout.pull_result(name).unlink(missing_ok=True)
-        cached = store.get(key)
-        if cached is None and remote.fetch(store, key):
-            cached = store.get(key)
-        if cached is not None and _restored(store, cached.tree, layout.pulled(name), workspace.source_date_epoch):
-            outcome, note = "restored", ""
-        else:
-            if lock is None:
-                progress.phase("resolving")
-                lock = resolve(workspace, name, keep_open=(fd,), step="pull")
-            outcome = "fetched"
-            fetched = _fetched(workspace, name, lock, store, (fd,), progress)
-            note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
-            note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
-            folder = layout.pulled(name)
-            tree = capture(folder, workspace.source_date_epoch).tree
-            store.put(key, record, tree, folder)
-            remote.upload(store, key, record, tree)
+        folder = layout.pulled(name)
+        ran = run_cached(CachedAction(
+            f"pull:{name}", store, key, record, folder, workspace.source_date_epoch, made="fetched",
+            produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
+            publish=lambda fresh, _tree: swap_in(fresh, folder)))  # its pulled.json came with it
         layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
-        return outcome, load_pulled(layout, name), note
+        return ran.outcome, load_pulled(layout, name), ran.note
 
 
 def is_current(workspace: Workspace, name: str) -> bool:
@@ -115,15 +102,17 @@ def is_current(workspace: Workspace, name: str) -> bool:
         return False
 
 
-def _restored(store: Store, tree: Tree, folder: Path, epoch: int) -> bool:
-    fresh = folder.with_name("pulled.restore")
-    remove_tree(fresh)
-    if not store.restore(tree, fresh, epoch):
-        remove_tree(fresh)
-        return False
-    remove_tree(folder)
-    os.rename(fresh, folder)
-    return True
+def _resolved_and_fetched(workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int,
+                          progress: Progress) -> Produced:
+    """The part's pulled folder made here: resolved first when no lock is committed."""
+    if lock is None:
+        progress.phase("resolving")
+        lock = resolve(workspace, name, keep_open=(fd,), step="pull")
+    fetched = _fetched(workspace, name, lock, store, (fd,), progress)
+    note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
+    note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
+    folder = Layout(workspace.build_root).pulled(name)
+    return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
 
 
 def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_open: tuple[int, ...],
@@ -163,11 +152,7 @@ def _wheel(workspace: Workspace, name: str, package: LockedPackage, store: Store
 def _publish(out: Path, pulled: Pulled) -> None:
     """Replace the part's pulled folder; the record is written last, as the mark of completeness."""
     record = pulled.folder / "pulled.json"
-    record.unlink(missing_ok=True)
-    if pulled.folder.exists():
-        remove_tree(pulled.folder)
-    pulled.folder.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(out, pulled.folder)
+    swap_in(out, pulled.folder, marks=(record,))
     data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
     write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
 

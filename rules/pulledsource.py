@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import fetch
 from .digest import digest
-from .fsutil import remove_tree, write_atomic
+from .fsutil import swap_in, write_atomic
 from .layout import Layout
 from .locks import action_lock
 from .scriptlets import pulled_by_script
@@ -71,9 +71,7 @@ def pull(workspace: Workspace, name: str) -> str:
                 said.append("ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items())))
             else:
                 os.rename(source, made)
-            layout.pulled_source_record(name).unlink(missing_ok=True)  # the swap: untrusted until recorded
-            remove_tree(dest)
-            os.rename(made, dest)
+            swap_in(made, dest, marks=(layout.pulled_source_record(name),))  # untrusted until recorded
         written = {"record": digest(record), "resolved": resolved, "values": values,
                    "manifest": folder_digest(workspace, dest)}
         write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))

@@ -25,7 +25,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .fsutil import remove_tree, write_atomic
-from .tree import Entry, Tree, copy_checked, from_json, link_escapes, to_json
+from .tree import Entry, Tree, copy_checked, file_mode, from_json, link_escapes, to_json, write_tree
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -88,37 +88,20 @@ class Store:
             return False
 
     def _restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
-        # plain strings, not Paths: a restore is a loop over every file, and pathlib's joins
-        # cost as much as the copy of a small file
-        dest.mkdir(parents=True)
-        os.chmod(dest, 0o755)
-        root, cas = str(dest), str(self.cas)
-        for path in sorted(tree):
-            entry = tree[path]
-            target = f"{root}/{path}"
-            if entry.kind == "dir":
-                os.mkdir(target, 0o755)
-                os.chmod(target, 0o755)
-            elif entry.kind == "symlink":
-                os.symlink(entry.target, target)
-                os.utime(target, (epoch, epoch), follow_symlinks=False)
-            elif not self._copy_checked(entry, f"{cas}/{entry.digest[:2]}/{entry.digest}", target, epoch):
-                return False
-        for path in sorted(tree, reverse=True):
-            if tree[path].kind == "dir":
-                os.utime(f"{root}/{path}", (epoch, epoch))
-        os.utime(dest, (epoch, epoch))
-        return True
+        cas = str(self.cas)
 
-    def _copy_checked(self, entry: Entry, blob: str, target: str, epoch: int) -> bool:
-        try:
-            copied = copy_checked(blob, target, 0o755 if entry.executable else 0o644, epoch)
-        except FileNotFoundError:
-            return False
-        if copied != entry.digest:
-            os.unlink(blob)  # corrupt: gone, so the rebuild stores good bytes again
-            return False
-        return True
+        def copy(_path: str, entry: Entry, target: str) -> bool:
+            blob = f"{cas}/{entry.digest[:2]}/{entry.digest}"
+            try:
+                copied = copy_checked(blob, target, file_mode(entry), epoch)
+            except FileNotFoundError:
+                return False
+            if copied != entry.digest:
+                os.unlink(blob)  # corrupt: gone, so the rebuild stores good bytes again
+                return False
+            return True
+
+        return write_tree(tree, dest, epoch, copy)
 
     # -- action results --------------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, NewType
+from typing import Callable, Literal, Mapping
 
+from .digest import Digest
 from .fsutil import write_atomic
 
-Digest = NewType("Digest", str)
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
 
@@ -302,19 +302,6 @@ class ChangedSince(Exception):
         self.path = path
 
 
-def place(target: Path, entry: Entry, source: Path) -> None:
-    """Create one entry of a Tree at `target`, a file's bytes copied from `source` and checked
-    against the entry's digest in the same read: bytes changed since capture never spread."""
-    if entry.kind == "dir":
-        target.mkdir(exist_ok=True)
-        os.chmod(target, 0o755)
-    elif entry.kind == "symlink":
-        os.symlink(entry.target, target)
-    elif copy_checked(source, target, 0o755 if entry.executable else 0o644) != entry.digest:
-        target.unlink()
-        raise ChangedSince(source)
-
-
 def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int | None = None) -> str:
     """Copy `source` to the new file `target` with `mode` (and `mtime`); returns the sha256 of
     what was copied.
@@ -340,15 +327,58 @@ def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int |
     return sha.hexdigest()
 
 
-def materialize(placement: Placement, dest: Path, epoch: int) -> None:
-    """Create `dest` holding every entry of `placement`, copied from its source folder."""
+FileWriter = Callable[[str, Entry, str], bool]  # (path in the Tree, its entry, where it goes) -> written
+
+
+def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bool:
+    """Create the new folder `dest` holding every entry of `tree`, modes 0644/0755 and mtimes
+    `epoch` as a capture leaves them; `write_file` creates each file (with its mode and mtime).
+    False as soon as it returns False: `dest` is then incomplete, for the caller to remove."""
+    # plain strings, not Paths: this loop runs once per file, and pathlib's joins cost as much
+    # as the copy of a small file
     dest.mkdir(parents=True)
     os.chmod(dest, 0o755)  # not the caller's umask
-    for path in sorted(placement):
-        entry, source_root = placement[path]
-        place(dest / path, entry, source_root / path)
-        os.utime(dest / path, (epoch, epoch), follow_symlinks=False)
-    for path in sorted(placement, reverse=True):  # children first: creating them touched parents
-        if placement[path][0].kind == "dir":
-            os.utime(dest / path, (epoch, epoch))
-    os.utime(dest, (epoch, epoch))
+    root = str(dest)
+    for path in sorted(tree):
+        entry = tree[path]
+        target = f"{root}/{path}"
+        if entry.kind == "dir":
+            _make_folder(target)
+        elif entry.kind == "symlink":
+            os.symlink(entry.target, target)
+            os.utime(target, (epoch, epoch), follow_symlinks=False)
+        elif not write_file(path, entry, target):
+            return False
+    for path in sorted(tree, reverse=True):  # children first: creating them touched their parents
+        if tree[path].kind == "dir":
+            os.utime(f"{root}/{path}", (epoch, epoch))
+    os.utime(root, (epoch, epoch))
+    return True
+
+
+def _make_folder(path: str) -> None:
+    """A folder of the Tree; one there already is taken as it is, as materialize always did (a
+    Tree the store checked never lists one twice)."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    os.chmod(path, 0o755)
+
+
+def file_mode(entry: Entry) -> int:
+    return 0o755 if entry.executable else 0o644
+
+
+def materialize(placement: Placement, dest: Path, epoch: int) -> None:
+    """Create `dest` holding every entry of `placement`, each file copied from its folder and
+    checked against its digest in the same read: bytes changed since capture never spread."""
+    def copy(path: str, entry: Entry, target: str) -> bool:
+        source = f"{placement[path][1]}/{path}"
+        if copy_checked(source, target, file_mode(entry), epoch) != entry.digest:
+            os.unlink(target)
+            raise ChangedSince(Path(source))
+        return True
+
+    write_tree({path: entry for path, (entry, _) in placement.items()}, dest, epoch, copy)

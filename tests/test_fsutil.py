@@ -1,11 +1,11 @@
-"""The one atomic writer: a reader sees the old file or the new one, never half of one."""
+"""Files and folders written safely: a reader sees the old file or folder or the new one, never half of one."""
 from __future__ import annotations
 
 import os
 
 import pytest
 
-from rules.fsutil import atomic_file, write_atomic
+from rules.fsutil import atomic_file, swap_in, write_atomic
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temp(tmp_path):
@@ -39,3 +39,23 @@ def test_without_a_mode_the_umask_decides_as_for_any_new_file(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "lock.toml").stat().st_mode & 0o777 == 0o644
+
+
+def test_swap_in_replaces_the_folder_and_removes_the_marks_first(tmp_path):
+    dest, fresh, mark = tmp_path / "out", tmp_path / "out.new", tmp_path / "out.json"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old")
+    fresh.mkdir()
+    (fresh / "new.txt").write_text("new")
+    mark.write_text("{}")
+    swap_in(fresh, dest, marks=(mark,))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no mark, no leftover .old or .new
+    assert [p.name for p in dest.iterdir()] == ["new.txt"]
+
+
+def test_swap_in_clears_a_crash_s_leftover_and_makes_the_parent(tmp_path):
+    (tmp_path / "parts" / "out.old").mkdir(parents=True)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    swap_in(fresh, tmp_path / "parts" / "out")
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["out"]
