@@ -150,7 +150,7 @@ def _copy_dir(source: str, dest: str, prefix: str, skip: frozenset[str], epoch: 
             result.tree[rel] = Entry("dir")
         elif stat.S_ISREG(info.st_mode):
             executable = bool(info.st_mode & 0o111)
-            digest, size, leaked = _copy_hashed(entry.path, target, 0o755 if executable else 0o644, epoch, forbidden)
+            digest, size, leaked = copy_hashed(entry.path, target, 0o755 if executable else 0o644, epoch, forbidden)
             result.tree[rel] = Entry("file", digest, size, executable)
             if leaked:
                 result.leaks.append(rel)
@@ -159,31 +159,6 @@ def _copy_dir(source: str, dest: str, prefix: str, skip: frozenset[str], epoch: 
             result.unsupported.append(rel)
             continue
         os.utime(target, (epoch, epoch), follow_symlinks=False)
-
-
-def _copy_hashed(source: str, target: str, mode: int, epoch: int, forbidden: tuple[bytes, ...]) -> tuple[str, int, bool]:
-    sha, size, found, tail = hashlib.sha256(), 0, False, b""
-    overlap = max((len(f) for f in forbidden), default=1) - 1
-    reader = os.open(source, os.O_RDONLY)
-    try:
-        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            while chunk := os.read(reader, CHUNK):
-                sha.update(chunk)
-                size += len(chunk)
-                if forbidden and not found:
-                    window = tail + chunk
-                    found = any(f in window for f in forbidden)
-                    tail = window[-overlap:] if overlap else b""
-                while chunk:
-                    chunk = chunk[os.write(writer, chunk):]
-            os.fchmod(writer, mode)
-            os.utime(writer, (epoch, epoch))
-        finally:
-            os.close(writer)
-    finally:
-        os.close(reader)
-    return sha.hexdigest(), size, found
 
 
 def _own_copy(path: Path) -> None:
@@ -304,17 +279,29 @@ class ChangedSince(Exception):
 
 def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int | None = None) -> str:
     """Copy `source` to the new file `target` with `mode` (and `mtime`); returns the sha256 of
-    what was copied.
+    what was copied."""
+    return copy_hashed(source, target, mode, mtime)[0]
+
+
+def copy_hashed(source: Path | str, target: Path | str, mode: int, mtime: int | None = None,
+                forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+    """`copy_checked`, also returning the size and whether any `forbidden` bytes occur.
 
     Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
-    creation is the cost of restoring, and this keeps the Python around each one small."""
-    sha = hashlib.sha256()
+    creation is the cost of restoring and copying, and this keeps the Python around each small."""
+    sha, size, found, tail = hashlib.sha256(), 0, False, b""
+    overlap = max((len(f) for f in forbidden), default=1) - 1
     reader = os.open(source, os.O_RDONLY)
     try:
         writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             while chunk := os.read(reader, CHUNK):
                 sha.update(chunk)
+                size += len(chunk)
+                if forbidden and not found:
+                    window = tail + chunk
+                    found = any(f in window for f in forbidden)
+                    tail = window[-overlap:] if overlap else b""
                 while chunk:
                     chunk = chunk[os.write(writer, chunk):]
             os.fchmod(writer, mode)
@@ -324,7 +311,7 @@ def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int |
             os.close(writer)
     finally:
         os.close(reader)
-    return sha.hexdigest()
+    return sha.hexdigest(), size, found
 
 
 FileWriter = Callable[[str, Entry, str], bool]  # (path in the Tree, its entry, where it goes) -> written
