@@ -73,12 +73,13 @@ class PartRecord:
 def assemble(dest: Path, owned: Owned, epoch: int, repair: Repair) -> int:
     """Make `dest` hold exactly `owned`; returns the number of entries."""
     records, summary = _records_folder(dest), _summary(dest)
+    checked = summary.is_file() and _found_intact.pop(str(dest), None) == summary.read_bytes()
     summary.unlink(missing_ok=True)  # from here until it is written again, dest is not trusted
     previous = _read_records(records) if dest.is_dir() else {}
     if not previous:
         previous, linked = {}, _replace(dest, owned, epoch)
     else:
-        owned, linked = _update(dest, owned, previous, epoch, repair)
+        owned, linked = _update(dest, owned, previous, epoch, repair, checked)
     _write_records(dest, owned, previous, linked)
     _write_summary(dest, len(owned))
     return len(owned)
@@ -89,12 +90,22 @@ def is_intact(dest: Path, epoch: int) -> bool:
     (one lstat each: nothing written through, replaced, added or removed by hand)."""
     if not _summary(dest).is_file() or not dest.is_dir():
         return False
+    summary = _summary(dest).read_bytes()
     root = str(dest)
     for record in _read_records(_records_folder(dest)).values():
         for row in record.rows:
             if _row_state(f"{root}/{row[0]}", row, epoch) != "intact":
                 return False
-    return os.lstat(root).st_mtime == epoch
+    if os.lstat(root).st_mtime != epoch:
+        return False
+    _found_intact[root] = summary
+    return True
+
+
+# What is_intact found intact in this process, by the summary it read (which names every record):
+# when doit then runs the stage anyway (a part was rebuilt), the update need not lstat every entry
+# again. Under `doit -n N` the update runs in another process, which checks for itself.
+_found_intact: dict[str, bytes] = {}
 
 
 def recorded_tree(dest: Path) -> dict[str, Entry]:
@@ -139,12 +150,13 @@ def _replace(dest: Path, owned: Owned, epoch: int) -> dict[str, bool]:
 # -- an update in place ----------------------------------------------------------------------------
 
 def _update(dest: Path, owned: Owned, previous: dict[str, PartRecord], epoch: int,
-            repair: Repair) -> tuple[Owned, dict[str, bool]]:
+            repair: Repair, checked: bool = False) -> tuple[Owned, dict[str, bool]]:
     """Touch only what changed, was written through, replaced, added or removed by hand;
-    returns the placement (with repaired parts' folders) and what was placed, as `_replace`."""
+    returns the placement (with repaired parts' folders) and what was placed, as `_replace`.
+    `checked`: every entry was just found intact (`is_intact`), so none is looked at again."""
     root = str(dest)
     rows = {row[0]: (part, row) for part, record in previous.items() for row in record.rows}
-    states = _states(root, {path: row for path, (_, row) in rows.items()}, epoch)
+    states = dict.fromkeys(rows, "intact") if checked else _states(root, {p: r for p, (_, r) in rows.items()}, epoch)
     written = sorted(p for p, state in states.items() if state == "written")
     for path in written:
         print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {rows[path][0]!r}'s file, "
@@ -318,18 +330,20 @@ def _write_records(dest: Path, owned: Owned, previous: dict[str, PartRecord], li
     folder = _records_folder(dest)
     folder.mkdir(exist_ok=True)
     root = str(dest)
-    before = {row[0]: row for record in previous.values() for row in record.rows}
-    by_part: dict[str, list[tuple]] = {}
-    for path, (entry, _, part) in sorted(owned.items()):
-        row = _row(f"{root}/{path}", path, entry, linked[path]) if path in linked else before[path]
-        by_part.setdefault(part, []).append(row)
+    paths: dict[str, list[str]] = {}
+    for path, (_, _, part) in owned.items():
+        paths.setdefault(part, []).append(path)
+    touched = {owned[path][2] for path in linked}
     folders = _folders(owned)
-    for part, rows in by_part.items():
+    before = {row[0]: row for record in previous.values() for row in record.rows}  # a folder may change owner
+    for part, owned_paths in paths.items():
         old = previous.get(part)
-        if old is not None and old.folder == folders[part] and old.rows == rows:
-            continue
+        if part not in touched and old is not None and old.folder == folders[part] and len(old.rows) == len(owned_paths):
+            continue  # every entry kept as it was: the same rows
+        rows = [_row(f"{root}/{path}", path, owned[path][0], linked[path]) if path in linked else before[path]
+                for path in sorted(owned_paths)]
         write_atomic(folder / part, marshal.dumps((folders[part], rows)))
-    for part in set(previous) - set(by_part):
+    for part in set(previous) - set(paths):
         (folder / part).unlink(missing_ok=True)
 
 

@@ -171,3 +171,18 @@ def test_kill_9_at_random_moments_never_leaves_a_stage_a_run_trusts(tmp_path):
         running.wait()
         stage(ws)
         assert staged_files(root / "build/stage") == expected_stage(root), f"round {round_} ({what})"
+
+
+def test_a_folder_changes_owner_when_the_part_that_brought_it_first_leaves(tmp_path):
+    """Both parts ship share/: when the first goes, the second owns the folder, kept in place."""
+    ws = make_workspace(tmp_path / "ws", TWO_PARTS.replace("base: {plugin: dump, source: base}",
+                                                           "base: {plugin: dump, source: base, stage: ['-*']}"),
+                        {"base/share/b.txt": "b\n", "top/share/t.txt": "t\n"})
+    (tmp_path / "ws/parts.yaml").write_text(TWO_PARTS)
+    stage(ws)
+    (tmp_path / "ws/parts.yaml").write_text(TWO_PARTS.replace("base: {plugin: dump, source: base}",
+                                                              "base: {plugin: dump, source: base, stage: ['-*']}"))
+    stage(ws)
+    staged = tmp_path / "ws/build/stage"
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["share", "share/t.txt"]
+    assert "was changed by hand" not in stage(ws)
