@@ -7,7 +7,6 @@ when a lock is missing or no longer matches its part (what CI runs).
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from .fsutil import write_atomic
 from .layout import Layout
 from .locks import action_lock
 from .progress import Progress
+from .report import shown
 from .pylock import Lock, differences, dumps, load, lock_path, normalized
 from .resolve import lock_inputs, resolve
 from .workspace import Workspace
@@ -84,10 +84,10 @@ def _resolved(workspace: Workspace, wanted: Wanted, upgrade: str | None) -> Lock
 def _written(wanted: Wanted, resolved: Lock) -> str:
     text = dumps(Lock(resolved.packages, resolved.build, wanted.inputs), wanted.part)
     if wanted.path.is_file() and wanted.path.read_text(encoding="utf-8", errors="replace") == text:
-        return f"lock:{wanted.part}: up to date, {_counted(resolved)} in {_shown(wanted.path)}"
+        return f"lock:{wanted.part}: up to date, {_counted(resolved)} in {shown(wanted.path)}"
     _write(wanted.path, text)
     moved = _moves(wanted.previous, resolved)
-    return f"lock:{wanted.part}: wrote {_counted(resolved)} to {_shown(wanted.path)}" + (f" ({moved})" if moved else "")
+    return f"lock:{wanted.part}: wrote {_counted(resolved)} to {shown(wanted.path)}" + (f" ({moved})" if moved else "")
 
 
 def check(workspace: Workspace, only: str | None = None) -> str:
@@ -96,7 +96,7 @@ def check(workspace: Workspace, only: str | None = None) -> str:
     for name in python_parts(workspace, only):
         path = lock_path(workspace.path, name)
         if not path.is_file():
-            stale.append(f"{name}: no lock ({_shown(path)})")
+            stale.append(f"{name}: no lock ({shown(path)})")
             continue
         changed = differences(load(path).inputs, lock_inputs(workspace, name))
         stale += [f"{name}: {line}" for line in changed]
@@ -136,9 +136,3 @@ def _counted(lock: Lock) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
-
-
-def _shown(path: Path) -> str:
-    from doit import get_initial_workdir
-    rel = os.path.relpath(path, get_initial_workdir() or os.getcwd())
-    return rel if not rel.startswith("..") else str(path)

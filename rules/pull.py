@@ -88,7 +88,7 @@ def pull(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[
             produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
             publish=lambda fresh, _tree: swap_in(fresh, folder)))  # its pulled.json came with it
         layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
-        return ran.outcome, load_pulled(layout, name), ran.note
+        return ran.outcome, load_pulled(layout, name, checked=False), ran.note
 
 
 def is_current(workspace: Workspace, name: str) -> bool:
@@ -157,8 +157,9 @@ def _publish(out: Path, pulled: Pulled) -> None:
     write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
-def load_pulled(layout: Layout, name: str) -> Pulled:
-    """The part's pulled wheels, each checked against the digest pull recorded."""
+def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
+    """The part's pulled wheels, each checked against the digest pull recorded (`checked`:
+    pull has just written them with checked copies, so it does not read them again)."""
     folder = layout.pulled(name)
     try:
         data = json.loads((folder / "pulled.json").read_text())
@@ -169,7 +170,7 @@ def load_pulled(layout: Layout, name: str) -> Pulled:
     except (ValueError, KeyError, TypeError):
         raise BuildError(f"part {name!r}: {folder / 'pulled.json'} is damaged",
                          resolution=f"Run `doit clean pull:{name}`, then run again.") from None
-    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
+    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)) if checked else ():
         for wheel in group:
             path = folder / sub / wheel.file
             if not path.is_file() or hash_file(path)[0] != wheel.sha256:

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
+from doit import get_initial_workdir
 from doit.reporter import ConsoleReporter
 
 from . import cache
@@ -11,6 +14,13 @@ from .errors import PartsmithError
 from .layout import Layout
 from .pylock import lock_path
 from .workspace import Workspace
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: relative to where doit was started when below it."""
+    start = get_initial_workdir() or os.getcwd()
+    rel = os.path.relpath(path, start)
+    return rel if not rel.startswith("..") else str(path)
 
 
 def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:

@@ -85,9 +85,10 @@ def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgra
         raise resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent
     out = sandbox.root / "out"
-    packages = _read(out / "pylock.packages.toml", workspace, folder)
-    build = _read(out / "pylock.build.toml", workspace, folder)
-    _check_pinned_hashes(name, packages, declaration_files(workspace, part))
+    pinned = pinned_hashes(declaration_files(workspace, part))
+    packages = _read(out / "pylock.packages.toml", workspace, folder, pinned)
+    build = _read(out / "pylock.build.toml", workspace, folder, {})
+    _check_pinned_hashes(name, packages, pinned)
     remove_tree(sandbox.root)
     return Lock(packages, build, lock_inputs(workspace, name))
 
@@ -152,8 +153,9 @@ def _build_requirement_lines(compile_: list[str], static: list[str], python: Pat
     return lines
 
 
-def _read(path: Path, workspace: Workspace, lock_folder: Path) -> tuple[LockedPackage, ...]:
-    """uv's pylock output, reduced to the one file pull fetches per package."""
+def _read(path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str, set[str]]) -> tuple[LockedPackage, ...]:
+    """uv's pylock output, reduced to the one file pull fetches per package: the first wheel,
+    or the first whose sha256 a requirements file pins."""
     if not path.is_file():
         return ()
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -165,7 +167,8 @@ def _read(path: Path, workspace: Workspace, lock_folder: Path) -> tuple[LockedPa
             where = next((k for k in ("directory", "vcs", "archive") if k in entry), "no index file")
             raise PartsmithError(f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
                                  resolution="Publish it as a wheel into a find-links folder, or make it a part of its own.")
-        chosen, kind = (wheels[0], "wheel") if wheels else (sdist, "sdist")
+        allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())]
+        chosen, kind = ((allowed or wheels)[0], "wheel") if wheels else (sdist, "sdist")
         packages.append(LockedPackage(name, entry["version"], _file(chosen, kind, workspace, lock_folder)))
     return tuple(sorted(packages, key=lambda p: p.name))
 
@@ -181,14 +184,23 @@ def _file(entry: dict, kind: str, workspace: Workspace, lock_folder: Path) -> Lo
         size = size if size is not None else absolute.stat().st_size
         inside = absolute.resolve().is_relative_to(workspace.directory)
         path_text = _relpath(absolute.resolve(), lock_folder) if inside else str(absolute)
-    name = entry.get("name") or (url or path_text or "").rsplit("/", 1)[-1]
-    return LockedFile(kind, name, url, path_text, size, entry["hashes"]["sha256"])  # type: ignore[arg-type]
+    name = entry.get("name") or unquote((url or path_text or "").rsplit("/", 1)[-1])
+    sha256 = _sha256_of(entry)
+    if sha256 is None:
+        raise PartsmithError(f"{name}: the resolver gave no sha256 for it, and a lock must pin every file",
+                             resolution="Serve it from an index or find-links folder that lists hashes.")
+    return LockedFile(kind, name, url, path_text, size, sha256)  # type: ignore[arg-type]
 
 
-def _check_pinned_hashes(name: str, packages: tuple[LockedPackage, ...], files: list[Path]) -> None:
+def _sha256_of(entry: dict) -> str | None:
+    hashes = entry.get("hashes")
+    return hashes.get("sha256") if isinstance(hashes, dict) else None
+
+
+def _check_pinned_hashes(name: str, packages: tuple[LockedPackage, ...], pinned: dict[str, set[str]]) -> None:
     """A requirements file's `--hash` values bind the lock: a file outside them is refused."""
     for package in packages:
-        allowed = pinned_hashes(files).get(package.name)
+        allowed = pinned.get(package.name)
         if allowed and package.file.sha256 not in allowed:
             raise PartsmithError(
                 f"part {name!r}: package {package.pin}: the file {package.file.name} (sha256 {package.file.sha256[:12]})"

@@ -23,7 +23,7 @@ from .fsutil import remove_tree
 from .errors import PartsmithError
 from .layout import Layout
 from .checker import StatChecker
-from .report import summary_reporter
+from .report import shown, summary_reporter
 from .toolchain import interpreter
 from .workspace import Workspace, load_workspace
 
@@ -45,7 +45,7 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
         if workspace.unused:  # snap metadata: said once, so nobody expects partsmith to act on it
-            print(f"partsmith: {_shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
+            print(f"partsmith: {shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
                   file=sys.stderr)
     except (PartsmithError, ValueError) as err:
         raise InvalidDodoFile(str(err)) from None
@@ -126,7 +126,7 @@ def _build_tasks(workspace: Workspace) -> Iterator[dict]:
 
 def _built(workspace: Workspace, name: str) -> tuple[str, dict]:
     done = build.build(workspace, name)
-    where = _shown(Layout(workspace.build_root).install(name))
+    where = shown(Layout(workspace.build_root).install(name))
     said = "".join(f", {key} {value}" for key, value in sorted(done.values.items()))  # craftctl set
     return f"build:{name}: {done.outcome}, {_entries(done.entries)} in {where}{said}", {"outcome": done.outcome}
 
@@ -163,7 +163,7 @@ def _stage_task(workspace: Workspace) -> dict:
 
 def _staged(workspace: Workspace) -> str:
     count = stage.stage(workspace, lambda part: build.restore_written_through(workspace, part))
-    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {_shown(Layout(workspace.build_root).stage)}"
+    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {shown(Layout(workspace.build_root).stage)}"
 
 
 def _prime_task(workspace: Workspace) -> dict:
@@ -184,7 +184,7 @@ def _prime_task(workspace: Workspace) -> dict:
 
 def _primed(workspace: Workspace) -> str:
     count = stage.prime(workspace, lambda part: build.restore_written_through(workspace, part))
-    return f"prime: {_entries(count)} in {_shown(Layout(workspace.build_root).prime)}"
+    return f"prime: {_entries(count)} in {shown(Layout(workspace.build_root).prime)}"
 
 
 def _pack_task(workspace: Workspace) -> dict:
@@ -251,10 +251,3 @@ def _verified(workspace: Workspace, only: str | None) -> str:
 
 def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to where doit was started when below it."""
-    start = get_initial_workdir() or os.getcwd()
-    rel = os.path.relpath(path, start)
-    return rel if not rel.startswith("..") else str(path)
