@@ -99,9 +99,18 @@ class BuildGrid:
             except grpc.RpcError:
                 return False
 
-    def calls(self) -> collections.Counter:
-        """How many requests of each method the server received so far, from its log."""
-        return collections.Counter(re.findall(r'Received request\..*? method="(\w+)"', self.log.read_text()))
+    def calls(self, **at_least: int) -> collections.Counter:
+        """How many requests of each method the server received so far, from its log.
+
+        BuildGrid may write a request's line after its answer has reached the client (seen in CI:
+        a Read missing from the count), so a caller that knows what it sent names those counts and
+        waits, a few seconds at most, for the log to show them; the assertions then see the log."""
+        deadline = time.monotonic() + 10
+        while True:
+            counts = collections.Counter(re.findall(r'Received request\..*? method="(\w+)"', self.log.read_text()))
+            if time.monotonic() > deadline or all(counts[method] >= n for method, n in at_least.items()):
+                return counts
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
