@@ -21,6 +21,7 @@ from .fsutil import remove_tree, swap_in, write_atomic
 from .key import build_record
 from .layout import Layout
 from .locks import action_lock
+from .merge import merge
 from .plugins.context import BuildContext
 from .progress import Progress
 from .debs import load_debs
@@ -128,7 +129,7 @@ def _current_key(layout: Layout, name: str) -> str | None:
 
 def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Produced:
     deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
-    visible = stage.placement(stage.merge(f"staging the parts {name!r} is after", deps))
+    visible = stage.placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
     with stage.reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))

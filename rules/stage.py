@@ -1,69 +1,24 @@
-"""Stage and prime: merge parts' Trees by digest; identical entries merge, any difference is a
-conflict, and every conflict of every pair of parts is reported in one error.
-
-Nothing is touched unless the merge succeeded, so a failed stage leaves the previous one exactly
-as it was; linkfarm.py then makes the folder a tree of links to the parts' install folders.
+"""Stage and prime: every part's selected Tree, merged by digest (merge.py: identical entries
+merge, any difference is a conflict, every conflict reported in one error) into a tree of links
+to the parts' install folders (linkfarm.py). Nothing is touched unless the merge succeeded, so a
+failed stage leaves the previous one exactly as it was.
 """
 from __future__ import annotations
 
-import itertools
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from filelock import FileLock
 
-from .errors import BuildError, Conflict, StageConflictError
+from .errors import BuildError
 from .filesets import select
 from .layout import Layout
+from .linkfarm import Repair, Source, assemble
+from .merge import Contribution, Owned
 from .scriptlets import primed_by_script
-from .linkfarm import Repair, assemble
-from .tree import ChangedSince, Entry, Placement, Tree, read_manifest
+from .tree import ChangedSince, Placement, read_manifest
 from .workspace import Workspace
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """What one part brings to a merge: its selected Tree and the folder holding the bytes."""
-
-    part: str
-    tree: Tree
-    root: Path
-
-
-def merge(step: str, contributions: list[Contribution]) -> dict[str, tuple[Entry, Path, str]]:
-    """One placement for all contributions (each path with the folder holding it and the part
-    that brings it first), or StageConflictError listing every difference."""
-    claims: dict[str, list[tuple[str, Entry, Path]]] = {}
-    for contribution in contributions:
-        for path, entry in contribution.tree.items():
-            claims.setdefault(path, []).append((contribution.part, entry, contribution.root))
-    conflicts = [
-        Conflict(path, part_a, part_b, difference(a, b))
-        for path in sorted(claims)
-        for (part_a, a, _), (part_b, b, _) in itertools.combinations(claims[path], 2)
-        if not same(a, b)
-    ]
-    if conflicts:
-        raise StageConflictError(step, conflicts)
-    return {path: (owners[0][1], owners[0][2], owners[0][0]) for path, owners in claims.items()}
-
-
-def same(a: Entry, b: Entry) -> bool:
-    return a == b or (a.kind == b.kind == "dir")
-
-
-def difference(a: Entry, b: Entry) -> str:
-    if a.kind != b.kind:
-        return f"{a.describe()} vs {b.describe()}"
-    if a.kind == "symlink":
-        return f"link target differs: {a.target} vs {b.target}"
-    if a.digest != b.digest:
-        return (f"bytes differ: {a.size} bytes, sha256 {a.digest[:12]} vs "
-                f"{b.size} bytes, sha256 {b.digest[:12]}")
-    return f"mode differs: {'executable' if a.executable else 'not executable'} vs " \
-           f"{'executable' if b.executable else 'not executable'}"
 
 
 def staged(workspace: Workspace, part: str) -> Contribution:
@@ -88,18 +43,37 @@ def stage(workspace: Workspace, repair: Repair) -> int:
     install folder was written through a link."""
     layout = Layout(workspace.build_root)
     with FileLock(layout.lock("stage")), reported_if_changed_by_hand(layout):
-        owned = merge("stage", [staged(workspace, p) for p in workspace.build_order()])
-        return assemble(layout.stage, owned, workspace.source_date_epoch, repair)
+        sources = [_stage_source(workspace, layout, part) for part in workspace.build_order()]
+        return assemble(layout.stage, "stage", sources, workspace.source_date_epoch, repair)
 
 
 def prime(workspace: Workspace, repair: Repair) -> int:
     layout = Layout(workspace.build_root)
     with FileLock(layout.lock("prime")), reported_if_changed_by_hand(layout):
-        owned = merge("prime", [primed(workspace, p) for p in workspace.build_order()])
-        return assemble(layout.prime, owned, workspace.source_date_epoch, repair)
+        sources = [_prime_source(workspace, layout, part) for part in workspace.build_order()]
+        return assemble(layout.prime, "prime", sources, workspace.source_date_epoch, repair)
 
 
-def placement(owned: dict[str, tuple[Entry, Path, str]]) -> Placement:
+def _stage_source(workspace: Workspace, layout: Layout, part: str) -> Source:
+    """A part's staged Tree is decided by its Tree file and its stage fileset."""
+    settings = workspace.parts[part]
+    fileset = ("override-stage",) if settings.override_stage is not None else ("stage", *settings.stage)
+    return Source(part, layout.install(part), lambda: staged(workspace, part).tree, layout.manifest(part), fileset)
+
+
+def _prime_source(workspace: Workspace, layout: Layout, part: str) -> Source:
+    """override-prime runs each time prime does, and its output is read each time; any other
+    part's primed Tree is decided by its Tree file and its two filesets."""
+    settings = workspace.parts[part]
+    if settings.override_prime is not None:
+        made = primed(workspace, part)
+        return Source(part, made.root, lambda: made.tree)
+    staging = _stage_source(workspace, layout, part)
+    return Source(part, staging.root, lambda: primed(workspace, part).tree, staging.decided_by,
+                  (*staging.selection, "prime", *settings.prime))
+
+
+def placement(owned: Owned) -> Placement:
     """A merge as `materialize` takes it: path -> (entry, the folder holding it)."""
     return {path: (entry, root) for path, (entry, root, _) in owned.items()}
 

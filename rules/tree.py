@@ -14,7 +14,7 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Callable, Literal, Mapping, NamedTuple
 
 from .digest import Digest
 from .fsutil import write_atomic
@@ -23,8 +23,10 @@ EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One path of a Tree. A NamedTuple, not a frozen dataclass: stage reads and merges every
+    entry of every part on each run, and a tuple is made three times faster."""
+
     kind: EntryKind
     digest: str = ""  # sha256 of a file's bytes
     size: int = 0

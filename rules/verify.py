@@ -22,6 +22,7 @@ from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree
 from .layout import Layout
 from .locks import action_lock
+from .merge import merge
 from .tree import Tree, read_manifest
 from .workspace import Workspace
 
@@ -106,7 +107,7 @@ def _check(workspace: Workspace, name: str, varied: action.Conditions, place: Pa
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
         deps = [stage.staged(workspace, dep) for dep in workspace.dependencies(name)]
-        visible = stage.placement(stage.merge(f"staging the parts {name!r} is after", deps))
+        visible = stage.placement(merge(f"staging the parts {name!r} is after", deps))
         try:
             with stage.reported_if_changed_by_hand(layout):
                 second = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,), conditions=varied)

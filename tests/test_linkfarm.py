@@ -114,18 +114,18 @@ def test_across_file_systems_stage_copies_and_says_so_once(tmp_path, monkeypatch
         (part / "d").mkdir(parents=True, exist_ok=True)
         (part / "d" / f"f{i}").write_text(f"{i}\n")
     entries = capture(part, 315532800).tree
-    owned = {path: (entry, part, "p") for path, entry in entries.items()}
+    sources = [linkfarm.Source("p", part, lambda: entries)]
 
     def refused(*args, **kwargs):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
     monkeypatch.setattr(linkfarm.os, "link", refused)
     repaired = []
     dest = tmp_path / "stage"
-    linkfarm.assemble(dest, owned, 315532800, repaired.append)
+    linkfarm.assemble(dest, "stage", sources, 315532800, repaired.append)
     assert capsys.readouterr().out.count("cannot link to the parts' install folders") == 1
     assert (dest / "d/f1").read_text() == "1\n" and (dest / "d/f1").stat().st_ino != (part / "d/f1").stat().st_ino
     (dest / "d/f1").write_text("edited copy\n")  # a copy: the part's file is intact
-    linkfarm.assemble(dest, owned, 315532800, repaired.append)
+    linkfarm.assemble(dest, "stage", sources, 315532800, repaired.append)
     assert (dest / "d/f1").read_text() == "1\n" and repaired == []
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rules.errors import StageConflictError
-from rules.stage import Contribution, merge
+from rules.merge import Contribution, merge
 from rules.tree import Entry
 
 FILE_A = Entry("file", "a" * 64, 3, False)
