@@ -30,7 +30,7 @@ from .requirements import has_project
 from .sourcetree import Manifest
 from .store import Store
 from .toolchain import interpreter
-from .tree import Tree, read_manifest, write_manifest
+from .tree import Entry, Tree, read_manifest, write_manifest
 from .uv import uv_base
 from .workspace import Workspace
 
@@ -132,13 +132,34 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     visible = stage.placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
     with stage.reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
-        result = action.run(plan(workspace, name), sandbox, visible, keep_open=(lock,))
-    if build_record(workspace, name)[1] != manifest:  # the key must name the bytes that were built
+        planned = plan(workspace, name)
+        result = action.run(planned, sandbox, visible, keep_open=(lock,))
+    copied = planned.copies_source and _is_copy_of(manifest, result.capture.tree)
+    if not copied and build_record(workspace, name)[1] != manifest:
         raise BuildError(f"part {name!r}: its source changed while it was being built",
                          resolution="Run again once the source is saved.")
     _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
     return Produced(layout.install(name), result.capture.tree, result.values)
+
+
+def _is_copy_of(manifest: Manifest, tree: Tree) -> bool:
+    """The key must name the bytes that were built, so the source is walked again after a build.
+    dump's copy (no script runs) hashed each file as it copied it: when its Tree is the manifest,
+    entry for entry, the bytes built are the keyed ones, whatever happened to the source meanwhile."""
+    if len(manifest) != len(tree):
+        return False
+    for path, keyed in manifest.items():
+        entry = tree.get(path)
+        if entry is None or keyed != _as_manifest_entry(entry):
+            return False
+    return True
+
+
+def _as_manifest_entry(entry: Entry) -> tuple:
+    if entry.kind == "file":
+        return ("file", entry.digest, entry.executable)
+    return ("link", entry.target) if entry.kind == "symlink" else ("dir",)
 
 
 def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:

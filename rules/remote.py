@@ -22,7 +22,7 @@ from .digest import digest
 from .http_remote import HttpRemote
 from .remote_base import AC_LIMIT, Blob, Oversized, Remote, Unavailable
 from .store import DIGEST, Store, check_tree
-from .tree import Tree, from_json, to_json
+from .tree import Tree, from_data, to_json
 
 RECORD_PATH = ".partsmith/result.json"  # an output file holding the key record and the whole Tree
 
@@ -92,7 +92,7 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
         return False
     try:
         document = json.loads(payload[meta.digest])
-        record, tree = document["record"], from_json(json.dumps(document["tree"]))
+        record, tree = document["record"], from_data(document["tree"])
         values = _said(document.get("values", {}))
         check_tree(tree)
     except (ValueError, KeyError, TypeError, AttributeError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import posixpath
 import re
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .fsutil import remove_tree, write_atomic
-from .tree import Entry, Tree, copy_checked, file_mode, from_json, link_escapes, to_json, write_tree
+from .tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, to_json, write_tree
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -112,7 +111,7 @@ class Store:
         path = self.result_path(key)
         try:
             data = json.loads(path.read_text())
-            result = Result(key, data["record"], from_json(json.dumps(data["tree"])), dict(data.get("values", {})))
+            result = Result(key, data["record"], from_data(data["tree"]), dict(data.get("values", {})))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -223,10 +222,10 @@ def check_tree(tree: dict[str, Entry]) -> None:
     through a link), known kinds, sha256 digests, relative links that resolve inside. Anything
     else is damage (or an attack) and raises ValueError."""
     for path, entry in tree.items():
-        normal = posixpath.normpath(path)
-        if normal != path or path.startswith(("/", "../")) or path in ("", ".", "..") or "\0" in path:
+        names = path.split("/")  # no empty name: not absolute, no "//", no trailing "/"
+        if "" in names or "." in names or ".." in names or "\0" in path:
             raise ValueError(f"bad path {path!r}")
-        parent = posixpath.dirname(path)
+        parent = path.rpartition("/")[0]
         if parent and (parent not in tree or tree[parent].kind != "dir"):
             raise ValueError(f"{path!r} is not inside a folder of the tree")
         if entry.kind not in ("file", "dir", "symlink") or (entry.kind == "file" and not DIGEST.fullmatch(entry.digest)):

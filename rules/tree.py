@@ -241,7 +241,12 @@ def to_json(tree: Tree) -> str:
 
 
 def from_json(text: str) -> dict[str, Entry]:
-    return {path: Entry.from_json(data) for path, data in json.loads(text).items()}
+    return from_data(json.loads(text))
+
+
+def from_data(data: dict) -> dict[str, Entry]:
+    """A Tree from its parsed JSON (a store's or a remote's record holds it)."""
+    return {path: Entry.from_json(entry) for path, entry in data.items()}
 
 
 def tree_digest(tree: Tree) -> Digest:

@@ -329,6 +329,28 @@ def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_p
     assert not list((Path(os.environ["PARTSMITH_CACHE_DIR"]) / "ac").glob("*.json"))
 
 
+def test_a_dump_copy_proves_its_source_by_its_own_hashes(tmp_path):
+    """The dump copy hashes what it copies: the copy of the keyed bytes needs no second walk of
+    the source, and a file changed between the key and the copy is caught by that comparison."""
+    from rules.build import _is_copy_of
+    from rules.sourcetree import source_manifest
+    from rules.tree import copy_captured
+    source = tmp_path / "src"
+    (source / "d").mkdir(parents=True)
+    (source / "d/a.txt").write_text("a\n")
+    (source / "tool").write_text("#!/bin/sh\n")
+    (source / "tool").chmod(0o755)
+    (source / "link").symlink_to("d/a.txt")
+    skip = frozenset({str(tmp_path / "build")})
+    keyed = source_manifest(source, tmp_path / "build", tmp_path / "stat-cache")
+    assert _is_copy_of(keyed, copy_captured(source, tmp_path / "one", skip, 0).tree)
+    (source / "d/a.txt").write_text("changed after the key\n")
+    assert not _is_copy_of(keyed, copy_captured(source, tmp_path / "two", skip, 0).tree)
+    (source / "d/a.txt").write_text("a\n")
+    (source / "tool").chmod(0o644)
+    assert not _is_copy_of(keyed, copy_captured(source, tmp_path / "three", skip, 0).tree)
+
+
 def test_a_new_wheel_in_a_find_links_folder_is_a_new_pull(tmp_path):
     from wheels import make_wheel
     root = tmp_path / "ws"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DODO, doit, make_workspace
+from conftest import DODO, doit, make_workspace, snapshot
 from rules import linkfarm
+from rules.errors import StageConflictError
 from rules.tree import capture
 
 TWO_PARTS = """\
@@ -186,3 +187,81 @@ def test_a_folder_changes_owner_when_the_part_that_brought_it_first_leaves(tmp_p
     staged = tmp_path / "ws/build/stage"
     assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["share", "share/t.txt"]
     assert "was changed by hand" not in stage(ws)
+
+
+# -- an update reads and touches what changed -----------------------------------------------------
+
+EPOCH = 315532800
+
+
+def installed(tmp_path: Path, name: str, files: dict[str, str]) -> tuple[Path, dict]:
+    """An install folder as a build leaves it, and its Tree."""
+    folder = tmp_path / "installs" / name
+    for path, text in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text)
+    return folder, capture(folder, EPOCH).tree
+
+
+def source(tmp_path: Path, part: str, build: str, files: dict[str, str], reads: list[str]) -> linkfarm.Source:
+    """A part's Source whose Tree file is new for each build (as a publish writes it); its Tree
+    reads are counted."""
+    folder, tree = installed(tmp_path, f"{part}-{build}", files)
+    decided_by = tmp_path / "installs" / f"{part}-{build}.tree"
+    decided_by.write_text(json.dumps(sorted(tree)))
+    return linkfarm.Source(part, folder, lambda: reads.append(part) or tree, decided_by, ("stage", "*"))
+
+
+def linked_to(staged: Path, folder: Path) -> bool:
+    return staged.stat().st_ino == folder.stat().st_ino
+
+
+def test_an_update_reads_only_the_trees_of_the_parts_that_changed(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"share/a.txt": "a\n"}, reads)
+    b = source(tmp_path, "b", "1", {"share/b.txt": "b\n", "bin/b": "b\n"}, reads)
+    assert linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail) == 5
+    assert reads == ["a", "b"]
+    linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
+    assert reads == ["a", "b"]  # nothing changed: no Tree read
+    rebuilt = source(tmp_path, "b", "2", {"share/b.txt": "b, edited\n", "bin/b": "b\n"}, reads)
+    records = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "stage.d").iterdir()}
+    assert linkfarm.assemble(dest, "stage", [a, rebuilt], EPOCH, pytest.fail) == 5
+    assert reads == ["a", "b", "b"]
+    assert (dest / "share/b.txt").read_text() == "b, edited\n"
+    assert linked_to(dest / "share/b.txt", rebuilt.root / "share/b.txt")
+    assert linked_to(dest / "share/a.txt", a.root / "share/a.txt")
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "stage.d").iterdir()}["a"] == records["a"]
+    assert linkfarm.is_intact(dest, EPOCH)
+
+
+def test_a_conflict_found_by_an_update_leaves_the_stage_and_its_record_as_they_were(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"share/x.txt": "same\n"}, reads)
+    b = source(tmp_path, "b", "1", {"share/x.txt": "same\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
+    before = snapshot(dest)
+    clash = source(tmp_path, "b", "2", {"share/x.txt": "other\n"}, reads)
+    with pytest.raises(StageConflictError) as failed:
+        linkfarm.assemble(dest, "stage", [a, clash], EPOCH, pytest.fail)
+    assert [c.path for c in failed.value.conflicts] == ["share/x.txt"]
+    assert snapshot(dest) == before and linkfarm.is_intact(dest, EPOCH)
+
+
+def test_a_shared_file_is_placed_by_the_next_part_when_the_first_stops_bringing_it(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"share/x.txt": "same\n", "a.txt": "a\n"}, reads)
+    b = source(tmp_path, "b", "1", {"share/x.txt": "same\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
+    assert linked_to(dest / "share/x.txt", a.root / "share/x.txt")
+    without = source(tmp_path, "a", "2", {"a.txt": "a\n"}, reads)
+    assert linkfarm.assemble(dest, "stage", [without, b], EPOCH, pytest.fail) == 3
+    assert linked_to(dest / "share/x.txt", b.root / "share/x.txt")
+    assert linkfarm.recorded_tree(dest).keys() == {"a.txt", "share", "share/x.txt"}
+    assert linkfarm.is_intact(dest, EPOCH)
+    assert linkfarm.assemble(dest, "stage", [b], EPOCH, pytest.fail) == 2  # a part leaves
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["share", "share/x.txt"]
+    assert linkfarm.is_intact(dest, EPOCH)

@@ -1,6 +1,8 @@
 import os
 import stat
 
+import pytest
+
 from rules.tree import Entry, capture, from_json, materialize, to_json, tree_digest
 
 EPOCH = 1591640328
@@ -91,3 +93,12 @@ def test_materialize_recreates_the_captured_tree(tmp_path):
     assert capture(tmp_path / "out", EPOCH).tree == tree
     assert stat.S_IMODE(os.stat(tmp_path / "out").st_mode) == 0o755
     assert os.stat(tmp_path / "out" / "d").st_mtime == EPOCH
+
+
+@pytest.mark.parametrize("path", ["/abs", "a//b", "a/", "./a", "a/./b", "../x", "a/..", "", ".", "a\0b"])
+def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
+    from rules.store import check_tree
+    good = {"a": Entry("dir"), "a/b": Entry("file", "00" * 32, 1)}
+    check_tree(good)
+    with pytest.raises(ValueError):
+        check_tree({**good, path: Entry("file", "00" * 32, 1)})
