@@ -9,7 +9,6 @@ import hashlib
 import os
 import time
 import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -76,6 +75,7 @@ def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Pro
 
 def _opened(file: LockedFile, lock_folder: Path):
     if file.url is not None:
+        import urllib.request  # only a pull that downloads pays for it (and for ssl)
         return urllib.request.urlopen(file.url, timeout=TIMEOUT)
     path = Path(file.path or "")
     path = path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))  # the folder may not exist

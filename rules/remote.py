@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from . import reapi
 from .digest import digest
-from .http_remote import HttpRemote
 from .remote_base import AC_LIMIT, Blob, Oversized, Remote, Unavailable
 from .store import DIGEST, Store, check_tree
 from .tree import Tree, from_data, to_json
@@ -37,6 +36,7 @@ def _configured(url: str, upload: bool, header: str) -> Remote:
     if urlsplit(url).scheme in ("grpc", "grpcs"):
         from .grpc_remote import GrpcRemote  # grpcio itself is imported at the first call
         return GrpcRemote(url, upload, header=pair)
+    from .http_remote import HttpRemote  # urllib's HTTP client, only when a remote cache is set
     return HttpRemote(url, upload, header=pair)
 
 
