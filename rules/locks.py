@@ -28,3 +28,16 @@ def action_lock(path: Path, what: str) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+@contextmanager
+def flocked(path: Path, exclusive: bool) -> Iterator[None]:
+    """Hold a flock on `path`: shared (any number of holders at once) or exclusive (one, and no
+    shared holder). Released when the process dies, so a killed holder never blocks the next run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)

@@ -110,7 +110,7 @@ def _stored(store: Store, key: str, record: dict, tree: Tree, values: dict[str, 
     """Add the downloaded blobs and the result naming them under the store's lock, so that a
     concurrent cache-trim never sees the blobs without their result. A blob the store held when
     the fetch looked may have been trimmed since (the download took a while): a miss then."""
-    with store.lock():
+    with store.writing():
         store.add_blobs(blobs)
         if not all(store.blob(e.digest).is_file() for e in tree.values() if e.kind == "file"):
             return False

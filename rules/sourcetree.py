@@ -56,7 +56,7 @@ def _walk(folder: str, prefix: str, skip: frozenset[str], cached: dict, fresh: d
         elif stat.S_ISREG(info.st_mode):
             key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             known = cached.get(rel)
-            sha = known[1] if known is not None and known[0] == key else hash_file(Path(entry.path))[0]
+            sha = known[1] if known is not None and known[0] == key else hash_file(entry.path)[0]
             fresh[rel] = (key, sha)
             manifest[rel] = ("file", sha, bool(info.st_mode & 0o111))
         else:

@@ -20,11 +20,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from filelock import FileLock
+from typing import ContextManager
 
 from .fsutil import remove_tree, write_atomic
-from .tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, to_json, write_tree
+from .locks import flocked
+from .tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, write_tree
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -121,14 +121,19 @@ class Store:
         os.utime(path)  # least recently used eviction reads this
         return result
 
-    def lock(self) -> FileLock:
-        """Held by every writer from its first blob to the result naming them, and by `trim`:
-        a trim deletes every blob no result names, so it must not run in between."""
-        return FileLock(self.root / "store.lock")
+    def writing(self) -> ContextManager[None]:
+        """Held by every writer from its first blob to the result naming them, and taken alone
+        by `trim`: a trim deletes every blob no result names, so it must not run in between.
+        Writers share it (their temp files have names of their own): the parts that `doit -n N`
+        builds at once store their outputs at once."""
+        return flocked(self.root / "store.lock", exclusive=False)
+
+    def trimming(self) -> ContextManager[None]:
+        return flocked(self.root / "store.lock", exclusive=True)
 
     def put(self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None) -> None:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
-        with self.lock():
+        with self.writing():
             self.put_tree(tree, folder)
             self.put_result(key, record, tree, values)
 
@@ -151,7 +156,8 @@ class Store:
         """Write the action result last, once every blob it names is stored. `values`: what the
         build said with `craftctl set` (a version), an output like the files."""
         self.ac.mkdir(parents=True, exist_ok=True)
-        data = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
+        data = {"record": record, "tree": {path: entry.to_json() for path, entry in tree.items()},
+                **({"values": values} if values else {})}
         write_atomic(self.result_path(key), json.dumps(data, sort_keys=True), durable=True)
 
     # -- size and eviction ----------------------------------------------------------------------
@@ -168,7 +174,7 @@ class Store:
         A blob no result names yet but younger than an hour is kept: a pull fetches its locked
         files into the store before it stores the result naming them, without holding the
         store's lock for the whole download."""
-        with self.lock():
+        with self.trimming():
             results = sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.ac.is_dir() else []
             uses = {path: self._digests(path) for path in results}
             count = Counter(digest for digests in uses.values() for digest in digests)

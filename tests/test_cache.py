@@ -329,6 +329,25 @@ def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_p
     assert not list((Path(os.environ["PARTSMITH_CACHE_DIR"]) / "ac").glob("*.json"))
 
 
+def test_store_writers_share_the_store_lock_and_a_trim_waits_for_them(tmp_path):
+    """`doit -n N` stores the outputs of parts built at once at once; cache-trim, which deletes
+    blobs no result names yet, waits until no writer is between its first blob and its result."""
+    from rules.store import Store
+    store = Store(tmp_path / "store")
+    code = ("import sys; from pathlib import Path; from rules.store import Store\n"
+            "with getattr(Store(Path(sys.argv[1])), sys.argv[2])(): print('in', flush=True)")
+
+    def other(which: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", code, str(store.root), which], cwd=REPO,
+                                stdout=subprocess.PIPE, text=True)
+    with store.writing():
+        assert other("writing").communicate(timeout=60)[0] == "in\n"
+        trim = other("trimming")
+        time.sleep(0.5)
+        assert trim.poll() is None  # still waiting for this writer
+    assert trim.communicate(timeout=60)[0] == "in\n"
+
+
 def test_a_dump_copy_proves_its_source_by_its_own_hashes(tmp_path):
     """The dump copy hashes what it copies: the copy of the keyed bytes needs no second walk of
     the source, and a file changed between the key and the copy is caught by that comparison."""
