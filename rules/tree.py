@@ -42,13 +42,11 @@ class Entry(NamedTuple):
 
     @staticmethod
     def from_json(data: dict) -> "Entry":
-        return Entry(
-            kind=data["kind"],
-            digest=data.get("sha256", ""),
-            size=data.get("size", 0),
-            executable=data.get("executable", False),
-            target=data.get("target", ""),
-        )
+        # tuple.__new__ with the fields in order: Trees of 100k entries are read on every restore
+        kind = data["kind"]
+        if kind == "file":
+            return _new(Entry, ("file", data.get("sha256", ""), data.get("size", 0), data.get("executable", False), ""))
+        return _new(Entry, (kind, "", 0, False, data.get("target", "")))
 
     def describe(self) -> str:
         if self.kind == "file":
@@ -58,6 +56,8 @@ class Entry(NamedTuple):
             return f"symlink to {self.target}"
         return "directory"
 
+
+_new = tuple.__new__
 
 Tree = Mapping[str, Entry]  # relative POSIX path -> entry; the root itself is not listed
 
