@@ -121,8 +121,7 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
         owned = merge(step, contributions)
         _summary(dest).unlink(missing_ok=True)
         outcome = _replace_all(dest, sources, contributions, owned, epoch)
-    _write(dest, outcome, records, summary[1] if trusted else None)
-    return sum(1 for record in outcome.records.values() for _ in record.placed())
+    return _write(dest, outcome, records, summary[1] if trusted else None)
 
 
 def is_intact(dest: Path, epoch: int) -> bool:
@@ -487,10 +486,10 @@ def _read_summary(dest: Path) -> tuple[bytes, dict] | None:
         return None
 
 
-def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None) -> None:
+def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None) -> int:
     """The records that changed, then the summary, written last: the mark of a complete assemble.
     It names every record by digest, so a task depending on it (pack on prime) reruns when what
-    was placed changed."""
+    was placed changed. Returns the number of entries placed."""
     folder = _records_folder(dest)
     folder.mkdir(exist_ok=True)
     digests = {} if summary is None else dict(summary["records"])
@@ -503,3 +502,4 @@ def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summar
     digests = {part: digests[part] for part in sorted(outcome.records)}
     entries = sum(1 for record in outcome.records.values() for _ in record.placed())
     write_atomic(_summary(dest), json.dumps({"entries": entries, "records": digests}, sort_keys=True))
+    return entries
