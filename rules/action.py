@@ -58,6 +58,11 @@ class Action:
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
     copies_source: bool = False  # dump's default build: the source copied straight into the install
 
+    @property
+    def copy_is_output(self) -> bool:
+        """The source's copy, as it was made and hashed, is the whole output (nothing changes it)."""
+        return self.copies_source and not (self.debs or self.organize)
+
     def step(self, sandbox: Sandbox, keep_open: tuple[int, ...], conditions: Conditions) -> Step:
         return Step(sandbox, self.part, self.epoch, self.build_environment, self.interpreter_dir,
                     keep_open, conditions)
@@ -102,7 +107,7 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
         write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
         if action.copies_source:
             copied = _copy_source_to_install(action, sandbox, conditions.reverse_source)
-            if not (action.debs or action.organize):  # the copy is the output, captured as it was made
+            if action.copy_is_output:  # captured as it was made
                 return Built(_accepted(action.part, sandbox, copied), sandbox.install, read_values(sandbox))
         else:
             _fill(action, sandbox, stage, conditions.reverse_source)

@@ -134,7 +134,7 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
     with stage.reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         planned = plan(workspace, name)
         result = action.run(planned, sandbox, visible, keep_open=(lock,))
-    copied = planned.copies_source and _is_copy_of(manifest, result.capture.tree)
+    copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
     if not copied and build_record(workspace, name)[1] != manifest:
         raise BuildError(f"part {name!r}: its source changed while it was being built",
                          resolution="Run again once the source is saved.")

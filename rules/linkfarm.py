@@ -39,15 +39,16 @@ from typing import Callable, Iterable
 
 from .fsutil import remove_tree, write_atomic
 from .merge import Contribution, Owned, merge
-from .tree import ChangedSince, Entry, Tree, copy_checked
+from .tree import ChangedSince, Entry, Tree, copy_checked, hash_file
 
 Repair = Callable[[str], Path]  # restores a part whose install was written through; returns its folder
 
 # A record's row for one path: the entry's five fields, then whether this part placed it, and for
-# a placed file the inode, ctime and link count after linking and whether it is a hard link.
+# a placed file the inode, ctime and link count after linking, whether it is a hard link, and its
+# mtime (SOURCE_DATE_EPOCH of the build that made it).
 Row = tuple
-OWNED, INO, CTIME, NLINK, LINKED = 5, 6, 7, 8, 9
-FORMAT = 2  # of the records; a record of another format is not trusted (the folder is built anew)
+OWNED = 5
+FORMAT = 3  # of the records; a record of another format is not trusted (the folder is built anew)
 INTACT = ("intact", "changed")  # "changed": a folder whose mtime moved (its strays are removed)
 
 # Hot loops below join plain strings: one lstat or link per entry is the whole cost wanted, and a
@@ -65,7 +66,7 @@ class Source:
     root: Path
     tree: Callable[[], Tree]
     decided_by: Path | None = None
-    selection: tuple[str, ...] = ()
+    selection: tuple = ()  # strings and tuples of strings (marshal keeps them)
 
     def fingerprint(self) -> tuple | None:
         if self.decided_by is None:
@@ -76,7 +77,7 @@ class Source:
 
 @dataclass
 class PartRecord:
-    folder: tuple[int, int]  # (device, inode) of the folder the part's files were linked from
+    folder: tuple[int, int, int]  # `_identity` of the folder the part's files were linked from
     fingerprint: tuple | None  # Source.fingerprint when the record was written
     claims: dict[str, Row]  # every path the part brings
 
@@ -92,6 +93,14 @@ class PartRecord:
 
     def placed(self) -> Iterable[tuple[str, Row]]:
         return ((path, row) for path, row in self.claims.items() if row[OWNED])
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What decided a part's Tree when an assemble began: `Source.fingerprint` and `_identity`."""
+
+    fingerprint: tuple | None
+    folder: tuple[int, int, int]
 
 
 @dataclass
@@ -112,25 +121,29 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
     trusted = summary is not None and dest.is_dir() and set(records) == set(summary[1]["records"])
     states = {} if checked else _states(root, records, epoch)
     sources, repaired = _repaired(root, sources, records, states, repair)
+    # what decides each part's Tree, taken before any Tree is read: a build that publishes while
+    # this runs leaves a record that differs from its new Tree file, so the next run reads it
+    seen = {s.part: Seen(s.fingerprint(), _identity(s.root)) for s in sources}
     if trusted:
-        plan = _plan(step, sources, records, states, repaired)
+        plan = _plan(step, sources, records, states, repaired, seen)
         _summary(dest).unlink()  # from here until it is written again, dest is not trusted
         outcome = _update(dest, sources, records, states, plan, epoch)
     else:
         contributions = [Contribution(s.part, s.tree(), s.root) for s in sources]
         owned = merge(step, contributions)
         _summary(dest).unlink(missing_ok=True)
-        outcome = _replace_all(dest, sources, contributions, owned, epoch)
+        outcome = _replace_all(dest, contributions, owned, seen, epoch)
     return _write(dest, outcome, records, summary[1] if trusted else None)
 
 
 def is_intact(dest: Path, epoch: int) -> bool:
     """doit's up-to-date check: the last assemble completed and every entry is as it left it
     (one lstat each: nothing written through, replaced, added or removed by hand)."""
+    root = str(dest)
+    _found_intact.pop(root, None)  # what an earlier check found says nothing now
     summary = _read_summary(dest)
     if summary is None or not dest.is_dir():
         return False
-    root = str(dest)
     records = _read_records(_records_folder(dest))
     if set(records) != set(summary[1]["records"]):
         return False
@@ -192,7 +205,7 @@ def _row_state(path: str, row: Row, epoch: int) -> str:
         info = os.lstat(path)
     except OSError:
         return "gone"
-    kind, _, size, executable, target, _, ino, ctime_ns, nlink, linked = row
+    kind, digest, size, executable, target, _, ino, ctime_ns, nlink, linked, mtime_ns = row
     if kind == "dir":
         if not stat.S_ISDIR(info.st_mode):
             return "replaced"
@@ -201,21 +214,26 @@ def _row_state(path: str, row: Row, epoch: int) -> str:
         return "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
     if not stat.S_ISREG(info.st_mode) or info.st_ino != ino:
         return "replaced"
-    ctime_moved = info.st_ctime_ns != ctime_ns and info.st_nlink == nlink  # a new link moves it too
-    if (info.st_size != size or info.st_mtime != epoch or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644)
-            or ctime_moved):
+    if info.st_size != size or info.st_mtime_ns != mtime_ns or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644):
         return "written" if linked else "replaced"
+    if info.st_ctime_ns != ctime_ns and info.st_nlink == nlink:  # a new link moves the ctime too
+        # Only the ctime moved: a write that set the mtime back, or a link made and removed since
+        # (prime's, on `doit clean prime`). The bytes decide; an intact file is linked again,
+        # which records its new ctime.
+        return "written" if linked and hash_file(path)[0] != digest else "replaced"
     return "intact"
 
 
 def _repaired(root: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
               repair: Repair) -> tuple[list[Source], set[str]]:
-    """Restore each part whose install was written through; its files come from the new folder."""
+    """Restore each part whose install was written through; its files come from the new folder.
+    A part no longer in the workspace is not restored: its entries go."""
+    present = {s.part for s in sources}
     written = sorted(path for path, state in states.items() if state == "written")
-    owners = {path: part for part, record in records.items() for path in written
+    owners = {path: part for part, record in records.items() if part in present for path in written
               if path in record.claims and record.claims[path][OWNED]}
-    for path in written:
-        print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {owners[path]!r}'s file, "
+    for path, part in sorted(owners.items()):
+        print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {part!r}'s file, "
               "so that part is restored")
     parts = set(owners.values())
     folders = {part: repair(part) for part in sorted(parts)}
@@ -224,15 +242,15 @@ def _repaired(root: str, sources: list[Source], records: dict[str, PartRecord], 
 
 # -- a new folder ----------------------------------------------------------------------------------
 
-def _replace_all(dest: Path, sources: list[Source], contributions: list[Contribution], owned: Owned,
+def _replace_all(dest: Path, contributions: list[Contribution], owned: Owned, seen: dict[str, Seen],
                  epoch: int) -> Outcome:
     """The folder built beside `dest` from the merge of every part's Tree, then swapped in."""
     _replace(dest, owned, epoch)
     root, records = str(dest), {}
-    for source, contribution in zip(sources, contributions):
-        claims = {path: _new_row(root, path, entry, owned[path][2] == source.part)
-                  for path, entry in contribution.tree.items()}
-        records[source.part] = PartRecord(_identity(source.root), source.fingerprint(), claims)
+    for contribution in contributions:
+        part = contribution.part
+        claims = {path: _new_row(root, path, entry, owned[path][2] == part) for path, entry in contribution.tree.items()}
+        records[part] = PartRecord(seen[part].folder, seen[part].fingerprint, claims)
     return Outcome(records, set(records))
 
 
@@ -263,6 +281,7 @@ class _Plan:
     bring or brought and those not intact on disk, and what each such path should become."""
 
     changed: set[str]
+    seen: dict[str, Seen]
     trees: dict[str, Tree]
     affected: set[str]
     owned: Owned  # the merge of the affected paths: entry, folder and placing part of each
@@ -279,6 +298,8 @@ def _update(dest: Path, sources: list[Source], records: dict[str, PartRecord], s
     for path in sorted(plan.affected - plan.keep):
         if path in plan.owned:
             entry, folder, _ = plan.owned[path]
+            if path not in plan.old_owner:
+                _remove(f"{root}/{path}")  # a path no part placed before: what is there was put by hand
             _place(f"{root}/{path}", entry, f"{folder}/{path}")
     outcome = _records_after(root, sources, records, plan)
     changed_folders = sorted(path for path, state in states.items() if state == "changed")
@@ -288,16 +309,15 @@ def _update(dest: Path, sources: list[Source], records: dict[str, PartRecord], s
     return outcome
 
 
-def _differs(source: Source, record: PartRecord | None) -> bool:
-    return (record is None or source.decided_by is None or record.fingerprint != source.fingerprint()
-            or record.folder != _identity(source.root))
+def _differs(seen: Seen, record: PartRecord | None) -> bool:
+    return record is None or seen.fingerprint is None or (record.fingerprint, record.folder) != (seen.fingerprint, seen.folder)
 
 
 def _plan(step: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
-          repaired: set[str]) -> _Plan:
+          repaired: set[str], seen: dict[str, Seen]) -> _Plan:
     """Read the Trees of the parts that changed, and merge again only the affected paths (with
     what every other part's record says it brings there). Nothing is touched yet."""
-    changed = {s.part for s in sources if s.part in repaired or _differs(s, records.get(s.part))}
+    changed = {s.part for s in sources if s.part in repaired or _differs(seen[s.part], records.get(s.part))}
     trees = {s.part: s.tree() for s in sources if s.part in changed}
     affected = {path for path, state in states.items() if state not in INTACT}
     gone = set(records) - {s.part for s in sources}
@@ -310,9 +330,8 @@ def _plan(step: str, sources: list[Source], records: dict[str, PartRecord], stat
     owned = merge(step, contributions)
     old_owner = {path: part for part, record in records.items()
                  for path in record.claims.keys() & affected if record.claims[path][OWNED]}
-    folders = {s.part: _identity(s.root) for s in sources}
-    plan = _Plan(changed, trees, affected, owned, old_owner, set())
-    plan.keep = {path for path in affected if _kept(path, plan, records, states, folders)}
+    plan = _Plan(changed, seen, trees, affected, owned, old_owner, set())
+    plan.keep = {path for path in affected if _kept(path, plan, records, states)}
     return plan
 
 
@@ -324,8 +343,7 @@ def _claimed(part: str, trees: dict[str, Tree], records: dict[str, PartRecord], 
     return {path: Entry._make(claims[path][:5]) for path in claims.keys() & affected}
 
 
-def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[str, str],
-          folders: dict[str, tuple[int, int]]) -> bool:
+def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[str, str]) -> bool:
     new, old = plan.owned.get(path), plan.old_owner.get(path)
     if new is None or old is None or states.get(path, "intact") not in INTACT:
         return False
@@ -333,7 +351,7 @@ def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[s
     row = records[old].claims[path]
     if entry.kind == "dir":
         return row[0] == "dir"  # a folder is a folder, whichever part placed it
-    return part == old and records[old].folder == folders[part] and tuple(row[:5]) == tuple(entry)
+    return part == old and records[old].folder == plan.seen[part].folder and tuple(row[:5]) == tuple(entry)
 
 
 def _records_after(root: str, sources: list[Source], records: dict[str, PartRecord], plan: _Plan) -> Outcome:
@@ -345,7 +363,7 @@ def _records_after(root: str, sources: list[Source], records: dict[str, PartReco
         part = source.part
         if part in plan.changed:
             claims = {path: _row_after(root, part, path, entry, plan, records) for path, entry in plan.trees[part].items()}
-            outcome.records[part] = PartRecord(_identity(source.root), source.fingerprint(), claims)
+            outcome.records[part] = PartRecord(plan.seen[part].folder, plan.seen[part].fingerprint, claims)
             outcome.rewritten.add(part)
             continue
         record = records[part]
@@ -368,10 +386,10 @@ def _row_after(root: str, part: str, path: str, entry: Entry, plan: _Plan, recor
 
 def _new_row(root: str, path: str, entry: Entry, placing: bool) -> Row:
     if not placing or entry.kind != "file":
-        return (*entry, placing, 0, 0, 0, False)
+        return (*entry, placing, 0, 0, 0, False, 0)
     info = os.lstat(f"{root}/{path}")
     linked = info.st_nlink > 1  # a copy (across file systems) has an inode of its own
-    return (*entry, True, info.st_ino, info.st_ctime_ns, info.st_nlink, linked)
+    return (*entry, True, info.st_ino, info.st_ctime_ns, info.st_nlink, linked, info.st_mtime_ns)
 
 
 def _is_our_folder(path: str, plan: _Plan) -> bool:
@@ -382,10 +400,12 @@ def _is_our_folder(path: str, plan: _Plan) -> bool:
     return True
 
 
-def _identity(folder: Path) -> tuple[int, int]:
-    """A rebuilt or restored install folder is a new folder: its inode tells them apart."""
+def _identity(folder: Path) -> tuple[int, int, int]:
+    """A rebuilt or restored install folder is a new folder: its inode tells them apart, and its
+    ctime (set when it was renamed into place) tells a new folder from an old one whose inode
+    number was reused."""
     info = os.stat(folder)
-    return (info.st_dev, info.st_ino)
+    return (info.st_dev, info.st_ino, info.st_ctime_ns)
 
 
 def _remove(path: str) -> None:
@@ -410,7 +430,7 @@ def _remove_strays(root: str, folders: list[str], records: dict[str, PartRecord]
             continue
         for name in names:
             child = f"{path}/{name}" if path else name
-            if not any(record.claims.get(child, (0,) * 10)[OWNED] for record in records.values()):
+            if not any(record.claims.get(child, (0,) * 11)[OWNED] for record in records.values()):
                 _remove(f"{folder}/{name}")
 
 

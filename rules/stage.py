@@ -58,7 +58,7 @@ def _stage_source(workspace: Workspace, layout: Layout, part: str) -> Source:
     """A part's staged Tree is decided by its Tree file and its stage fileset."""
     settings = workspace.parts[part]
     fileset = ("override-stage",) if settings.override_stage is not None else ("stage", *settings.stage)
-    return Source(part, layout.install(part), lambda: staged(workspace, part).tree, layout.manifest(part), fileset)
+    return Source(part, layout.install(part), lambda: staged(workspace, part).tree, layout.manifest(part), (fileset,))
 
 
 def _prime_source(workspace: Workspace, layout: Layout, part: str) -> Source:
@@ -70,7 +70,7 @@ def _prime_source(workspace: Workspace, layout: Layout, part: str) -> Source:
         return Source(part, made.root, lambda: made.tree)
     staging = _stage_source(workspace, layout, part)
     return Source(part, staging.root, lambda: primed(workspace, part).tree, staging.decided_by,
-                  (*staging.selection, "prime", *settings.prime))
+                  (*staging.selection, ("prime", *settings.prime)))
 
 
 def placement(owned: Owned) -> Placement:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,4 +265,79 @@ def test_a_shared_file_is_placed_by_the_next_part_when_the_first_stops_bringing_
     assert linkfarm.is_intact(dest, EPOCH)
     assert linkfarm.assemble(dest, "stage", [b], EPOCH, pytest.fail) == 2  # a part leaves
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["share", "share/x.txt"]
+    assert linkfarm.is_intact(dest, EPOCH)
+
+
+def publish(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path, dict]:
+    """Part b built again as build.py publishes it: a new install folder renamed into the same
+    path, and a new Tree file."""
+    root, decided_by = tmp_path / "installs" / "b", tmp_path / "installs" / "b.tree"
+    fresh, tree = installed(tmp_path, "b.new", files)
+    if root.exists():
+        root.rename(root.with_name("b.old"))
+    fresh.rename(root)
+    shutil.rmtree(root.with_name("b.old"), ignore_errors=True)
+    temp = decided_by.with_name("b.tree.tmp")
+    temp.write_text(json.dumps(files, sort_keys=True))
+    os.replace(temp, decided_by)
+    return root, decided_by, tree
+
+
+def test_a_build_published_while_the_stage_reads_the_trees_is_seen_by_the_next_run(tmp_path):
+    dest = tmp_path / "stage"
+    root, decided_by, first = publish(tmp_path, {"share/b.txt": "b 1\n"})
+    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, lambda: first, decided_by)], EPOCH, pytest.fail)
+    _, _, second = publish(tmp_path, {"share/b.txt": "b 2\n"})
+
+    def read_then_build_again() -> dict:
+        publish(tmp_path, {"share/b.txt": "b 3\n"})  # another doit's build:b, finishing meanwhile
+        return second
+    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, read_then_build_again, decided_by)], EPOCH,
+                      pytest.fail)
+    third = capture(root, EPOCH).tree
+    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, lambda: third, decided_by)], EPOCH, pytest.fail)
+    assert (dest / "share/b.txt").read_text() == "b 3\n"
+    assert linked_to(dest / "share/b.txt", root / "share/b.txt") and linkfarm.is_intact(dest, EPOCH)
+
+
+def test_a_write_through_into_a_part_that_left_the_workspace_restores_nothing(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"a.txt": "a\n"}, reads)
+    b = source(tmp_path, "b", "1", {"b.txt": "b\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
+    with open(dest / "b.txt", "a") as through:
+        through.write("by hand\n")
+    assert linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail) == 1
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"] and linkfarm.is_intact(dest, EPOCH)
+
+
+def test_only_the_bytes_decide_a_write_through_when_only_the_ctime_moved(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"a.txt": "a\n", "b.txt": "b\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail)
+    os.link(a.root / "a.txt", tmp_path / "prime-link")  # as prime links it, then `doit clean prime`
+    os.unlink(tmp_path / "prime-link")
+    assert not linkfarm.is_intact(dest, EPOCH)
+    linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail)  # no restore: the bytes are the part's
+    assert linkfarm.is_intact(dest, EPOCH) and linked_to(dest / "a.txt", a.root / "a.txt")
+    with open(dest / "b.txt", "w") as through:
+        through.write("B\n")  # the same size, and the mtime put back: only ctime and bytes tell
+    os.utime(dest / "b.txt", (EPOCH, EPOCH))
+    assert not linkfarm.is_intact(dest, EPOCH)  # as doit asks before the stage runs
+    restored = []
+    linkfarm.assemble(dest, "stage", [a], EPOCH, lambda part: restored.append(part) or a.root)
+    assert restored == ["a"]
+
+
+def test_a_file_put_by_hand_where_a_part_now_brings_one_is_replaced(tmp_path):
+    reads: list[str] = []
+    dest = tmp_path / "stage"
+    a = source(tmp_path, "a", "1", {"bin/a": "a\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail)
+    (dest / "bin/tool").write_text("by hand\n")
+    b = source(tmp_path, "b", "1", {"bin/tool": "tool\n"}, reads)
+    linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
+    assert (dest / "bin/tool").read_text() == "tool\n" and linked_to(dest / "bin/tool", b.root / "bin/tool")
     assert linkfarm.is_intact(dest, EPOCH)
