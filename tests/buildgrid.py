@@ -83,6 +83,7 @@ class BuildGrid:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and self.process.poll() is None:
             if self._answers():
+                self.calls(GetCapabilities=1)  # the probe's line is in the log before any test counts
                 return self
             time.sleep(0.2)
         self.stop()
@@ -103,14 +104,24 @@ class BuildGrid:
         """How many requests of each method the server received so far, from its log.
 
         BuildGrid may write a request's line after its answer has reached the client (seen in CI:
-        a Read missing from the count), so a caller that knows what it sent names those counts and
-        waits, a few seconds at most, for the log to show them; the assertions then see the log."""
-        deadline = time.monotonic() + 10
-        while True:
-            counts = collections.Counter(re.findall(r'Received request\..*? method="(\w+)"', self.log.read_text()))
-            if time.monotonic() > deadline or all(counts[method] >= n for method, n in at_least.items()):
-                return counts
+        a Read missing from the count, and the readiness probe counted late), so a caller names
+        the counts it knows it caused and this waits, 10 s at most, for the log to show them and
+        then to stay quiet for a moment; the assertions then see every line of what came before."""
+        deadline, quiet = time.monotonic() + 10, 0.3
+        text, since = "", time.monotonic()
+        while time.monotonic() < deadline:
+            now = self.log.read_text()
+            if now != text:
+                text, since = now, time.monotonic()
+            counts = self._count(text)
+            if all(counts[method] >= n for method, n in at_least.items()) and time.monotonic() - since >= quiet:
+                break
             time.sleep(0.05)
+        return self._count(self.log.read_text())
+
+    @staticmethod
+    def _count(log: str) -> collections.Counter:
+        return collections.Counter(re.findall(r'Received request\..*? method="(\w+)"', log))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
