@@ -159,8 +159,8 @@ def is_intact(dest: Path, epoch: int) -> bool:
 
 # What is_intact found intact in this process (the summary's bytes and the records it read):
 # when doit then runs the stage anyway (a part was rebuilt), the update neither reads the records
-# nor lstats every entry again. Under `doit -n N` the update runs in another process, which
-# checks for itself.
+# nor lstats every entry again. It is trusted only while the summary is the one it was found with
+# (under `doit -n N` a worker forked after the check inherits it on the same terms).
 _found_intact: dict[str, tuple[bytes, dict[str, PartRecord]]] = {}
 
 
