@@ -21,10 +21,10 @@ from urllib.parse import quote
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from . import normalize
-from .env import Sandbox, action_environment, export_lines
+from .layout import Sandbox
+from .env import action_environment, export_lines
 from .env import quote as shell_quote
 from .fsutil import remove_tree
 from .errors import BuildError
@@ -35,6 +35,15 @@ from .tree import Capture, Placement, Tree, capture, copy_captured, materialize,
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class OutputFix:
+    """A plugin's own pass over the install folder after the script (python: the venv fixes),
+    named in the step's log. `apply(install, sandbox_root, environment)`."""
+
+    label: str
+    apply: Callable[[Path, Path, dict[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class Action:
     epoch: int
     interpreter_dir: Path
     inputs: tuple[tuple[str, Path], ...] = ()  # sandbox-relative path -> file to link there
-    python_venv: bool = False  # normalize the install folder as a python virtual environment
+    fix_output: OutputFix | None = None  # run after the script and the stage-packages
     debs: tuple[Path, ...] = ()  # stage-packages, unpacked into the install after the build
     override_stage: str | None = None
     stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
@@ -115,10 +124,10 @@ def run(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int
         step.run(action.script)
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
-    if action.python_venv:
-        _say(sandbox, "compiling bytecode")
+    if action.fix_output is not None:
+        _say(sandbox, action.fix_output.label)
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-        normalize.python_venv(sandbox.install, sandbox.root, env)
+        action.fix_output.apply(sandbox.install, sandbox.root, env)
     organize(sandbox.install, action.organize, action.part)
     _say(sandbox, "capturing the output")
     captured = _captured(action.part, sandbox, sandbox.install, action.epoch)

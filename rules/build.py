@@ -20,6 +20,7 @@ from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree, swap_in, write_atomic
 from .key import build_record
 from .layout import Layout
+from .normalize import PYTHON_VENV
 from .locks import action_lock
 from .merge import merge
 from .plugins.context import BuildContext
@@ -55,7 +56,7 @@ def plan(workspace: Workspace, name: str) -> action.Action:
         epoch=workspace.source_date_epoch,
         interpreter_dir=context.interpreter.parent,
         inputs=_inputs(pulled),
-        python_venv=part.plugin == "python",
+        fix_output=PYTHON_VENV if part.plugin == "python" else None,
         debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,
         stage=part.stage,

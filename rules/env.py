@@ -3,73 +3,17 @@ guarantees"). Nothing of the caller's environment is read here, on purpose."""
 from __future__ import annotations
 
 import os
-import platform
 import shlex
-import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import Sandbox
+from .machine import ARCH_TRIPLET, DEB_ARCH
 from .offline import proxy_environment
 
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-# The Debian multiarch triplet and architecture of this machine, as snapcraft's ARCH_TRIPLET and
-# ARCH_BUILD_FOR (partsmith builds for the machine it runs on).
-ARCH_TRIPLET = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
-DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armhf", "ppc64le": "ppc64el", "s390x": "s390x",
-            "riscv64": "riscv64", "i686": "i386"}.get(platform.machine(), platform.machine())
 # A build's parallelism is an input like any other: fixed, so a key does not depend on the
 # machine's cores (and a `make -j$CRAFT_PARALLEL_BUILD_COUNT` builds alike everywhere).
 PARALLEL_BUILD_COUNT = "1"
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    """The fixed folders of one action; every path an action sees lies below `root`."""
-
-    root: Path
-
-    @property
-    def src(self) -> Path:
-        return self.root / "src"
-
-    @property
-    def build(self) -> Path:
-        return self.root / "build"
-
-    @property
-    def install(self) -> Path:
-        return self.root / "install"
-
-    @property
-    def stage(self) -> Path:
-        return self.root / "stage"
-
-    @property
-    def prime(self) -> Path:
-        """$CRAFT_PRIME: empty during a build; override-prime fills its own (stage.py)."""
-        return self.root / "prime"
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
-
-    @property
-    def tools(self) -> Path:
-        return self.root / "tools"
-
-    @property
-    def project(self) -> Path:
-        """$CRAFT_PROJECT_DIR: an empty folder. A build reads its part's `source` (an input the
-        cache key covers), never the rest of the workspace, and never learns the checkout path."""
-        return self.root / "project"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "build.log"
 
 
 def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path,

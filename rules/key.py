@@ -7,78 +7,25 @@ changed.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-import os
-import platform
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 from . import RULES_VERSION, debs, pulledsource
 from .digest import digest
-from .env import Sandbox, action_environment
+from .layout import Sandbox
+from .env import action_environment
 from .layout import Layout
 from .sourcetree import Manifest, source_manifest, stat_cache
 from .stage import staged
-from .toolchain import interpreter
 from .tree import tree_digest
-from .uv import uv_version
+from .pullrecord import toolchain_record
 from .workspace import Workspace
 
 SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
 
 
-@functools.lru_cache(maxsize=None)
-def interpreter_facts(path: str) -> dict:
-    """What makes an interpreter produce different outputs, asked once per doit run."""
-    probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
-             "platform.python_implementation(), 'version': platform.python_version(), "
-             "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
-             "'soabi': sysconfig.get_config_var('SOABI')}))")
-    if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
-        return {
-            "implementation": platform.python_implementation(), "version": platform.python_version(),
-            "platform": sysconfig.get_platform(), "abi": sys.abiflags, "soabi": sysconfig.get_config_var("SOABI"),
-        }
-    output = subprocess.run([path, "-c", probe], capture_output=True, text=True, env={}, check=True).stdout
-    return json.loads(output)
-
-
-def toolchain(workspace: Workspace) -> dict:
-    path = str(interpreter(workspace))
-    return {"interpreter": path, **interpreter_facts(path), "uv": uv_version()}
-
-
 def _environment(name: str, epoch: int) -> dict:
     return action_environment(Sandbox(SANDBOX), name, epoch, Path("/INTERPRETER_DIR"))
-
-
-def _relative(path: str, workspace: Workspace) -> str:
-    """A find-links folder inside the workspace, written so the key ignores the checkout path."""
-    if "://" in path or not Path(path).is_relative_to(workspace.directory):
-        return path
-    return "$WORKSPACE/" + os.path.relpath(path, workspace.directory)
-
-
-def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
-    part = workspace.parts[name]
-    source = workspace.source_dir(part)
-    return {
-        "rule": "pull",
-        "rules-version": RULES_VERSION,
-        "python-packages": list(part.python_packages),
-        "python-requirements": list(part.python_requirements),
-        "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
-        "index-url": workspace.python.index_url,
-        "find-links": {_relative(link, workspace): _folder_digest(link, workspace) for link in workspace.python.find_links},
-        "build-environment": [list(pair) for pair in part.build_environment],
-        "source-date-epoch": workspace.source_date_epoch,
-        "toolchain": toolchain(workspace),
-        **({"python-constraints": list(part.python_constraints)} if part.python_constraints else {}),
-    }
 
 
 def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
@@ -97,7 +44,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "source": digest(sorted(manifest.items())),
         "pulled": _pulled(layout, name) if part.plugin == "python" else [],
         "after": {dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)},
-        "toolchain": toolchain(workspace),
+        "toolchain": toolchain_record(workspace),
         "environment": _environment(keyed, workspace.source_date_epoch),
     }
     extra = {  # only when used, so other parts keep the keys they had before these existed
@@ -123,17 +70,8 @@ def _keyed_name(workspace: Workspace, name: str) -> str:
     return ANY_PART
 
 
-def _folder_digest(link: str, workspace: Workspace) -> str | None:
-    """What a local find-links folder holds: a new or rebuilt wheel there is a new pull input."""
-    if "://" in link or not Path(link).is_dir():
-        return None
-    return digest(sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items()))
-
-
 def _pulled(layout: Layout, name: str) -> list:
     data = json.loads((layout.pulled(name) / "pulled.json").read_text())
     return [[w["file"], w["sha256"]] for group in ("wheels", "build-wheels") for w in data[group]]
 
 
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -5,7 +5,54 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .env import Sandbox
+@dataclass(frozen=True)
+class Sandbox:
+    """The fixed folders of one action; every path an action sees lies below `root`."""
+
+    root: Path
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def install(self) -> Path:
+        return self.root / "install"
+
+    @property
+    def stage(self) -> Path:
+        return self.root / "stage"
+
+    @property
+    def prime(self) -> Path:
+        """$CRAFT_PRIME: empty during a build; override-prime fills its own (stage.py)."""
+        return self.root / "prime"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def tools(self) -> Path:
+        return self.root / "tools"
+
+    @property
+    def project(self) -> Path:
+        """$CRAFT_PROJECT_DIR: an empty folder. A build reads its part's `source` (an input the
+        cache key covers), never the rest of the workspace, and never learns the checkout path."""
+        return self.root / "project"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "build.log"
 
 
 @dataclass(frozen=True)

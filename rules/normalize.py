@@ -17,6 +17,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from .action import OutputFix
 from .cores import cores_per_task
 
 SHEBANG = b"#!/usr/bin/env python3\n"
@@ -123,3 +124,6 @@ def _compile(install: Path, env: dict[str, str]) -> None:
          "--invalidation-mode", "checked-hash", "-s", str(install), "-p", "/", str(install / "lib")],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022,
     )
+
+
+PYTHON_VENV = OutputFix("compiling bytecode", python_venv)

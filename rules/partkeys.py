@@ -11,7 +11,7 @@ from typing import Callable
 import yaml
 
 from . import grammar, pythonkeys, snapcraft, sourcekeys
-from .env import DEB_ARCH
+from .machine import DEB_ARCH
 from .grammar import Shape
 from .model import PLUGINS, Part, PluginName
 from .yamlnodes import Entries, Reader, kind, suggestion

@@ -21,7 +21,7 @@ from .digest import digest
 from .downloads import ensure_in_store
 from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree, swap_in, write_atomic
-from .key import pull_record
+from .pullrecord import pull_record
 from .layout import Layout
 from .locks import action_lock
 from .progress import SILENT, Progress

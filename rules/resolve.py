@@ -18,10 +18,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from . import action
-from .env import Sandbox
+from .layout import Sandbox
 from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree
-from .key import interpreter_facts
+from .toolchain import interpreter_facts
 from .layout import Layout
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes

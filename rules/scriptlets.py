@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from . import action
-from .env import Sandbox
+from .layout import Sandbox
 from .fsutil import remove_tree
 from .layout import Layout
 from .sources import copy_source

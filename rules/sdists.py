@@ -16,10 +16,10 @@ from pathlib import Path
 
 from . import RULES_VERSION, action
 from .digest import digest
-from .env import Sandbox
+from .layout import Sandbox
 from .errors import BuildError
 from .fsutil import atomic_file, remove_tree
-from .key import toolchain
+from .pullrecord import toolchain_record
 from .layout import Layout
 from .pylock import LockedPackage
 from .resolve import PIP_VARIABLES, explaining_lines
@@ -36,7 +36,7 @@ def built_wheel(workspace: Workspace, part: str, package: LockedPackage, store: 
     """(file name, sha256) of the wheel built from `package`'s sdist, which is in the store."""
     record = {"rule": "sdist-wheel", "rules-version": RULES_VERSION, "sdist": package.file.sha256,
               "package": package.pin, "source-date-epoch": workspace.source_date_epoch,
-              "toolchain": toolchain(workspace), "index-url": workspace.python.index_url or ""}
+              "toolchain": toolchain_record(workspace), "index-url": workspace.python.index_url or ""}
     key = digest(record)
     cached = store.get(key)
     if cached is not None and len(cached.tree) == 1:

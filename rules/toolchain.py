@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from .errors import PartsmithError
@@ -41,3 +44,19 @@ def _real_interpreter(found: str, directory: Path) -> Path:
         raise PartsmithError(f"python.interpreter: {found} is not a working Python interpreter",
                              "\n".join(result.stderr.splitlines()[-5:]))
     return Path(result.stdout.strip())
+
+
+@functools.lru_cache(maxsize=None)
+def interpreter_facts(path: str) -> dict:
+    """What makes an interpreter produce different outputs, asked once per doit run."""
+    probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
+             "platform.python_implementation(), 'version': platform.python_version(), "
+             "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
+             "'soabi': sysconfig.get_config_var('SOABI')}))")
+    if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
+        return {
+            "implementation": platform.python_implementation(), "version": platform.python_version(),
+            "platform": sysconfig.get_platform(), "abi": sys.abiflags, "soabi": sysconfig.get_config_var("SOABI"),
+        }
+    output = subprocess.run([path, "-c", probe], capture_output=True, text=True, env={}, check=True).stdout
+    return json.loads(output)

@@ -17,7 +17,7 @@ from typing import Iterator
 from . import action, stage
 from .build import plan
 from .differ import describe
-from .env import Sandbox
+from .layout import Sandbox
 from .errors import BuildError, PartsmithError
 from .fsutil import remove_tree
 from .layout import Layout

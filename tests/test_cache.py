@@ -13,6 +13,7 @@ import pytest
 
 from conftest import REPO, doit, make_workspace, snapshot
 from rules import key as keys
+from rules import pullrecord
 from rules.digest import digest
 from rules.workspace import load_workspace
 
@@ -82,7 +83,7 @@ def test_the_key_follows_every_input_and_nothing_else(tmp_path, monkeypatch):
     assert changed(lambda: ws.write_text(ws.read_text().replace("GREETING: hello", "GREETING: bye")), "top")
     assert changed(lambda: ws.write_text(ws.read_text().replace("source-date-epoch: 1591640328", "source-date-epoch: 1591640329")))
     base = build_key(ws)
-    assert changed(lambda: monkeypatch.setattr(keys, "uv_version", lambda: "0.0"))
+    assert changed(lambda: monkeypatch.setattr(pullrecord, "uv_version", lambda: "0.0"))
 
 
 def test_a_dependency_s_output_is_part_of_the_key(tmp_path):
