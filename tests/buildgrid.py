@@ -92,7 +92,7 @@ class BuildGrid:
     def _answers(self) -> bool:
         import grpc
 
-        from rules import reapi
+        from rules.cache.remote import reapi
         with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
             call = channel.unary_unary("/build.bazel.remote.execution.v2.Capabilities/GetCapabilities")
             try:

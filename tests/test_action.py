@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rules import action
-from rules.build import plan
-from rules.env import ARCH_TRIPLET, DEB_ARCH, Sandbox, action_environment, export_lines
-from rules.errors import BuildError
-from rules.workspace import load_workspace
+from rules.action import run as action
+from rules.build.builder import plan
+from rules.action.environment import action_environment, export_lines
+from rules.core.machine import ARCH_TRIPLET, DEB_ARCH
+from rules.workspace.layout import Sandbox
+from rules.core.errors import BuildError
+from rules.workspace.loader import load_workspace
 
 from conftest import make_workspace
 
@@ -94,7 +96,7 @@ def run_part(tmp_path, script, files=None, env_pairs=()):
     workspace = load_workspace(make_workspace(tmp_path / "ws", yaml.safe_dump(config), {"src/keep": "kept", **(files or {})}))
     act = dataclasses.replace(plan(workspace, "p"), build_environment=env_pairs)
     sandbox = Sandbox(tmp_path / "sandbox")
-    return action.run(act, sandbox, {}), sandbox
+    return action.run_action(act, sandbox, {}), sandbox
 
 
 def test_action_sees_only_the_fixed_environment_and_umask_022(tmp_path, monkeypatch):
@@ -145,9 +147,9 @@ def test_craftctl_default_runs_the_plugins_build_inside_override(tmp_path):
 def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
     from pathlib import Path as P
 
-    from rules.plugins import default_build
-    from rules.plugins.context import BuildContext
-    from rules.pull import Pulled, Wheel
+    from rules.build.plugins import default_build
+    from rules.build.plugins.context import BuildContext
+    from rules.python.python_pull import Pulled, Wheel
 
     workspace = load_workspace(make_workspace(tmp_path, """\
         name: w
@@ -176,6 +178,6 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
     (["doit", "--process=3", "stage"], 3), (["doit", "--process", "2"], 2), (["doit", "-n", "x"], 1),
 ])
 def test_each_task_takes_its_share_of_the_cores_under_doit_n(argv, jobs):
-    from rules.cores import cores_per_task, doit_jobs
+    from rules.core.cores import cores_per_task, doit_jobs
     assert doit_jobs(argv) == jobs
     assert cores_per_task(argv) == max(1, len(os.sched_getaffinity(0)) // jobs)

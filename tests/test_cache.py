@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, doit, make_workspace, snapshot
-from rules import key as keys
-from rules import pullrecord
-from rules.digest import digest
-from rules.workspace import load_workspace
+from rules.build import key_record as keys
+from rules.python import records as pullrecord
+from rules.core.hashing import digest
+from rules.workspace.loader import load_workspace
 
 CHAIN = """\
 name: chain
@@ -333,9 +333,9 @@ def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_p
 def test_store_writers_share_the_store_lock_and_a_trim_waits_for_them(tmp_path):
     """`doit -n N` stores the outputs of parts built at once at once; cache-trim, which deletes
     blobs no result names yet, waits until no writer is between its first blob and its result."""
-    from rules.store import Store
+    from rules.cache.store import Store
     store = Store(tmp_path / "store")
-    code = ("import sys; from pathlib import Path; from rules.store import Store\n"
+    code = ("import sys; from pathlib import Path; from rules.cache.store import Store\n"
             "with getattr(Store(Path(sys.argv[1])), sys.argv[2])(): print('in', flush=True)")
 
     def other(which: str) -> subprocess.Popen:
@@ -352,9 +352,9 @@ def test_store_writers_share_the_store_lock_and_a_trim_waits_for_them(tmp_path):
 def test_a_dump_copy_proves_its_source_by_its_own_hashes(tmp_path):
     """The dump copy hashes what it copies: the copy of the keyed bytes needs no second walk of
     the source, and a file changed between the key and the copy is caught by that comparison."""
-    from rules.build import _is_copy_of
-    from rules.sourcetree import source_manifest
-    from rules.tree import copy_captured
+    from rules.build.builder import _is_copy_of
+    from rules.action.source_index import source_manifest
+    from rules.tree.tree import copy_captured
     source = tmp_path / "src"
     (source / "d").mkdir(parents=True)
     (source / "d/a.txt").write_text("a\n")
@@ -433,7 +433,7 @@ def test_two_doit_processes_on_one_workspace_agree(tmp_path):
 def test_trim_keeps_a_young_blob_no_result_names_yet_and_drops_an_old_one(tmp_path):
     """A pull stores its downloaded files before the result naming them: a trim in between
     must not take them; an hour later nobody is about to name them."""
-    from rules.store import UNNAMED_GRACE, Store
+    from rules.cache.store import UNNAMED_GRACE, Store
     store = Store(tmp_path / "cache")
     young, old = b"just downloaded", b"left behind"
     store.add_blobs({hashlib.sha256(data).hexdigest(): data for data in (young, old)})

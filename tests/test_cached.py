@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from rules import remote
-from rules.cached import CachedAction, Produced, run_cached
-from rules.fsutil import remove_tree
-from rules.store import Store
-from rules.tree import capture
+from rules.cache import cached_action
+from rules.cache.cached_action import CachedAction, Produced, run_cached
+from rules.core.files import remove_tree
+from rules.cache.store import Store
+from rules.tree.tree import capture
 
 EPOCH = 1591640328
 
@@ -41,8 +41,8 @@ class World:
 @pytest.fixture
 def uploads(monkeypatch):
     sent = []
-    monkeypatch.setattr(remote, "fetch", lambda store, key: False)
-    monkeypatch.setattr(remote, "upload", lambda *args: sent.append(args))
+    monkeypatch.setattr(cached_action, "fetch_from_remote", lambda store, key: False)
+    monkeypatch.setattr(cached_action, "upload_to_remote", lambda *args: sent.append(args))
     return sent
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.errors import BuildError, PartsmithError
-from rules.filesets import matches, organize, select
-from rules.tree import Entry
+from rules.core.errors import BuildError, PartsmithError
+from rules.tree.filesets import matches, organize, select
+from rules.tree.tree import Entry
 
 DIR = Entry("dir")
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from rules.fsutil import atomic_file, swap_in, write_atomic
+from rules.core.files import atomic_file, swap_in, write_atomic
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temp(tmp_path):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.env import DEB_ARCH
-from rules.errors import WorkspaceError
-from rules.workspace import load_workspace
+from rules.core.machine import DEB_ARCH
+from rules.core.errors import WorkspaceError
+from rules.workspace.loader import load_workspace
 
 HERE = DEB_ARCH  # partsmith builds on and for the machine it runs on
 OTHER = "s390x" if DEB_ARCH != "s390x" else "amd64"

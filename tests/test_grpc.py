@@ -14,9 +14,9 @@ from buildgrid import BuildGrid
 from conftest import DODO, snapshot
 from nginx import free_port
 from remote_world import run, runs, workspace
-from rules import reapi
-from rules.grpc_remote import GrpcRemote
-from rules.remote_base import Blob
+from rules.cache.remote import reapi
+from rules.cache.remote.grpc_backend import GrpcRemote
+from rules.cache.remote.backend import Blob
 
 BIG = 5 << 20  # above BuildGrid's batch limit (4 MiB - 1 KiB): only ByteStream can move it
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rules import action, offline
-from rules.env import Sandbox
+from rules.action import run as action
+from rules.action import network_cut as offline
+from rules.workspace.layout import Sandbox
 
 from conftest import make_workspace
 

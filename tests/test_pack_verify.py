@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 from conftest import REPO, doit, make_workspace
-from rules.differ import describe
-from rules.tree import Entry
+from rules.release.file_diff import describe
+from rules.tree.tree import Entry
 
 PACKED = """\
 name: packed

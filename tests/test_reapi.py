@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from rules import reapi
-from rules.grpc_remote import BATCH_COUNT, OVERHEAD, _chunks
+from rules.cache.remote import reapi
+from rules.cache.remote.grpc_backend import BATCH_COUNT, OVERHEAD, _chunks
 from reapi_pb import classes
 
 pb = classes()

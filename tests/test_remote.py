@@ -11,9 +11,10 @@ import pytest
 from conftest import REPO, doit, snapshot
 from nginx import Nginx, free_port, nginx_binary
 from remote_world import run, runs, workspace
-from rules import reapi, remote_base
-from rules.http_remote import HttpRemote
-from rules.remote_base import Blob
+from rules.cache.remote import reapi
+from rules.cache.remote import backend as remote_base
+from rules.cache.remote.http_backend import HttpRemote
+from rules.cache.remote.backend import Blob
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (.ci/run installs it)")
 

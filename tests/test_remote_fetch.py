@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from rules import reapi, remote
-from rules.digest import digest
-from rules.store import UNNAMED_GRACE, Store
-from rules.tree import Entry, to_json
+from rules.cache.remote import reapi
+from rules.cache.remote import client as remote
+from rules.core.hashing import digest
+from rules.cache.store import UNNAMED_GRACE, Store
+from rules.tree.tree import Entry, to_json
 
 FILES = {"a.txt": b"one file of the part\n", "b.txt": b"another\n"}
 
@@ -54,7 +55,7 @@ class FakeRemote:
 @pytest.fixture
 def server(monkeypatch) -> FakeRemote:
     fake = FakeRemote()
-    monkeypatch.setattr(remote, "from_environment", lambda: fake)
+    monkeypatch.setattr(remote, "remote_from_environment", lambda: fake)
     return fake
 
 
@@ -74,7 +75,7 @@ def test_a_trim_during_a_remote_fetch_cannot_delete_the_blobs_it_is_adding(tmp_p
         trims.append(trim)
 
     monkeypatch.setattr(store, "add_blobs", add_blobs_then_trim)
-    assert remote.fetch(store, server.key)
+    assert remote.fetch_from_remote(store, server.key)
     trims[0].join()
     result = store.get(server.key)
     assert result is not None
@@ -98,5 +99,5 @@ def test_a_blob_trimmed_after_it_was_seen_in_the_store_makes_the_fetch_a_miss(tm
         return served
 
     monkeypatch.setattr(server, "read_blobs", read_then_trim)
-    assert not remote.fetch(store, server.key)
+    assert not remote.fetch_from_remote(store, server.key)
     assert store.get(server.key) is None

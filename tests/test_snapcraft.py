@@ -519,8 +519,8 @@ def test_snapcraft_keys_partsmith_lacks_are_named_not_ignored(tmp_path):
 # -- loading: where paths resolve, what is named as not used, each era's key names ----------------
 
 def load_problems(path: Path) -> list:
-    from rules.errors import WorkspaceError
-    from rules.workspace import load_workspace
+    from rules.core.errors import WorkspaceError
+    from rules.workspace.loader import load_workspace
     with pytest.raises(WorkspaceError) as caught:
         load_workspace(path)
     return caught.value.problems
@@ -528,7 +528,7 @@ def load_problems(path: Path) -> list:
 
 @pytest.mark.parametrize("where", ["snap/snapcraft.yaml", "build-aux/snap/snapcraft.yaml", "snapcraft.yaml", ".snapcraft.yaml"])
 def test_relative_paths_resolve_against_the_project_folder(tmp_path, where):
-    from rules.workspace import load_workspace
+    from rules.workspace.loader import load_workspace
     root = tmp_path / "proj"
     (root / "src").mkdir(parents=True)
     path = root / where
@@ -542,7 +542,7 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path, where):
 
 
 def test_each_era_spelling_is_accepted_and_near_misses_suggest_the_base_s_own(tmp_path):
-    from rules.workspace import load_workspace
+    from rules.workspace.loader import load_workspace
     root = tmp_path / "proj"
     (root / "src").mkdir(parents=True)
     (root / "src/req.txt").write_text("alpha\n")

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from rules.errors import StageConflictError
-from rules.merge import Contribution, merge
-from rules.tree import Entry
+from rules.core.errors import StageConflictError
+from rules.tree.merge_parts import Contribution, merge
+from rules.tree.tree import Entry
 
 FILE_A = Entry("file", "a" * 64, 3, False)
 FILE_B = Entry("file", "b" * 64, 5, False)

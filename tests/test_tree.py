@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from rules.tree import Entry, capture, from_json, materialize, to_json, tree_digest
+from rules.tree.tree import Entry, capture, from_json, materialize, to_json, tree_digest
 
 EPOCH = 1591640328
 
@@ -97,7 +97,7 @@ def test_materialize_recreates_the_captured_tree(tmp_path):
 
 @pytest.mark.parametrize("path", ["/abs", "a//b", "a/", "./a", "a/./b", "../x", "a/..", "", ".", "a\0b"])
 def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
-    from rules.store import check_tree
+    from rules.cache.store import check_tree
     good = {"a": Entry("dir"), "a/b": Entry("file", "00" * 32, 1)}
     check_tree(good)
     with pytest.raises(ValueError):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.errors import PartsmithError, Problem, WorkspaceError
-from rules.workspace import MIN_SOURCE_DATE_EPOCH, PythonSettings, load_workspace
+from rules.core.errors import PartsmithError, Problem, WorkspaceError
+from rules.workspace.loader import MIN_SOURCE_DATE_EPOCH, PythonSettings, load_workspace
 
 
 def write_workspace(folder: Path, text: str, *, folders: tuple[str, ...] = ()) -> Path:

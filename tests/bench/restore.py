@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[2]))
-from rules.fsutil import remove_tree  # noqa: E402  (the rules chosen above)
-from rules.store import Store  # noqa: E402
-from rules.tree import capture, materialize  # noqa: E402
+from rules.core.files import remove_tree
+from rules.cache.store import Store
+from rules.tree.tree import capture, materialize
 
 base = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 src = base / "src"

@@ -1,0 +1,30 @@
+"""Layer 2: the hermetic action: its environment built from nothing, the network cut, the source
+copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
+"""
+
+from .environment import action_environment
+from .run import Action, Conditions, OutputFix, caller_umask_ignored, execute, prepare_sandbox, run_action
+from .scriptlets import part_step, primed_by_script, pulled_by_script
+from .source_copy import copy_source
+from .source_index import Manifest, source_manifest, stat_cache
+from .toolchain import interpreter, interpreter_facts
+
+__all__ = [
+    "Action",
+    "Conditions",
+    "Manifest",
+    "OutputFix",
+    "action_environment",
+    "caller_umask_ignored",
+    "copy_source",
+    "execute",
+    "interpreter",
+    "interpreter_facts",
+    "part_step",
+    "prepare_sandbox",
+    "primed_by_script",
+    "pulled_by_script",
+    "run_action",
+    "source_manifest",
+    "stat_cache",
+]

@@ -1,0 +1,62 @@
+"""Which Python interpreter actions see: its folder goes on the action's PATH."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from rules.core import PartsmithError
+from rules.workspace import Workspace
+
+
+def interpreter(workspace: Workspace) -> Path:
+    """The workspace's `python.interpreter`, else the real interpreter behind the running Python."""
+    wanted = workspace.python.interpreter
+    if wanted is None:
+        # sys._base_executable is the interpreter a virtualenv was made from: the same for every
+        # venv of one Python, so it does not tie outputs or keys to the caller's venv.
+        return Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    found = shutil.which(wanted)
+    if found is None:
+        raise PartsmithError(
+            f"{workspace.path.name}: python.interpreter: {wanted!r} is not an executable on PATH",
+            resolution="Install it, or name an interpreter that exists (e.g. python3).",
+        )
+    return _real_interpreter(found, workspace.directory)
+
+
+@functools.lru_cache(maxsize=None)
+def _real_interpreter(found: str, directory: Path) -> Path:
+    """Ask the interpreter where it really is: a pyenv shim or a wrapper script is not the
+    interpreter the key must name, and must not choose another one at build time."""
+    probe = "import os, sys; print(os.path.realpath(getattr(sys, '_base_executable', sys.executable)))"
+    try:
+        result = subprocess.run([found, "-c", probe], cwd=directory, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise PartsmithError(f"python.interpreter: {found} does not run: {err}") from None
+    if result.returncode != 0 or not result.stdout.strip():
+        raise PartsmithError(f"python.interpreter: {found} is not a working Python interpreter",
+                             "\n".join(result.stderr.splitlines()[-5:]))
+    return Path(result.stdout.strip())
+
+
+@functools.lru_cache(maxsize=None)
+def interpreter_facts(path: str) -> dict:
+    """What makes an interpreter produce different outputs, asked once per doit run."""
+    probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
+             "platform.python_implementation(), 'version': platform.python_version(), "
+             "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
+             "'soabi': sysconfig.get_config_var('SOABI')}))")
+    if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
+        return {
+            "implementation": platform.python_implementation(), "version": platform.python_version(),
+            "platform": sysconfig.get_platform(), "abi": sys.abiflags, "soabi": sysconfig.get_config_var("SOABI"),
+        }
+    output = subprocess.run([path, "-c", probe], capture_output=True, text=True, env={}, check=True).stdout
+    return json.loads(output)

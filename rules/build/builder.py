@@ -1,0 +1,177 @@
+"""Build one part: compute its key; restore its output from the store on a hit, otherwise plan its
+action, give it the staged files of its `after` parts, run it in its sandbox and store the result.
+Either way the output is published to parts/<part>/install with its Tree and key beside it.
+
+The previous install folder is replaced only after the new one is complete, so a failed build
+leaves what was built before exactly as it was.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rules.action import Action, run_action
+from . import plugins
+from rules.stage import placement, reported_if_changed_by_hand, staged
+from rules.cache import CachedAction, Produced, run_cached
+from rules.core import cache_root
+from rules.core import digest
+from rules.core import BuildError, PartsmithError
+from rules.core import remove_tree, swap_in, write_atomic
+from .key_record import build_record
+from rules.workspace import Layout
+from rules.python import PYTHON_VENV
+from rules.core import action_lock
+from rules.tree import merge
+from .plugins.context import BuildContext
+from rules.core import Progress
+from rules.pull import load_debs, pulled_source_record
+from rules.python import Pulled, load_pulled
+from rules.python import has_project
+from rules.action import Manifest
+from rules.cache import Store
+from rules.action import interpreter
+from rules.tree import Entry, Tree, read_manifest, write_manifest
+from rules.python import uv_base
+from rules.workspace import Workspace
+
+Outcome = Literal["built", "restored", "up to date"]
+
+
+def plan(workspace: Workspace, name: str) -> Action:
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    source = workspace.source_dir(part)
+    pulled = load_pulled(layout, name) if part.plugin == "python" else None
+    context = BuildContext(interpreter(workspace), uv_base(), pulled, part.plugin == "python" and has_project(source))
+    default_build = plugins.default_build(part, context)
+    return Action(
+        part=name,
+        source=source,
+        build_root=workspace.build_root,
+        script=part.override_build if part.override_build is not None else "\n".join(default_build),
+        default_build=default_build,
+        build_environment=part.build_environment,
+        organize=part.organize,
+        epoch=workspace.source_date_epoch,
+        interpreter_dir=context.interpreter.parent,
+        inputs=_inputs(pulled),
+        fix_output=PYTHON_VENV if part.plugin == "python" else None,
+        debs=tuple(deb.path for deb in load_debs(layout, part)),
+        override_stage=part.override_stage,
+        stage=part.stage,
+        values=tuple(sorted(((pulled_source_record(layout, part) or {}).get("values") or {}).items())),
+        copies_source=part.plugin == "dump" and part.override_build is None and part.override_stage is None,
+    )
+
+
+def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
+    if pulled is None:
+        return ()
+    return tuple(
+        [(f"inputs/wheels/{w.file}", pulled.folder / "wheels" / w.file) for w in pulled.wheels]
+        + [(f"inputs/build-wheels/{w.file}", pulled.folder / "build-wheels" / w.file) for w in pulled.build_wheels]
+    )
+
+
+def build_is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check: the install folder is what the current key's build made."""
+    layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.result(name).read_text())["key"]
+        if not (layout.manifest(name).is_file() and layout.install(name).is_dir()):
+            return False
+        return digest(build_record(workspace, name)[0]) == previous
+    except (PartsmithError, OSError, ValueError, KeyError):
+        return False  # the action runs and reports whatever is wrong
+
+
+@dataclass(frozen=True)
+class Done:
+    outcome: Outcome
+    entries: int
+    values: dict[str, str]  # what the part's scripts said with `craftctl set`
+
+
+def build_part(workspace: Workspace, name: str) -> Done:
+    """Restore or build part `name`; returns what happened and what the part holds."""
+    layout = Layout(workspace.build_root)
+    store = Store(cache_root())
+    with action_lock(layout.lock(name), f"build:{name}") as lock:
+        record, manifest = build_record(workspace, name)
+        key = digest(record)
+        if _current_key(layout, name) == key:  # another doit made it while this one waited
+            return Done("up to date", len(read_manifest(layout.manifest(name))), layout.built_values(name))
+        ran = run_cached(CachedAction(
+            f"build:{name}", store, key, record, layout.install(name), workspace.source_date_epoch,
+            produce=lambda: _built(workspace, name, layout, lock, manifest),
+            publish=lambda folder, tree: _publish(layout, name, folder, tree), made="built"))
+        _write_result(layout, name, key, record, manifest, ran.values)
+    return Done(ran.outcome, len(ran.tree), ran.values)
+
+
+def restore_written_through(workspace: Workspace, name: str) -> Path:
+    """The part's install folder was written through a link in stage/ or prime/: it is no longer
+    what its key made, so it is restored from the store (or built) anew; returns the folder."""
+    layout = Layout(workspace.build_root)
+    layout.result(name).unlink(missing_ok=True)
+    done = build_part(workspace, name)
+    print(f"build:{name}: {done.outcome} again")
+    return layout.install(name)
+
+
+def _current_key(layout: Layout, name: str) -> str | None:
+    try:
+        key = json.loads(layout.result(name).read_text())["key"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return key if layout.manifest(name).is_file() and layout.install(name).is_dir() else None
+
+
+def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Produced:
+    deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
+    visible = placement(merge(f"staging the parts {name!r} is after", deps))
+    sandbox = layout.sandbox(name)
+    with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
+        planned = plan(workspace, name)
+        result = run_action(planned, sandbox, visible, keep_open=(lock,))
+    copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
+    if not copied and build_record(workspace, name)[1] != manifest:
+        raise BuildError(f"part {name!r}: its source changed while it was being built",
+                         resolution="Run again once the source is saved.")
+    _publish(layout, name, result.folder, result.capture.tree)
+    remove_tree(sandbox.root)
+    return Produced(layout.install(name), result.capture.tree, result.values)
+
+
+def _is_copy_of(manifest: Manifest, tree: Tree) -> bool:
+    """The key must name the bytes that were built, so the source is walked again after a build.
+    dump's copy (no script runs) hashed each file as it copied it: when its Tree is the manifest,
+    entry for entry, the bytes built are the keyed ones, whatever happened to the source meanwhile."""
+    if len(manifest) != len(tree):
+        return False
+    for path, keyed in manifest.items():
+        entry = tree.get(path)
+        if entry is None or keyed != _as_manifest_entry(entry):
+            return False
+    return True
+
+
+def _as_manifest_entry(entry: Entry) -> tuple:
+    if entry.kind == "file":
+        return ("file", entry.digest, entry.executable)
+    return ("link", entry.target) if entry.kind == "symlink" else ("dir",)
+
+
+def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
+    """Swap `built` in as the part's install folder; its manifest is written last, as the mark
+    that the folder is complete (a crash in between leaves a part that counts as not built)."""
+    swap_in(built, layout.install(name), marks=(layout.result(name), layout.manifest(name)))
+    write_manifest(tree, layout.manifest(name))
+
+
+def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]) -> None:
+    write_atomic(layout.result(name),
+                 json.dumps({"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True))

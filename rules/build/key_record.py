@@ -1,0 +1,78 @@
+"""The records whose digests are the cache keys of pull and build actions.
+
+A record holds everything that decides an action's output and nothing else: no checkout path
+(paths inside the workspace are written relative, the sandbox as a placeholder), no caller
+environment, no mtime. The record is kept beside the result, so `explain` can say which field
+changed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rules.core import RULES_VERSION
+from rules.pull import build_packages_record, debs_record, pulled_source_record
+from rules.core import digest
+from rules.workspace import Sandbox
+from rules.action import action_environment
+from rules.workspace import Layout
+from rules.action import Manifest, source_manifest, stat_cache
+from rules.stage import staged
+from rules.tree import tree_digest
+from rules.python import toolchain_record
+from rules.workspace import Workspace
+
+SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
+
+
+def _environment(name: str, epoch: int) -> dict:
+    return action_environment(Sandbox(SANDBOX), name, epoch, Path("/INTERPRETER_DIR"))
+
+
+def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
+    """The build's record and the source manifest it was computed from (for `explain`)."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    source = workspace.source_dir(part)
+    # as the build sees it: without the build root, and without .git (never copied into a build)
+    manifest = source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source)) if source else {}
+    keyed = _keyed_name(workspace, name)
+    record = {
+        "rule": "build",
+        "rules-version": RULES_VERSION,
+        "part": {**part.config(), "name": keyed},
+        "source-date-epoch": workspace.source_date_epoch,
+        "source": digest(sorted(manifest.items())),
+        "pulled": _pulled(layout, name) if part.plugin == "python" else [],
+        "after": {dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)},
+        "toolchain": toolchain_record(workspace),
+        "environment": _environment(keyed, workspace.source_date_epoch),
+    }
+    extra = {  # only when used, so other parts keep the keys they had before these existed
+        "pulled-source": pulled_source_record(layout, part),
+        "build-packages": build_packages_record(part),
+        "stage-packages": debs_record(layout, part),
+    }
+    return {**record, **{k: v for k, v in extra.items() if v}}, manifest
+
+
+ANY_PART = "$PART"
+
+
+def _keyed_name(workspace: Workspace, name: str) -> str:
+    """The part's name as its key sees it. Only a script can read it ($CRAFT_PART_NAME, or a
+    build-environment value naming it): a plugin's default build makes the same bytes under any
+    name (the sandbox path is never in an output), so two parts that ask for the same build share
+    one cached result, as Bazel shares identical actions."""
+    part = workspace.parts[name]
+    scripted = part.override_build is not None or part.override_stage is not None or part.override_pull is not None
+    if scripted or any("PART_NAME" in value for _, value in part.build_environment):
+        return name
+    return ANY_PART
+
+
+def _pulled(layout: Layout, name: str) -> list:
+    data = json.loads((layout.pulled(name) / "pulled.json").read_text())
+    return [[w["file"], w["sha256"]] for group in ("wheels", "build-wheels") for w in data[group]]
+
+

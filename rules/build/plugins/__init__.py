@@ -1,0 +1,21 @@
+"""Plugins return data: the shell commands of a part's default build. One executor runs them."""
+from __future__ import annotations
+
+from typing import Callable
+
+from rules.workspace import Part
+from . import dump
+from . import nil
+from . import python
+from .context import BuildContext
+
+DefaultBuild = Callable[[Part, BuildContext], tuple[str, ...]]
+PLUGINS: dict[str, DefaultBuild] = {
+    "dump": dump.default_build,
+    "nil": nil.default_build,
+    "python": python.default_build,
+}
+
+
+def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
+    return PLUGINS[part.plugin](part, context)

@@ -1,0 +1,69 @@
+"""pull:<part>, composed: build-packages present, the pulled source made (fetched, override-pull
+run), stage-packages downloaded, python wheels pulled, in that order (wheels are resolved from the
+pulled source). Each piece is current or redone on its own; the task is current when all are.
+"""
+from __future__ import annotations
+
+from rules import pull
+from rules import python
+from rules.core import PartsmithError
+from rules.workspace import Layout
+from rules.core import action_lock
+from rules.core import Progress
+from rules.cache import Store
+from rules.core import cache_root
+from rules.workspace import Part, Workspace
+
+
+def pulled_things(part: Part) -> list[str]:
+    """What pull:<part> fetches or checks, in the order it does."""
+    pieces = {
+        "build-packages": bool(part.build_packages),
+        "source": pull.needs_source_pull(part),
+        "stage-packages": bool(part.stage_packages),
+        "wheels": part.plugin == "python",
+    }
+    return [piece for piece, needed in pieces.items() if needed]
+
+
+def needs_pull(part: Part) -> bool:
+    return bool(pulled_things(part))
+
+
+def pull_is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check; whatever goes wrong here, the action runs and reports it."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    try:
+        return (
+            all(version is not None for version in pull.installed_versions(part.build_packages).values())
+            and (not pull.needs_source_pull(part) or pull.source_is_current(workspace, name))
+            and (not part.stage_packages or pull.debs_are_current(layout, part))
+            and (part.plugin != "python" or python.python_pull_is_current(workspace, name))
+        )
+    except (PartsmithError, OSError):
+        return False
+
+
+def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
+    """Do what is not current; returns doit's message and values (the summary reads `outcome`)."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    said: list[str] = []
+    installed = pull.ensure_build_packages(part)
+    if installed:
+        said.append(installed)
+    if pull.needs_source_pull(part) and not pull.source_is_current(workspace, name):
+        said.append(pull.pull_source(workspace, name))
+    if part.stage_packages and not pull.debs_are_current(layout, part):
+        with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
+            if not pull.debs_are_current(layout, part):  # another doit may have downloaded them meanwhile
+                got, stored = pull.download_debs(layout, part, Store(cache_root()))
+                said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})"
+                            + (f", {stored} of them from the store" if stored else ""))
+    outcome = "fetched"
+    if part.plugin == "python":
+        outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
+        said.append(f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} ({', '.join(w.pin for w in pulled.wheels)})"
+                    + (f"; {note}" if note else ""))
+    return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}

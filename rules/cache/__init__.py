@@ -1,0 +1,15 @@
+"""Layer 2: the content-addressed store, `run_cached` (store, remote cache, else produce) and the
+remote caches in `cache.remote` (Bazel's HTTP cache, REAPI's gRPC cache).
+"""
+
+from .cached_action import CachedAction, Produced, run_cached
+from .remote.client import remote_from_environment
+from .store import Store
+
+__all__ = [
+    "CachedAction",
+    "Produced",
+    "Store",
+    "remote_from_environment",
+    "run_cached",
+]

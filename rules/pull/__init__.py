@@ -1,0 +1,20 @@
+"""Layer 3: pulled sources (a local folder changed by override-pull, git, tar) and Debian packages
+(build-packages checked, stage-packages downloaded).
+"""
+
+from .debian_packages import build_packages_record, debs_are_current, debs_record, download_debs, ensure_build_packages, installed_versions, load_debs
+from .pulled_source import needs_source_pull, pull_source, pulled_source_record, source_is_current
+
+__all__ = [
+    "build_packages_record",
+    "debs_are_current",
+    "debs_record",
+    "download_debs",
+    "ensure_build_packages",
+    "installed_versions",
+    "load_debs",
+    "needs_source_pull",
+    "pull_source",
+    "pulled_source_record",
+    "source_is_current",
+]

@@ -1,0 +1,124 @@
+"""A part's pulled source: what `pull:<part>` makes of the part's `source` when a build cannot use
+the folder as written: a git repository or tar archive fetched, and/or override-pull run on a
+copy (as in craft-parts, where override-pull changes $CRAFT_PART_SRC before anything else runs).
+
+It lives in <build-root>/parts/<part>/src, with src.json written last: the digest of the record it
+was made from, what the source resolved to, what override-pull said with `craftctl set`, and the
+digest of the folder's manifest. Each time doit asks, the record is made again (a moved tag is a
+new record) and the folder is checked against its manifest, so a folder changed by hand or half
+removed is pulled again, never built. The record stays in the build root: it is not a cache key.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import source_fetch as fetch
+from rules.core import digest
+from rules.core import swap_in, write_atomic
+from rules.workspace import Layout
+from rules.core import action_lock
+from rules.action import pulled_by_script
+from rules.action import source_manifest, stat_cache
+from rules.action import interpreter
+from rules.workspace import Part, Workspace
+
+
+def needs_source_pull(part: Part) -> bool:
+    return part.fetch is not None or part.override_pull is not None
+
+
+def source_is_current(workspace: Workspace, name: str) -> bool:
+    layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.pulled_source_record(name).read_text())
+        folder = layout.pulled_source(name)
+        if not folder.is_dir() or previous["manifest"] != folder_digest(workspace, folder):
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        return previous["record"] == digest(_record(workspace, name))
+    except fetch.Unreachable as err:
+        print(f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})")
+        return True
+
+
+def pull_source(workspace: Workspace, name: str) -> str:
+    """Make the part's pulled source; returns what happened, for doit's output."""
+    part = workspace.parts[name]
+    layout = Layout(workspace.build_root)
+    dest = layout.pulled_source(name)
+    with action_lock(layout.lock(f"{name}.source"), f"pull:{name}") as lock:
+        if source_is_current(workspace, name):  # another doit made it while this one waited
+            return "source up to date"
+        record = _record(workspace, name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        resolved, said, values = "", [], {}
+        with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
+            made = Path(temp, "pulled")  # the old source stays trusted until this one is complete
+            if part.fetch is not None:
+                resolved = fetch.fetch_into(part, _empty(Path(temp, "fetched")))
+                said.append(f"fetched {part.fetch.kind} source {resolved[:12]}")
+                source = Path(temp, "fetched")
+            else:
+                source = workspace.local_source(part) or _empty(Path(temp, "empty"))
+            if part.override_pull is not None:
+                values = pulled_by_script(workspace, name, source, made, keep_open=(lock,))
+                said.append("ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items())))
+            else:
+                os.rename(source, made)
+            swap_in(made, dest, marks=(layout.pulled_source_record(name),))  # untrusted until recorded
+        written = {"record": digest(record), "resolved": resolved, "values": values,
+                   "manifest": folder_digest(workspace, dest)}
+        write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
+    return "; ".join(said)
+
+
+def pulled_source_record(layout: Layout, part: Part) -> dict | None:
+    """What the build key takes from the pulled source: what it resolved to and what
+    override-pull said (its files enter the key through the folder's manifest)."""
+    if not needs_source_pull(part):
+        return None
+    data = json.loads(layout.pulled_source_record(part.name).read_text())
+    return {"resolved": data["resolved"], "values": data["values"]}
+
+
+def folder_digest(workspace: Workspace, folder: Path) -> str:
+    """The folder as a build sees it: without `.git`, whose bytes differ between clones."""
+    manifest = source_manifest(folder, (workspace.build_root, folder / ".git"), stat_cache(folder))
+    return digest(sorted(manifest.items()))
+
+
+def _record(workspace: Workspace, name: str) -> dict:
+    part = workspace.parts[name]
+    record: dict = {"override-pull": part.override_pull, "build-environment": [list(p) for p in part.build_environment],
+                    "source-date-epoch": workspace.source_date_epoch, "interpreter": str(interpreter(workspace))}
+    if part.fetch is not None:
+        record["fetch"] = {**part.fetch.config(), "url": part.fetch.url, "resolved": fetch.resolve(part)}
+    elif (local := workspace.local_source(part)) is not None:
+        record["source"] = folder_digest(workspace, local)
+        record["git"] = _git_facts(local)  # override-pull may ask git (a version from `git describe`)
+    return record
+
+
+def _git_facts(folder: Path) -> list[str]:
+    """HEAD and `git describe` of a source that is a git checkout: what an override-pull asking
+    git can see, without the bytes of `.git` (a `git status` rewrites its index)."""
+    if not (folder / ".git").exists():
+        return []
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C.UTF-8",
+           "GIT_OPTIONAL_LOCKS": "0"}  # asking must not write to the user's repository
+    facts = []
+    for args in (["rev-parse", "HEAD"], ["describe", "--tags", "--always"]):
+        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, env=env)
+        facts.append(result.stdout.strip())
+    return facts
+
+
+def _empty(folder: Path) -> Path:
+    folder.mkdir()
+    return folder

@@ -1,0 +1,31 @@
+"""Layer 3: the python rule: the pinned uv, PEP 751 locks, resolution, what a part's files ask
+for, locked downloads into the store, sdists built into wheels, the python pull, venv fixes.
+"""
+
+from .pylock import Lock, differences, dumps, load, lock_path, normalized
+from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_current
+from .records import toolchain_record
+from .requirements import has_project
+from .resolution import lock_inputs, resolve
+from .uv import uv_base, uv_command
+from .venv_fixes import PYTHON_VENV
+
+__all__ = [
+    "Lock",
+    "PYTHON_VENV",
+    "Pulled",
+    "differences",
+    "dumps",
+    "has_project",
+    "load",
+    "load_pulled",
+    "lock_inputs",
+    "lock_path",
+    "normalized",
+    "pull_python",
+    "python_pull_is_current",
+    "resolve",
+    "toolchain_record",
+    "uv_base",
+    "uv_command",
+]

@@ -1,0 +1,181 @@
+"""pull:<part> for python parts: the part's lock followed, its files in the store; the only step
+that may use the network.
+
+A part with a committed lock (`parts.lock/pylock.<part>.toml`, written by `doit lock`) is never
+resolved: pull checks that the lock still matches the part (like `uv sync --locked`), fetches
+exactly the locked files it lacks into the store by sha256, builds locked sdists into wheels, and
+lays out the part's pulled folder. A part without a lock is resolved first, the same way `doit
+lock` would, under a pull key, so it too resolves once per set of inputs. What a build installs is
+recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sdists
+from rules.cache import CachedAction, Produced, run_cached
+from rules.core import cache_root
+from rules.core import digest
+from .locked_downloads import ensure_in_store
+from rules.core import BuildError, PartsmithError
+from rules.core import remove_tree, swap_in, write_atomic
+from .records import pull_record
+from rules.workspace import Layout
+from rules.core import action_lock
+from rules.core import SILENT, Progress
+from .pylock import Lock, LockedPackage, differences, load, lock_path
+from .requirements import declaration_files
+from .resolution import lock_inputs, resolve
+from rules.cache import Store
+from rules.tree import capture, copy_checked, hash_file
+from rules.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str  # normalized (PEP 503)
+    version: str
+    file: str
+    sha256: str
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class Pulled:
+    folder: Path
+    wheels: tuple[Wheel, ...]  # what the part installs
+    build_wheels: tuple[Wheel, ...]  # what building the part's own project needs
+
+
+def committed_lock(workspace: Workspace, name: str) -> Lock | None:
+    """The part's lock, if one is committed; one that no longer matches the part stops here."""
+    path = lock_path(workspace.path, name)
+    if not path.is_file():
+        return None
+    lock = load(path)
+    changed = differences(lock.inputs, lock_inputs(workspace, name))
+    if changed:
+        raise PartsmithError(f"part {name!r}: {path} does not match the part any more", "\n".join(changed),
+                             f"Run `doit lock part={name}` (or `doit lock`) and commit the lock.")
+    return lock
+
+
+def _record(workspace: Workspace, name: str, lock: Lock | None) -> dict:
+    record = pull_record(workspace, name, declaration_files(workspace, workspace.parts[name]))
+    return {**record, "lock": lock.contents()} if lock is not None else record
+
+
+def pull_python(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[str, Pulled, str]:
+    """Restore the part's pulled wheels from the store, or fetch them; returns what happened,
+    what the part now has, and a note on where its files came from."""
+    layout = Layout(workspace.build_root)
+    store = Store(cache_root())
+    lock = committed_lock(workspace, name)
+    record = _record(workspace, name, lock)
+    key = digest(record)
+    with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as fd:
+        if python_pull_is_current(workspace, name):  # another doit pulled it while this one waited
+            return "up to date", load_pulled(layout, name), ""
+        layout.pull_result(name).unlink(missing_ok=True)
+        folder = layout.pulled(name)
+        ran = run_cached(CachedAction(
+            f"pull:{name}", store, key, record, folder, workspace.source_date_epoch, made="fetched",
+            produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
+            publish=lambda fresh, _tree: swap_in(fresh, folder)))  # its pulled.json came with it
+        layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
+        return ran.outcome, load_pulled(layout, name, checked=False), ran.note
+
+
+def python_pull_is_current(workspace: Workspace, name: str) -> bool:
+    """doit's up-to-date check: what was pulled is what the current record asks for."""
+    layout = Layout(workspace.build_root)
+    try:
+        previous = json.loads(layout.pull_result(name).read_text())["key"]
+        record = _record(workspace, name, committed_lock(workspace, name))
+        return (layout.pulled(name) / "pulled.json").is_file() and digest(record) == previous
+    except (PartsmithError, OSError, ValueError, KeyError):
+        return False
+
+
+def _resolved_and_fetched(workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int,
+                          progress: Progress) -> Produced:
+    """The part's pulled folder made here: resolved first when no lock is committed."""
+    if lock is None:
+        progress.phase("resolving")
+        lock = resolve(workspace, name, keep_open=(fd,), step="pull")
+    fetched = _fetched(workspace, name, lock, store, (fd,), progress)
+    note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
+    note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
+    folder = Layout(workspace.build_root).pulled(name)
+    return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
+
+
+def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_open: tuple[int, ...],
+             progress: Progress) -> int:
+    """Every locked file into the store (fetched only when missing there), sdists built into
+    wheels, then the part's pulled folder laid out from the store; returns how many were fetched."""
+    folder = lock_path(workspace.path, name).parent
+    fetched = ensure_in_store(store, [p.file for p in (*lock.packages, *lock.build)], folder, progress)
+    wheels = tuple(_wheel(workspace, name, p, store, keep_open, progress) for p in lock.packages)
+    build_wheels = tuple(_wheel(workspace, name, p, store, keep_open, progress) for p in lock.build)
+    layout = Layout(workspace.build_root)
+    out = layout.part_dir(name) / "pulled.new"
+    remove_tree(out)
+    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
+        (out / sub).mkdir(parents=True)
+        for wheel in group:
+            if copy_checked(store.blob(wheel.sha256), out / sub / wheel.file, 0o644) != wheel.sha256:
+                store.blob(wheel.sha256).unlink()
+                raise BuildError(f"part {name!r}: the store's copy of {wheel.file} was damaged and is removed",
+                                 resolution="Run again: it is fetched again.")
+    _publish(out, Pulled(layout.pulled(name), wheels, build_wheels))
+    progress.clear()
+    return fetched
+
+
+def _wheel(workspace: Workspace, name: str, package: LockedPackage, store: Store, keep_open: tuple[int, ...],
+           progress: Progress) -> Wheel:
+    if package.file.kind == "wheel":
+        if not package.file.name.endswith(".whl"):
+            raise PartsmithError(f"part {name!r}: package {package.pin}: {package.file.name!r} is not a wheel file name")
+        return Wheel(package.name, package.version, package.file.name, package.file.sha256)
+    progress.phase(f"building {package.pin} from its sdist")
+    file, sha256 = sdists.built_wheel(workspace, name, package, store, keep_open)
+    return Wheel(package.name, package.version, file, sha256)
+
+
+def _publish(out: Path, pulled: Pulled) -> None:
+    """Replace the part's pulled folder; the record is written last, as the mark of completeness."""
+    record = pulled.folder / "pulled.json"
+    swap_in(out, pulled.folder, marks=(record,))
+    data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
+    write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
+    """The part's pulled wheels, each checked against the digest pull recorded (`checked`:
+    pull has just written them with checked copies, so it does not read them again)."""
+    folder = layout.pulled(name)
+    try:
+        data = json.loads((folder / "pulled.json").read_text())
+        wheels = tuple(Wheel(**w) for w in data["wheels"])
+        build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
+    except FileNotFoundError:
+        raise BuildError(f"part {name!r} has not been pulled", resolution=f"Run `doit pull:{name}` (or `doit stage`).") from None
+    except (ValueError, KeyError, TypeError):
+        raise BuildError(f"part {name!r}: {folder / 'pulled.json'} is damaged",
+                         resolution=f"Run `doit clean pull:{name}`, then run again.") from None
+    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)) if checked else ():
+        for wheel in group:
+            path = folder / sub / wheel.file
+            if not path.is_file() or hash_file(path)[0] != wheel.sha256:
+                raise BuildError(
+                    f"part {name!r}: pulled wheel {wheel.file} is missing or changed since it was pulled",
+                    resolution=f"Run `doit clean pull:{name}`, then run again: it comes back from the cache or the index.",
+                )
+    return Pulled(folder, wheels, build_wheels)

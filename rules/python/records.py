@@ -1,0 +1,54 @@
+"""The record whose digest is the key of a python part's pull, and the toolchain it names."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from rules.core import RULES_VERSION
+from rules.core import digest
+from rules.action import source_manifest, stat_cache
+from rules.action import interpreter, interpreter_facts
+from .uv import uv_version
+from rules.workspace import Workspace
+
+
+def toolchain_record(workspace: Workspace) -> dict:
+    path = str(interpreter(workspace))
+    return {"interpreter": path, **interpreter_facts(path), "uv": uv_version()}
+
+
+def _relative(path: str, workspace: Workspace) -> str:
+    """A find-links folder inside the workspace, written so the key ignores the checkout path."""
+    if "://" in path or not Path(path).is_relative_to(workspace.directory):
+        return path
+    return "$WORKSPACE/" + os.path.relpath(path, workspace.directory)
+
+
+def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
+    part = workspace.parts[name]
+    source = workspace.source_dir(part)
+    return {
+        "rule": "pull",
+        "rules-version": RULES_VERSION,
+        "python-packages": list(part.python_packages),
+        "python-requirements": list(part.python_requirements),
+        "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
+        "index-url": workspace.python.index_url,
+        "find-links": {_relative(link, workspace): _folder_digest(link, workspace) for link in workspace.python.find_links},
+        "build-environment": [list(pair) for pair in part.build_environment],
+        "source-date-epoch": workspace.source_date_epoch,
+        "toolchain": toolchain_record(workspace),
+        **({"python-constraints": list(part.python_constraints)} if part.python_constraints else {}),
+    }
+
+
+def _folder_digest(link: str, workspace: Workspace) -> str | None:
+    """What a local find-links folder holds: a new or rebuilt wheel there is a new pull input."""
+    if "://" in link or not Path(link).is_dir():
+        return None
+    return digest(sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items()))
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,129 @@
+"""Make a python part's virtual environment the same bytes wherever it was built.
+
+What differs between two venvs holding the same packages (measured, see the python issue): console
+script shebangs name the venv's python, RECORD hashes those scripts, pyvenv.cfg's `command =` and
+the activate scripts hold the venv path, direct_url.json of a project installed from a built wheel
+holds that wheel's path, and .pyc files hold the source path and mtime. Each is fixed here; .pyc
+files are compiled with checked-hash invalidation and paths relative to the venv root, which
+Python validates and uses at run time, whatever folder the venv ends up in.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import subprocess
+from pathlib import Path
+
+from rules.action import OutputFix
+from rules.core import cores_per_task
+
+SHEBANG = b"#!/usr/bin/env python3\n"
+ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
+
+
+def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
+    if not (install / "pyvenv.cfg").is_file():
+        return  # an override-build that made no venv: nothing of a venv to fix
+    changed: set[Path] = set()
+    for name in ACTIVATE_SCRIPTS:
+        if (install / "bin" / name).is_file():
+            (install / "bin" / name).unlink()
+            changed.add(install / "bin" / name)
+    _drop_command_line(install / "pyvenv.cfg")
+    if (install / ".lock").is_file() and not (install / ".lock").stat().st_size:
+        (install / ".lock").unlink()  # uv's lock file for installing into the venv: nothing to ship
+    changed |= _fix_shebangs(install / "bin", str(sandbox_root).encode())
+    changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
+    changed |= _drop_uv_cache_records(install)
+    _rewrite_records(install, changed)
+    _compile(install, env)
+
+
+def _drop_command_line(config: Path) -> None:
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if not line.startswith("command =")))
+
+
+def _fix_shebangs(bin_dir: Path, sandbox: bytes) -> set[Path]:
+    """`#!/sandbox/.../python` (or pip's /bin/sh trampoline for long paths) -> env python3."""
+    fixed = set()
+    for path in sorted(bin_dir.iterdir()) if bin_dir.is_dir() else []:
+        if path.is_symlink() or not path.is_file():
+            continue
+        with open(path, "rb") as stream:
+            head = stream.read(2048)
+        if not head.startswith(b"#!") or sandbox not in head:
+            continue
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        if lines[0] == b"#!/bin/sh" and len(lines) > 2 and lines[1].startswith(b"'''exec'"):
+            body = b"\n".join(lines[3:])  # pip's trampoline: #!/bin/sh, '''exec' ..., ' '''
+        else:
+            body = b"\n".join(lines[1:])
+        path.write_bytes(SHEBANG + body)
+        fixed.add(path)
+    return fixed
+
+
+def _drop_sandbox_direct_urls(install: Path, sandbox: str) -> set[Path]:
+    """A file: direct_url.json can only name the project's wheel built in the sandbox (pulled
+    wheels are installed by name): it says only where the build ran, however it is quoted."""
+    dropped = set()
+    for path in install.glob("lib/python*/site-packages/*.dist-info/direct_url.json"):
+        if '"file:' in path.read_text(errors="replace"):
+            path.unlink()
+            dropped.add(path)
+    return dropped
+
+
+def _drop_uv_cache_records(install: Path) -> set[Path]:
+    """uv writes `uv_cache.json` beside a wheel installed from a file: the file's mtime and cache
+    facts of this machine, nothing Python reads."""
+    dropped = set()
+    for path in install.glob("lib/python*/site-packages/*.dist-info/uv_cache.json"):
+        path.unlink()
+        dropped.add(path)
+    return dropped
+
+
+def _rewrite_records(install: Path, changed: set[Path]) -> None:
+    """Keep every RECORD consistent with the files it lists after the fixes above."""
+    if not changed:
+        return
+    for record in install.glob("lib/python*/site-packages/*.dist-info/RECORD"):
+        site = record.parent.parent
+        rows = list(csv.reader(io.StringIO(record.read_text())))
+        kept = []
+        for row in rows:
+            target = Path(os.path.normpath(site / row[0])) if row else None
+            if target in changed and not target.exists():
+                continue
+            if target in changed:
+                row = [row[0], _record_hash(target), str(target.stat().st_size)]
+            kept.append(row)
+        if kept != rows:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows(kept)
+            record.write_text(out.getvalue())
+
+
+def _record_hash(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _compile(install: Path, env: dict[str, str]) -> None:
+    # Like pip, a file that does not compile (a py2-only test file, say) is left without a .pyc.
+    # -I -S: no site, so no .pth file runs an import that writes a timestamped .pyc first; -f
+    # rewrites any .pyc that got there anyway.
+    subprocess.run(
+        [str(install / "bin" / "python"), "-I", "-S", "-m", "compileall", "-q", "-f", "-j", str(cores_per_task()),
+         "--invalidation-mode", "checked-hash", "-s", str(install), "-p", "/", str(install / "lib")],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022,
+    )
+
+
+PYTHON_VENV = OutputFix("compiling bytecode", python_venv)

@@ -1,0 +1,525 @@
+"""The stage and prime folders: trees of hard links to the parts' install folders.
+
+Each file is created once, in a part's install folder (by its build, or by a restore from the
+store); stage and prime link to it, as craft-parts does (`link_or_copy`). A folder on another file
+system gets copies, said once. The store is never linked to: it holds copies, mode 0444.
+
+A link shares its inode with the install file, so a write made in stage/ by hand reaches the
+install folder too. Each part has a record (`<dest>.d/<part>`, marshal), like one slice of git's
+index: every path the part brings, whether it placed it (the first part in build order that
+brings a path places it), and for a placed file the inode, ctime and link count seen after
+linking; with them the stat data of the part's Tree file and its fileset, which decide what it
+brings. Each run checks every placed entry with one lstat: a file whose inode is the one recorded
+but whose size, mode, mtime (always SOURCE_DATE_EPOCH here) or ctime moved (a ctime moved by a
+new link, which changes the link count, is not an edit) was written through the link: the part's
+install folder is no longer what its key made, so `repair(part)` restores (or rebuilds) it before
+its files are linked again; those bytes never reach the store or another part. A file replaced by
+a new one (an editor's save-by-rename) is linked again. A folder whose mtime moved had entries
+added or removed by hand: only such a folder is listed, and what does not belong there goes.
+
+An edit costs what changed: only the Trees of parts whose Tree file or fileset changed are read,
+only the paths they bring or brought are merged again (with what the other parts' records say they
+bring) and touched, and only the records that changed are rewritten. The summary (`<dest>.json`)
+is removed first and written last; a run that finds it missing, or a record missing, trusts no
+record: it checks what the records it has say for writes through links, then builds the folder
+anew beside the old one and swaps it in.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import marshal
+import os
+import posixpath
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from rules.core import remove_tree, write_atomic
+from rules.tree import Contribution, Owned, merge
+from rules.tree import ChangedSince, Entry, Tree, copy_checked, hash_file
+
+Repair = Callable[[str], Path]  # restores a part whose install was written through; returns its folder
+
+# A record's row for one path: the entry's five fields, then whether this part placed it, and for
+# a placed file the inode, ctime and link count after linking, whether it is a hard link, and its
+# mtime (SOURCE_DATE_EPOCH of the build that made it).
+Row = tuple
+OWNED = 5
+FORMAT = 3  # of the records; a record of another format is not trusted (the folder is built anew)
+INTACT = ("intact", "changed")  # "changed": a folder whose mtime moved (its strays are removed)
+
+# Hot loops below join plain strings: one lstat or link per entry is the whole cost wanted, and a
+# pathlib join costs more than either.
+
+
+@dataclass(frozen=True)
+class Source:
+    """One part's contribution as an update first sees it: the folder holding its bytes, its
+    Tree (read only when needed), and what decides that Tree without reading it: the stat data of
+    `decided_by` (its Tree file, replaced whenever the part is built or restored) and `selection`
+    (its filesets). `decided_by=None`: read every time (override-prime's output is new each run)."""
+
+    part: str
+    root: Path
+    tree: Callable[[], Tree]
+    decided_by: Path | None = None
+    selection: tuple = ()  # strings and tuples of strings (marshal keeps them)
+
+    def fingerprint(self) -> tuple | None:
+        if self.decided_by is None:
+            return None
+        info = os.stat(self.decided_by)
+        return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, *self.selection)
+
+
+@dataclass
+class PartRecord:
+    folder: tuple[int, int, int]  # `_identity` of the folder the part's files were linked from
+    fingerprint: tuple | None  # Source.fingerprint when the record was written
+    claims: dict[str, Row]  # every path the part brings
+
+    def dump(self) -> bytes:
+        return marshal.dumps((FORMAT, self.folder, self.fingerprint, self.claims))
+
+    @staticmethod
+    def load(data: bytes) -> PartRecord:
+        version, folder, fingerprint, claims = marshal.loads(data)
+        if version != FORMAT or not isinstance(claims, dict):
+            raise ValueError("another format")
+        return PartRecord(tuple(folder), fingerprint, claims)
+
+    def placed(self) -> Iterable[tuple[str, Row]]:
+        return ((path, row) for path, row in self.claims.items() if row[OWNED])
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What decided a part's Tree when an assemble began: `Source.fingerprint` and `_identity`."""
+
+    fingerprint: tuple | None
+    folder: tuple[int, int, int]
+
+
+@dataclass
+class Outcome:
+    """What an assemble leaves: every part's record, and which of them changed."""
+
+    records: dict[str, PartRecord]
+    rewritten: set[str]
+
+
+def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: Repair) -> int:
+    """Make `dest` hold the merge of `sources` (StageConflictError, with nothing touched, when
+    they conflict); returns the number of entries."""
+    root = str(dest)
+    summary, found = _read_summary(dest), _found_intact.pop(root, None)
+    checked = found is not None and summary is not None and found[0] == summary[0]
+    records = found[1] if checked else (_read_records(_records_folder(dest)) if dest.is_dir() else {})
+    trusted = summary is not None and dest.is_dir() and set(records) == set(summary[1]["records"])
+    states = {} if checked else _states(root, records, epoch)
+    sources, repaired = _repaired(root, sources, records, states, repair)
+    # what decides each part's Tree, taken before any Tree is read: a build that publishes while
+    # this runs leaves a record that differs from its new Tree file, so the next run reads it
+    seen = {s.part: Seen(s.fingerprint(), _identity(s.root)) for s in sources}
+    if trusted:
+        plan = _plan(step, sources, records, states, repaired, seen)
+        _summary(dest).unlink()  # from here until it is written again, dest is not trusted
+        outcome = _update(dest, sources, records, states, plan, epoch)
+    else:
+        contributions = [Contribution(s.part, s.tree(), s.root) for s in sources]
+        owned = merge(step, contributions)
+        _summary(dest).unlink(missing_ok=True)
+        outcome = _replace_all(dest, contributions, owned, seen, epoch)
+    return _write(dest, outcome, records, summary[1] if trusted else None)
+
+
+def farm_is_intact(dest: Path, epoch: int) -> bool:
+    """doit's up-to-date check: the last assemble completed and every entry is as it left it
+    (one lstat each: nothing written through, replaced, added or removed by hand)."""
+    root = str(dest)
+    _found_intact.pop(root, None)  # what an earlier check found says nothing now
+    summary = _read_summary(dest)
+    if summary is None or not dest.is_dir():
+        return False
+    records = _read_records(_records_folder(dest))
+    if set(records) != set(summary[1]["records"]):
+        return False
+    for record in records.values():
+        for path, row in record.claims.items():
+            if row[OWNED] and _row_state(f"{root}/{path}", row, epoch) != "intact":
+                return False
+    if os.lstat(root).st_mtime != epoch:
+        return False
+    _found_intact[root] = (summary[0], records)
+    return True
+
+
+# What is_intact found intact in this process (the summary's bytes and the records it read):
+# when doit then runs the stage anyway (a part was rebuilt), the update neither reads the records
+# nor lstats every entry again. It is trusted only while the summary is the one it was found with
+# (under `doit -n N` a worker forked after the check inherits it on the same terms).
+_found_intact: dict[str, tuple[bytes, dict[str, PartRecord]]] = {}
+
+
+def recorded_tree(dest: Path) -> dict[str, Entry]:
+    """What the last complete assemble put in `dest` (pack reads prime this way)."""
+    if _read_summary(dest) is None:
+        raise FileNotFoundError(errno.ENOENT, "not assembled", str(_summary(dest)))
+    found = {path: Entry._make(row[:5]) for record in _read_records(_records_folder(dest)).values()
+             for path, row in record.placed()}
+    return dict(sorted(found.items()))
+
+
+def _records_folder(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".d")
+
+
+def _summary(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".json")
+
+
+# -- writes through links --------------------------------------------------------------------------
+
+def _states(root: str, records: dict[str, PartRecord], epoch: int) -> dict[str, str]:
+    """Each placed entry's state, parents first; nothing below a folder that is no longer ours is
+    looked at (it may be a symlink made by hand: never followed)."""
+    rows = {path: row for record in records.values() for path, row in record.placed()}
+    states: dict[str, str] = {}
+    for path in sorted(rows):
+        parent = posixpath.dirname(path)
+        if parent and states.get(parent, "intact") not in INTACT:
+            states[path] = "under"
+        else:
+            states[path] = _row_state(f"{root}/{path}", rows[path], epoch)
+    return states
+
+
+def _row_state(path: str, row: Row, epoch: int) -> str:
+    """intact | changed (a folder whose mtime moved: entries were added or removed by hand) |
+    written (the inode we linked was changed) | replaced (something else is there) | gone
+    (under: below a folder that is not intact, set by `_states`)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return "gone"
+    kind, digest, size, executable, target, _, ino, ctime_ns, nlink, linked, mtime_ns = row
+    if kind == "dir":
+        if not stat.S_ISDIR(info.st_mode):
+            return "replaced"
+        return "intact" if info.st_mtime == epoch else "changed"
+    if kind == "symlink":
+        return "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
+    if not stat.S_ISREG(info.st_mode) or info.st_ino != ino:
+        return "replaced"
+    if info.st_size != size or info.st_mtime_ns != mtime_ns or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644):
+        return "written" if linked else "replaced"
+    if info.st_ctime_ns != ctime_ns and info.st_nlink == nlink:  # a new link moves the ctime too
+        # Only the ctime moved: a write that set the mtime back, or a link made and removed since
+        # (prime's, on `doit clean prime`). The bytes decide; an intact file is linked again,
+        # which records its new ctime.
+        return "written" if linked and hash_file(path)[0] != digest else "replaced"
+    return "intact"
+
+
+def _repaired(root: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
+              repair: Repair) -> tuple[list[Source], set[str]]:
+    """Restore each part whose install was written through; its files come from the new folder.
+    A part no longer in the workspace is not restored: its entries go."""
+    present = {s.part for s in sources}
+    written = sorted(path for path, state in states.items() if state == "written")
+    owners = {path: part for part, record in records.items() if part in present for path in written
+              if path in record.claims and record.claims[path][OWNED]}
+    for path, part in sorted(owners.items()):
+        print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {part!r}'s file, "
+              "so that part is restored")
+    parts = set(owners.values())
+    folders = {part: repair(part) for part in sorted(parts)}
+    return [Source(s.part, folders.get(s.part, s.root), s.tree, s.decided_by, s.selection) for s in sources], parts
+
+
+# -- a new folder ----------------------------------------------------------------------------------
+
+def _replace_all(dest: Path, contributions: list[Contribution], owned: Owned, seen: dict[str, Seen],
+                 epoch: int) -> Outcome:
+    """The folder built beside `dest` from the merge of every part's Tree, then swapped in."""
+    _replace(dest, owned, epoch)
+    root, records = str(dest), {}
+    for contribution in contributions:
+        part = contribution.part
+        claims = {path: _new_row(root, path, entry, owned[path][2] == part) for path, entry in contribution.tree.items()}
+        records[part] = PartRecord(seen[part].folder, seen[part].fingerprint, claims)
+    return Outcome(records, set(records))
+
+
+def _replace(dest: Path, owned: Owned, epoch: int) -> None:
+    """Build the folder beside `dest`, then swap it in; a crash leaves the old or the new."""
+    fresh, old = dest.with_name(f".{dest.name}.new"), dest.with_name(f".{dest.name}.old")
+    if not os.path.lexists(dest) and os.path.lexists(old):  # a crash between the two renames
+        os.rename(old, dest)
+    for leftover in (fresh, old):
+        remove_tree(leftover)
+    remove_tree(_records_folder(dest))
+    fresh.mkdir(parents=True)
+    into = str(fresh)
+    for path in sorted(owned):
+        _place(f"{into}/{path}", owned[path][0], f"{owned[path][1]}/{path}")
+    _set_folder_times(into, sorted(p for p, (entry, _, _) in owned.items() if entry.kind == "dir"), epoch)
+    if os.path.lexists(dest):
+        os.rename(dest, old)
+    os.rename(fresh, dest)
+    remove_tree(old)
+
+
+# -- an update in place ----------------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    """What an update touches: the parts whose Tree changed (with those Trees), the paths they
+    bring or brought and those not intact on disk, and what each such path should become."""
+
+    changed: set[str]
+    seen: dict[str, Seen]
+    trees: dict[str, Tree]
+    affected: set[str]
+    owned: Owned  # the merge of the affected paths: entry, folder and placing part of each
+    old_owner: dict[str, str]  # the part that placed each affected path before
+    keep: set[str]  # affected paths already as they should be
+
+
+def _update(dest: Path, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
+            plan: _Plan, epoch: int) -> Outcome:
+    root = str(dest)
+    for path in sorted(plan.affected - plan.keep, reverse=True):  # children first
+        if path in plan.old_owner and states.get(path) != "under":  # under: gone with its folder
+            _remove(f"{root}/{path}")
+    for path in sorted(plan.affected - plan.keep):
+        if path in plan.owned:
+            entry, folder, _ = plan.owned[path]
+            if path not in plan.old_owner:
+                _remove(f"{root}/{path}")  # a path no part placed before: what is there was put by hand
+            _place(f"{root}/{path}", entry, f"{folder}/{path}")
+    outcome = _records_after(root, sources, records, plan)
+    changed_folders = sorted(path for path, state in states.items() if state == "changed")
+    _remove_strays(root, changed_folders, outcome.records, epoch)
+    parents = {posixpath.dirname(path) for path in plan.affected} | set(changed_folders)
+    _set_folder_times(root, sorted(p for p in parents | plan.affected if _is_our_folder(p, plan)), epoch)
+    return outcome
+
+
+def _differs(seen: Seen, record: PartRecord | None) -> bool:
+    return record is None or seen.fingerprint is None or (record.fingerprint, record.folder) != (seen.fingerprint, seen.folder)
+
+
+def _plan(step: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
+          repaired: set[str], seen: dict[str, Seen]) -> _Plan:
+    """Read the Trees of the parts that changed, and merge again only the affected paths (with
+    what every other part's record says it brings there). Nothing is touched yet."""
+    changed = {s.part for s in sources if s.part in repaired or _differs(seen[s.part], records.get(s.part))}
+    trees = {s.part: s.tree() for s in sources if s.part in changed}
+    affected = {path for path, state in states.items() if state not in INTACT}
+    gone = set(records) - {s.part for s in sources}
+    for part in changed | gone:
+        if part in records:
+            affected.update(records[part].claims)
+    for tree in trees.values():
+        affected.update(tree)
+    contributions = [Contribution(s.part, _claimed(s.part, trees, records, affected), s.root) for s in sources]
+    owned = merge(step, contributions)
+    old_owner = {path: part for part, record in records.items()
+                 for path in record.claims.keys() & affected if record.claims[path][OWNED]}
+    plan = _Plan(changed, seen, trees, affected, owned, old_owner, set())
+    plan.keep = {path for path in affected if _kept(path, plan, records, states)}
+    return plan
+
+
+def _claimed(part: str, trees: dict[str, Tree], records: dict[str, PartRecord], affected: set[str]) -> dict[str, Entry]:
+    if part in trees:
+        tree = trees[part]
+        return {path: tree[path] for path in tree.keys() & affected}
+    claims = records[part].claims
+    return {path: Entry._make(claims[path][:5]) for path in claims.keys() & affected}
+
+
+def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[str, str]) -> bool:
+    new, old = plan.owned.get(path), plan.old_owner.get(path)
+    if new is None or old is None or states.get(path, "intact") not in INTACT:
+        return False
+    entry, _, part = new
+    row = records[old].claims[path]
+    if entry.kind == "dir":
+        return row[0] == "dir"  # a folder is a folder, whichever part placed it
+    return part == old and records[old].folder == plan.seen[part].folder and tuple(row[:5]) == tuple(entry)
+
+
+def _records_after(root: str, sources: list[Source], records: dict[str, PartRecord], plan: _Plan) -> Outcome:
+    """Every part's record after the update. A part whose Tree changed gets a new one; any other
+    keeps its record file unless a row of it at an affected path changed (a path it now places,
+    or no longer places)."""
+    outcome = Outcome({}, set())
+    for source in sources:
+        part = source.part
+        if part in plan.changed:
+            claims = {path: _row_after(root, part, path, entry, plan, records) for path, entry in plan.trees[part].items()}
+            outcome.records[part] = PartRecord(plan.seen[part].folder, plan.seen[part].fingerprint, claims)
+            outcome.rewritten.add(part)
+            continue
+        record = records[part]
+        rows = {path: _row_after(root, part, path, Entry._make(record.claims[path][:5]), plan, records)
+                for path in record.claims.keys() & plan.affected}
+        rows = {path: row for path, row in rows.items() if row != record.claims[path]}
+        if rows:
+            record = PartRecord(record.folder, record.fingerprint, {**record.claims, **rows})
+            outcome.rewritten.add(part)
+        outcome.records[part] = record
+    return outcome
+
+
+def _row_after(root: str, part: str, path: str, entry: Entry, plan: _Plan, records: dict[str, PartRecord]) -> Row:
+    placing = path in plan.owned and plan.owned[path][2] == part
+    if placing and path in plan.keep and entry.kind == "file":
+        return records[part].claims[path]  # kept: the same part placed the same file
+    return _new_row(root, path, entry, placing)
+
+
+def _new_row(root: str, path: str, entry: Entry, placing: bool) -> Row:
+    if not placing or entry.kind != "file":
+        return (*entry, placing, 0, 0, 0, False, 0)
+    info = os.lstat(f"{root}/{path}")
+    linked = info.st_nlink > 1  # a copy (across file systems) has an inode of its own
+    return (*entry, True, info.st_ino, info.st_ctime_ns, info.st_nlink, linked, info.st_mtime_ns)
+
+
+def _is_our_folder(path: str, plan: _Plan) -> bool:
+    """Whether `path` (an affected path, or the folder of one) is a folder of dest after the
+    update; a folder of an affected path that is not affected itself was not touched: it is."""
+    if path in plan.affected:
+        return path in plan.owned and plan.owned[path][0].kind == "dir"
+    return True
+
+
+def _identity(folder: Path) -> tuple[int, int, int]:
+    """A rebuilt or restored install folder is a new folder: its inode tells them apart, and its
+    ctime (set when it was renamed into place) tells a new folder from an old one whose inode
+    number was reused."""
+    info = os.stat(folder)
+    return (info.st_dev, info.st_ino, info.st_ctime_ns)
+
+
+def _remove(path: str) -> None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        remove_tree(Path(path))
+    else:
+        os.unlink(path)
+
+
+def _remove_strays(root: str, folders: list[str], records: dict[str, PartRecord], epoch: int) -> None:
+    """Entries added by hand: only the folders whose mtime moved (and the top) are listed."""
+    top = [""] if os.lstat(root).st_mtime != epoch else []
+    for path in top + folders:
+        folder = f"{root}/{path}" if path else root
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            child = f"{path}/{name}" if path else name
+            if not any(record.claims.get(child, (0,) * 11)[OWNED] for record in records.values()):
+                _remove(f"{folder}/{name}")
+
+
+# -- placing ---------------------------------------------------------------------------------------
+
+_said_copies: set[str] = set()
+
+
+def _place(target: str, entry: Entry, source: str) -> bool:
+    """Create one entry; True when it is a hard link to the part's file."""
+    if entry.kind == "dir":
+        os.mkdir(target, 0o755)
+        os.chmod(target, 0o755)
+        return False
+    if entry.kind == "symlink":
+        os.symlink(entry.target, target)
+        mtime = os.lstat(source).st_mtime  # SOURCE_DATE_EPOCH, as the part's own link
+        os.utime(target, (mtime, mtime), follow_symlinks=False)
+        return False
+    try:
+        os.link(source, target)
+        return True
+    except OSError as err:
+        if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+    _copy(source, target, entry)
+    return False
+
+
+def _copy(source: str, target: str, entry: Entry) -> None:
+    """Across file systems (or where links are refused): a checked copy, said once."""
+    folder = os.path.dirname(target)
+    if not _said_copies:
+        _said_copies.add(folder)
+        print(f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
+              "files are copied")
+    mtime = os.stat(source).st_mtime
+    if copy_checked(source, target, 0o755 if entry.executable else 0o644, int(mtime)) != entry.digest:
+        os.unlink(target)
+        raise ChangedSince(Path(source))
+
+
+def _set_folder_times(root: str, folders: list[str], epoch: int) -> None:
+    """`folders` in path order; the deepest first, the top last."""
+    for path in reversed(folders):
+        try:
+            os.utime(f"{root}/{path}" if path else root, (epoch, epoch))
+        except FileNotFoundError:
+            pass  # the folder of an entry that went with it
+    os.utime(root, (epoch, epoch))
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+def _read_records(folder: Path) -> dict[str, PartRecord]:
+    records = {}
+    for name in os.listdir(folder) if folder.is_dir() else []:
+        if name.endswith(".tmp"):
+            continue
+        try:
+            records[name] = PartRecord.load((folder / name).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError, IndexError):
+            (folder / name).unlink(missing_ok=True)  # damaged: not trusted, the folder is built anew
+    return records
+
+
+def _read_summary(dest: Path) -> tuple[bytes, dict] | None:
+    try:
+        data = _summary(dest).read_bytes()
+        summary = json.loads(data)
+        return (data, summary) if isinstance(summary.get("records"), dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None) -> int:
+    """The records that changed, then the summary, written last: the mark of a complete assemble.
+    It names every record by digest, so a task depending on it (pack on prime) reruns when what
+    was placed changed. Returns the number of entries placed."""
+    folder = _records_folder(dest)
+    folder.mkdir(exist_ok=True)
+    digests = {} if summary is None else dict(summary["records"])
+    for part in sorted(outcome.rewritten):
+        data = outcome.records[part].dump()
+        write_atomic(folder / part, data)
+        digests[part] = hashlib.sha256(data).hexdigest()
+    for part in set(previous) - set(outcome.records):
+        (folder / part).unlink(missing_ok=True)
+    digests = {part: digests[part] for part in sorted(outcome.records)}
+    entries = sum(1 for record in outcome.records.values() for _ in record.placed())
+    write_atomic(_summary(dest), json.dumps({"entries": entries, "records": digests}, sort_keys=True))
+    return entries

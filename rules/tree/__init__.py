@@ -1,0 +1,34 @@
+"""Layer 1: Trees (the manifest of an output: path -> kind, sha256, size, mode, link target),
+filesets and the merge of several parts' Trees.
+"""
+
+from .filesets import organize, select
+from .merge_parts import Contribution, Owned, merge
+from .tree import Capture, ChangedSince, Entry, Placement, Tree, capture, copy_captured, copy_checked, file_mode, from_data, hash_file, link_escapes, materialize, normalize_modes, read_manifest, to_json, tree_digest, write_manifest, write_tree
+
+__all__ = [
+    "Capture",
+    "ChangedSince",
+    "Contribution",
+    "Entry",
+    "Owned",
+    "Placement",
+    "Tree",
+    "capture",
+    "copy_captured",
+    "copy_checked",
+    "file_mode",
+    "from_data",
+    "hash_file",
+    "link_escapes",
+    "materialize",
+    "merge",
+    "normalize_modes",
+    "organize",
+    "read_manifest",
+    "select",
+    "to_json",
+    "tree_digest",
+    "write_manifest",
+    "write_tree",
+]

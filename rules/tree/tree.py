@@ -1,0 +1,381 @@
+"""Trees: the manifest of a part's output, captured once and used by stage, prime and the cache.
+
+`capture` walks an output folder once: it normalizes modes and mtimes, hashes each file while
+reading it (and, in the same read, looks for the sandbox path that must not leak into outputs),
+checks symlinks, and returns the manifest. Nobody re-reads a file to compare it afterwards.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal, Mapping, NamedTuple
+
+from rules.core import Digest
+from rules.core import write_atomic
+
+EntryKind = Literal["file", "dir", "symlink"]
+CHUNK = 1 << 20
+
+
+class Entry(NamedTuple):
+    """One path of a Tree. A NamedTuple, not a frozen dataclass: stage reads and merges every
+    entry of every part on each run, and a tuple is made three times faster."""
+
+    kind: EntryKind
+    digest: str = ""  # sha256 of a file's bytes
+    size: int = 0
+    executable: bool = False
+    target: str = ""  # a symlink's target, as written
+
+    def to_json(self) -> dict:
+        if self.kind == "file":
+            return {"kind": "file", "sha256": self.digest, "size": self.size, "executable": self.executable}
+        if self.kind == "symlink":
+            return {"kind": "symlink", "target": self.target}
+        return {"kind": "dir"}
+
+    @staticmethod
+    def from_json(data: dict) -> "Entry":
+        # tuple.__new__ with the fields in order: Trees of 100k entries are read on every restore
+        kind = data["kind"]
+        if kind == "file":
+            return _new(Entry, ("file", data.get("sha256", ""), data.get("size", 0), data.get("executable", False), ""))
+        return _new(Entry, (kind, "", 0, False, data.get("target", "")))
+
+    def describe(self) -> str:
+        if self.kind == "file":
+            mode = "executable" if self.executable else "regular"
+            return f"{mode} file, {self.size} bytes, sha256 {self.digest[:12]}"
+        if self.kind == "symlink":
+            return f"symlink to {self.target}"
+        return "directory"
+
+
+_new = tuple.__new__
+
+Tree = Mapping[str, Entry]  # relative POSIX path -> entry; the root itself is not listed
+
+
+@dataclass
+class Capture:
+    """What capturing an output found: its Tree and the problems partsmith refuses."""
+
+    tree: dict[str, Entry] = field(default_factory=dict)
+    leaks: list[str] = field(default_factory=list)  # files holding the sandbox path
+    escaping_links: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # sockets, fifos, devices
+
+
+def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
+    """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
+    result = Capture()
+    os.chmod(root, 0o755)
+    _capture_dir(root, "", epoch, forbidden, result)
+    result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
+                              if entry.kind == "symlink" and link_escapes(result.tree, path)]
+    os.utime(root, (epoch, epoch))
+    return result
+
+
+def _capture_dir(folder: Path | str, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture) -> None:
+    with os.scandir(folder) as listing:
+        names = sorted(entry.name for entry in listing)
+    for name in names:
+        path = f"{folder}/{name}"  # a string: this loop runs once per output file
+        rel = f"{prefix}{name}"
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(path)
+            result.tree[rel] = Entry("symlink", target=target)
+            if any(f.decode() in target for f in forbidden):
+                result.escaping_links.append(f"{rel} -> {target}")
+        elif stat.S_ISDIR(info.st_mode):
+            os.chmod(path, 0o755)
+            _capture_dir(path, rel + "/", epoch, forbidden, result)
+            result.tree[rel] = Entry("dir")
+        elif stat.S_ISREG(info.st_mode):
+            if info.st_nlink > 1:
+                _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
+            executable = bool(info.st_mode & 0o111)
+            os.chmod(path, 0o755 if executable else 0o644)
+            digest, size, leaked = hash_file(path, forbidden)
+            result.tree[rel] = Entry("file", digest, size, executable)
+            if leaked:
+                result.leaks.append(rel)
+        else:
+            result.unsupported.append(rel)
+            continue
+        os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def copy_captured(source: Path, dest: Path, skip: frozenset[str], epoch: int, forbidden: tuple[bytes, ...] = (),
+                  reverse: bool = False) -> Capture:
+    """Copy `source` into the new folder `dest` as a captured output: modes 0644/0755, mtimes
+    `epoch`, each file hashed (and searched for `forbidden`) while it is copied: the copy and its
+    Tree in one read, one creation per file. `skip`: paths (as strings) left out; `reverse`:
+    entries created in reverse name order (a `verify` variation)."""
+    result = Capture()
+    os.mkdir(dest, 0o755)
+    os.chmod(dest, 0o755)
+    _copy_dir(str(source), str(dest), "", skip, epoch, forbidden, reverse, result)
+    result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
+                              if entry.kind == "symlink" and link_escapes(result.tree, path)]
+    os.utime(dest, (epoch, epoch))
+    return result
+
+
+def _copy_dir(source: str, dest: str, prefix: str, skip: frozenset[str], epoch: int, forbidden: tuple[bytes, ...],
+              reverse: bool, result: Capture) -> None:
+    with os.scandir(source) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name, reverse=reverse)
+    for entry in entries:
+        if entry.path in skip:
+            continue
+        rel, target = prefix + entry.name, f"{dest}/{entry.name}"
+        info = entry.stat(follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            link = os.readlink(entry.path)
+            os.symlink(link, target)
+            result.tree[rel] = Entry("symlink", target=link)
+            if any(f.decode() in link for f in forbidden):
+                result.escaping_links.append(f"{rel} -> {link}")
+        elif stat.S_ISDIR(info.st_mode):
+            os.mkdir(target, 0o755)
+            os.chmod(target, 0o755)
+            _copy_dir(entry.path, target, rel + "/", skip, epoch, forbidden, reverse, result)
+            result.tree[rel] = Entry("dir")
+        elif stat.S_ISREG(info.st_mode):
+            executable = bool(info.st_mode & 0o111)
+            digest, size, leaked = copy_hashed(entry.path, target, 0o755 if executable else 0o644, epoch, forbidden)
+            result.tree[rel] = Entry("file", digest, size, executable)
+            if leaked:
+                result.leaks.append(rel)
+            continue  # its mtime is set already
+        else:
+            result.unsupported.append(rel)
+            continue
+        os.utime(target, (epoch, epoch), follow_symlinks=False)
+
+
+def _own_copy(path: Path) -> None:
+    """Replace a hard link by a copy, so normalizing it cannot touch the other name's file."""
+    temp = path.with_name(path.name + ".partsmith-copy")
+    shutil.copy2(path, temp)
+    os.replace(temp, path)
+
+
+def normalize_modes(root: Path, epoch: int) -> None:
+    """What capture does to modes and mtimes, without hashing: for an action's copy of a source."""
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                os.chmod(path, 0o755 if info.st_mode & 0o111 else 0o644)
+            os.utime(path, (epoch, epoch), follow_symlinks=False)
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755)
+    for folder, dirs, _ in os.walk(root, topdown=False):
+        for name in dirs:
+            os.utime(os.path.join(folder, name), (epoch, epoch), follow_symlinks=False)
+    os.chmod(root, 0o755)
+    os.utime(root, (epoch, epoch))
+
+
+def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+    """sha256 and size of a file, and whether any `forbidden` byte string occurs in it."""
+    sha = hashlib.sha256()
+    size = 0
+    found = False
+    overlap = max((len(f) for f in forbidden), default=1) - 1
+    tail = b""
+    reader = os.open(path, os.O_RDONLY)  # a descriptor, not a file object: this runs once per source file
+    try:
+        while chunk := os.read(reader, CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+            if forbidden and not found:
+                window = tail + chunk
+                found = any(f in window for f in forbidden)
+                tail = window[-overlap:] if overlap else b""
+    finally:
+        os.close(reader)
+    return sha.hexdigest(), size, found
+
+
+def link_escapes(tree: Tree, link: str) -> bool:
+    """Whether the relative symlink `link` of `tree` resolves outside it, following the Tree's
+    own links on the way; an absolute link names a path of the system the output runs on and is
+    kept as written. Works on the manifest alone, so a capture and a download are judged alike."""
+    pending, resolved, hops = link.split("/"), [], 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if not resolved:
+                return True
+            resolved.pop()
+            continue
+        resolved.append(name)
+        entry = tree.get("/".join(resolved))
+        if entry is not None and entry.kind == "symlink":
+            hops += 1
+            if posixpath.isabs(entry.target):
+                return False
+            if hops > 40:  # a loop never resolves: refuse it too
+                return True
+            resolved.pop()
+            pending = entry.target.split("/") + pending
+    return False
+
+
+def to_json(tree: Tree) -> str:
+    # no indent: json's C encoder, several times faster than its Python one on 40k entries
+    return json.dumps({path: entry.to_json() for path, entry in tree.items()}, sort_keys=True, separators=(",", ":"))
+
+
+def from_json(text: str) -> dict[str, Entry]:
+    return from_data(json.loads(text))
+
+
+def from_data(data: dict) -> dict[str, Entry]:
+    """A Tree from its parsed JSON (a store's or a remote's record holds it)."""
+    return {path: Entry.from_json(entry) for path, entry in data.items()}
+
+
+def tree_digest(tree: Tree) -> Digest:
+    return Digest(hashlib.sha256(to_json(tree).encode()).hexdigest())
+
+
+def write_manifest(tree: Tree, path: Path) -> None:
+    """Write the manifest atomically: a reader sees the old one or the new one, never half."""
+    write_atomic(path, to_json(tree) + "\n")
+
+
+def read_manifest(path: Path) -> dict[str, Entry]:
+    return from_json(path.read_text())
+
+
+def with_parents(tree: Tree, selected: set[str]) -> dict[str, Entry]:
+    """`selected` paths of `tree` plus every directory above them, in path order."""
+    wanted = set(selected)
+    for path in selected:
+        parent = posixpath.dirname(path)
+        while parent and parent not in wanted:
+            wanted.add(parent)
+            parent = posixpath.dirname(parent)
+    return {path: tree[path] for path in sorted(wanted) if path in tree}
+
+
+Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holding its bytes)
+
+
+class ChangedSince(Exception):
+    """A file's bytes are not the ones its Tree recorded (a part's install edited by hand)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int | None = None) -> str:
+    """Copy `source` to the new file `target` with `mode` (and `mtime`); returns the sha256 of
+    what was copied."""
+    return copy_hashed(source, target, mode, mtime)[0]
+
+
+def copy_hashed(source: Path | str, target: Path | str, mode: int, mtime: int | None = None,
+                forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+    """`copy_checked`, also returning the size and whether any `forbidden` bytes occur.
+
+    Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
+    creation is the cost of restoring and copying, and this keeps the Python around each small."""
+    sha, size, found, tail = hashlib.sha256(), 0, False, b""
+    overlap = max((len(f) for f in forbidden), default=1) - 1
+    reader = os.open(source, os.O_RDONLY)
+    try:
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            while chunk := os.read(reader, CHUNK):
+                sha.update(chunk)
+                size += len(chunk)
+                if forbidden and not found:
+                    window = tail + chunk
+                    found = any(f in window for f in forbidden)
+                    tail = window[-overlap:] if overlap else b""
+                while chunk:
+                    chunk = chunk[os.write(writer, chunk):]
+            os.fchmod(writer, mode)
+            if mtime is not None:
+                os.utime(writer, (mtime, mtime))
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)
+    return sha.hexdigest(), size, found
+
+
+FileWriter = Callable[[str, Entry, str], bool]  # (path in the Tree, its entry, where it goes) -> written
+
+
+def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bool:
+    """Create the new folder `dest` holding every entry of `tree`, modes 0644/0755 and mtimes
+    `epoch` as a capture leaves them; `write_file` creates each file (with its mode and mtime).
+    False as soon as it returns False: `dest` is then incomplete, for the caller to remove."""
+    # plain strings, not Paths: this loop runs once per file, and pathlib's joins cost as much
+    # as the copy of a small file
+    dest.mkdir(parents=True)
+    os.chmod(dest, 0o755)  # not the caller's umask
+    root = str(dest)
+    for path in sorted(tree):
+        entry = tree[path]
+        target = f"{root}/{path}"
+        if entry.kind == "dir":
+            _make_folder(target)
+        elif entry.kind == "symlink":
+            os.symlink(entry.target, target)
+            os.utime(target, (epoch, epoch), follow_symlinks=False)
+        elif not write_file(path, entry, target):
+            return False
+    for path in sorted(tree, reverse=True):  # children first: creating them touched their parents
+        if tree[path].kind == "dir":
+            os.utime(f"{root}/{path}", (epoch, epoch))
+    os.utime(root, (epoch, epoch))
+    return True
+
+
+def _make_folder(path: str) -> None:
+    """A folder of the Tree; one there already is taken as it is, as materialize always did (a
+    Tree the store checked never lists one twice)."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    os.chmod(path, 0o755)
+
+
+def file_mode(entry: Entry) -> int:
+    return 0o755 if entry.executable else 0o644
+
+
+def materialize(placement: Placement, dest: Path, epoch: int) -> None:
+    """Create `dest` holding every entry of `placement`, each file copied from its folder and
+    checked against its digest in the same read: bytes changed since capture never spread."""
+    def copy(path: str, entry: Entry, target: str) -> bool:
+        source = f"{placement[path][1]}/{path}"
+        if copy_checked(source, target, file_mode(entry), epoch) != entry.digest:
+            os.unlink(target)
+            raise ChangedSince(Path(source))
+        return True
+
+    write_tree({path: entry for path, (entry, _) in placement.items()}, dest, epoch, copy)
