@@ -4,6 +4,7 @@ BuildGrid lives in its own virtual environment (`.venv-buildgrid` at the reposit
 by git): its pins are not ours, and the test venv must not take them. The first test that needs it
 creates it (about 20 s, from PyPI), under a file lock so that parallel sessions do not race.
 """
+
 from __future__ import annotations
 
 import collections
@@ -53,7 +54,9 @@ def bgd() -> Path:
     with FileLock(str(VENV) + ".lock"):
         if not ready.exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-            subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"buildgrid=={VERSION}"], check=True)
+            subprocess.run(
+                [str(VENV / "bin" / "pip"), "install", "-q", f"buildgrid=={VERSION}"], check=True
+            )
             ready.write_text(VERSION)
     return command
 
@@ -78,12 +81,19 @@ class BuildGrid:
         config = self.root / "bgd.yml"
         config.write_text(CONFIG.format(port=self.port, instance=self.instance))
         with open(self.log, "wb") as log:  # -vv: one line per request, which calls() counts
-            self.process = subprocess.Popen([str(bgd()), "server", "start", "-vv", str(config)], start_new_session=True,
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                [str(bgd()), "server", "start", "-vv", str(config)],
+                start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and self.process.poll() is None:
             if self._answers():
-                self.calls(GetCapabilities=1)  # the probe's line is in the log before any test counts
+                self.calls(
+                    GetCapabilities=1
+                )  # the probe's line is in the log before any test counts
                 return self
             time.sleep(0.2)
         self.stop()
@@ -93,8 +103,11 @@ class BuildGrid:
         import grpc
 
         from rules.cache.remote import reapi
+
         with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
-            call = channel.unary_unary("/build.bazel.remote.execution.v2.Capabilities/GetCapabilities")
+            call = channel.unary_unary(
+                "/build.bazel.remote.execution.v2.Capabilities/GetCapabilities"
+            )
             try:
                 return bool(call(reapi.capabilities_request(self.instance), timeout=2))
             except grpc.RpcError:
@@ -114,7 +127,10 @@ class BuildGrid:
             if now != text:
                 text, since = now, time.monotonic()
             counts = self._count(text)
-            if all(counts[method] >= n for method, n in at_least.items()) and time.monotonic() - since >= quiet:
+            if (
+                all(counts[method] >= n for method, n in at_least.items())
+                and time.monotonic() - since >= quiet
+            ):
                 break
             time.sleep(0.05)
         return self._count(self.log.read_text())

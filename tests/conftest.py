@@ -1,4 +1,5 @@
 """Shared helpers: tests build their workspaces in tmp_path and run doit as a user does."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,12 +34,18 @@ def make_workspace(root: Path, parts_yaml: str, files: dict[str, str] | None = N
     return workspace
 
 
-def doit(*args: str, cwd: Path, env: dict[str, str] | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+def doit(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, umask: int | None = None
+) -> subprocess.CompletedProcess:
     """Run `doit -f <repo>/dodo.py ARGS` from `cwd`, as a user would from another folder."""
     return subprocess.run(
         [sys.executable, "-m", "doit", "-f", str(DODO), *args],
-        cwd=cwd, env=env if env is not None else os.environ.copy(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, umask=-1 if umask is None else umask,
+        cwd=cwd,
+        env=env if env is not None else os.environ.copy(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        umask=-1 if umask is None else umask,
     )
 
 

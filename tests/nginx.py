@@ -1,4 +1,5 @@
 """A real nginx serving Bazel's HTTP cache protocol (WebDAV PUT) on 127.0.0.1, for tests."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,9 @@ http {{
 
 
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None
+    )
 
 
 def free_port() -> int:
@@ -61,14 +64,18 @@ class Nginx:
     def data(self) -> Path:
         return self.root / "data" / "cache"
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "data/cache"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         user = "user root root;" if os.geteuid() == 0 else ""  # as root, workers must write as root
         config = self.root / "nginx.conf"
         config.write_text(CONFIG.format(root=self.root, port=self.port, user=user))
-        self.process = subprocess.Popen([nginx_binary(), "-c", str(config), "-p", str(self.root)],
-                                        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [nginx_binary(), "-c", str(config), "-p", str(self.root)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

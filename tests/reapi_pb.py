@@ -1,51 +1,96 @@
 """The REAPI messages partsmith encodes by hand, as protobuf runtime classes built from a descriptor
 written here (field numbers from the public remote_execution.proto and google/bytestream): an
 independent decoder and encoder for the codec tests."""
+
 from __future__ import annotations
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 F = descriptor_pb2.FieldDescriptorProto
 ONE, MANY = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-STRING, BYTES, INT64, INT32, BOOL, ENUM, MESSAGE = (F.TYPE_STRING, F.TYPE_BYTES, F.TYPE_INT64, F.TYPE_INT32,
-                                                     F.TYPE_BOOL, F.TYPE_ENUM, F.TYPE_MESSAGE)
+STRING, BYTES, INT64, INT32, BOOL, ENUM, MESSAGE = (
+    F.TYPE_STRING,
+    F.TYPE_BYTES,
+    F.TYPE_INT64,
+    F.TYPE_INT32,
+    F.TYPE_BOOL,
+    F.TYPE_ENUM,
+    F.TYPE_MESSAGE,
+)
 V2 = "build.bazel.remote.execution.v2"
 
 # message name: (field name, number, type, label, message type or "")
 MESSAGES = {
     "Digest": [("hash", 1, STRING, ONE, ""), ("size_bytes", 2, INT64, ONE, "")],
-    "OutputFile": [("path", 1, STRING, ONE, ""), ("digest", 2, MESSAGE, ONE, "Digest"),
-                   ("is_executable", 4, BOOL, ONE, "")],
+    "OutputFile": [
+        ("path", 1, STRING, ONE, ""),
+        ("digest", 2, MESSAGE, ONE, "Digest"),
+        ("is_executable", 4, BOOL, ONE, ""),
+    ],
     "OutputSymlink": [("path", 1, STRING, ONE, ""), ("target", 2, STRING, ONE, "")],
-    "ActionResult": [("output_files", 2, MESSAGE, MANY, "OutputFile"), ("exit_code", 4, INT32, ONE, ""),
-                     ("output_symlinks", 12, MESSAGE, MANY, "OutputSymlink")],
+    "ActionResult": [
+        ("output_files", 2, MESSAGE, MANY, "OutputFile"),
+        ("exit_code", 4, INT32, ONE, ""),
+        ("output_symlinks", 12, MESSAGE, MANY, "OutputSymlink"),
+    ],
     "Status": [("code", 1, INT32, ONE, ""), ("message", 2, STRING, ONE, "")],
     "GetCapabilitiesRequest": [("instance_name", 1, STRING, ONE, "")],
-    "CacheCapabilities": [("digest_functions", 1, ENUM, MANY, ""), ("max_batch_total_size_bytes", 4, INT64, ONE, "")],
+    "CacheCapabilities": [
+        ("digest_functions", 1, ENUM, MANY, ""),
+        ("max_batch_total_size_bytes", 4, INT64, ONE, ""),
+    ],
     "ServerCapabilities": [("cache_capabilities", 1, MESSAGE, ONE, "CacheCapabilities")],
-    "FindMissingBlobsRequest": [("instance_name", 1, STRING, ONE, ""), ("blob_digests", 2, MESSAGE, MANY, "Digest"),
-                                ("digest_function", 3, ENUM, ONE, "")],
+    "FindMissingBlobsRequest": [
+        ("instance_name", 1, STRING, ONE, ""),
+        ("blob_digests", 2, MESSAGE, MANY, "Digest"),
+        ("digest_function", 3, ENUM, ONE, ""),
+    ],
     "FindMissingBlobsResponse": [("missing_blob_digests", 2, MESSAGE, MANY, "Digest")],
     "UpdateRequest": [("digest", 1, MESSAGE, ONE, "Digest"), ("data", 2, BYTES, ONE, "")],
-    "BatchUpdateBlobsRequest": [("instance_name", 1, STRING, ONE, ""), ("requests", 2, MESSAGE, MANY, "UpdateRequest"),
-                                ("digest_function", 5, ENUM, ONE, "")],
-    "UpdateResponse": [("digest", 1, MESSAGE, ONE, "Digest"), ("status", 2, MESSAGE, ONE, "Status")],
+    "BatchUpdateBlobsRequest": [
+        ("instance_name", 1, STRING, ONE, ""),
+        ("requests", 2, MESSAGE, MANY, "UpdateRequest"),
+        ("digest_function", 5, ENUM, ONE, ""),
+    ],
+    "UpdateResponse": [
+        ("digest", 1, MESSAGE, ONE, "Digest"),
+        ("status", 2, MESSAGE, ONE, "Status"),
+    ],
     "BatchUpdateBlobsResponse": [("responses", 1, MESSAGE, MANY, "UpdateResponse")],
-    "BatchReadBlobsRequest": [("instance_name", 1, STRING, ONE, ""), ("digests", 2, MESSAGE, MANY, "Digest"),
-                              ("digest_function", 4, ENUM, ONE, "")],
-    "ReadResponseItem": [("digest", 1, MESSAGE, ONE, "Digest"), ("data", 2, BYTES, ONE, ""),
-                         ("status", 3, MESSAGE, ONE, "Status")],
+    "BatchReadBlobsRequest": [
+        ("instance_name", 1, STRING, ONE, ""),
+        ("digests", 2, MESSAGE, MANY, "Digest"),
+        ("digest_function", 4, ENUM, ONE, ""),
+    ],
+    "ReadResponseItem": [
+        ("digest", 1, MESSAGE, ONE, "Digest"),
+        ("data", 2, BYTES, ONE, ""),
+        ("status", 3, MESSAGE, ONE, "Status"),
+    ],
     "BatchReadBlobsResponse": [("responses", 1, MESSAGE, MANY, "ReadResponseItem")],
-    "GetActionResultRequest": [("instance_name", 1, STRING, ONE, ""), ("action_digest", 2, MESSAGE, ONE, "Digest"),
-                               ("digest_function", 6, ENUM, ONE, "")],
-    "UpdateActionResultRequest": [("instance_name", 1, STRING, ONE, ""), ("action_digest", 2, MESSAGE, ONE, "Digest"),
-                                  ("action_result", 3, MESSAGE, ONE, "ActionResult"),
-                                  ("digest_function", 5, ENUM, ONE, "")],
-    "ReadRequest": [("resource_name", 1, STRING, ONE, ""), ("read_offset", 2, INT64, ONE, ""),
-                    ("read_limit", 3, INT64, ONE, "")],
+    "GetActionResultRequest": [
+        ("instance_name", 1, STRING, ONE, ""),
+        ("action_digest", 2, MESSAGE, ONE, "Digest"),
+        ("digest_function", 6, ENUM, ONE, ""),
+    ],
+    "UpdateActionResultRequest": [
+        ("instance_name", 1, STRING, ONE, ""),
+        ("action_digest", 2, MESSAGE, ONE, "Digest"),
+        ("action_result", 3, MESSAGE, ONE, "ActionResult"),
+        ("digest_function", 5, ENUM, ONE, ""),
+    ],
+    "ReadRequest": [
+        ("resource_name", 1, STRING, ONE, ""),
+        ("read_offset", 2, INT64, ONE, ""),
+        ("read_limit", 3, INT64, ONE, ""),
+    ],
     "ReadResponse": [("data", 10, BYTES, ONE, "")],
-    "WriteRequest": [("resource_name", 1, STRING, ONE, ""), ("write_offset", 2, INT64, ONE, ""),
-                     ("finish_write", 3, BOOL, ONE, ""), ("data", 10, BYTES, ONE, "")],
+    "WriteRequest": [
+        ("resource_name", 1, STRING, ONE, ""),
+        ("write_offset", 2, INT64, ONE, ""),
+        ("finish_write", 3, BOOL, ONE, ""),
+        ("data", 10, BYTES, ONE, ""),
+    ],
     "WriteResponse": [("committed_size", 1, INT64, ONE, "")],
 }
 
@@ -53,7 +98,9 @@ MESSAGES = {
 def classes() -> dict[str, type]:
     """Every message of MESSAGES as a runtime class (nested messages flattened under new names:
     the wire format knows field numbers, not names)."""
-    proto = descriptor_pb2.FileDescriptorProto(name="reapi_subset.proto", package=V2, syntax="proto3")
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="reapi_subset.proto", package=V2, syntax="proto3"
+    )
     function = proto.enum_type.add(name="DigestFunction")
     for name, number in (("UNKNOWN", 0), ("SHA256", 1), ("SHA1", 2), ("BLAKE3", 9)):
         function.value.add(name=name, number=number)
@@ -67,4 +114,7 @@ def classes() -> dict[str, type]:
                 added.type_name = f".{V2}.DigestFunction"
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{V2}.{name}")) for name in MESSAGES}
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{V2}.{name}"))
+        for name in MESSAGES
+    }

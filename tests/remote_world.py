@@ -1,5 +1,6 @@
 """The world the remote cache tests share, whatever the server: a workspace of two parts (one
 that counts its runs) and doit run against a remote with its own local cache."""
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,22 @@ parts:
 
 def workspace(root: Path, counter: Path, extra: dict[str, str] | None = None) -> Path:
     files = {f"files/many/f{i}": f"{i}\n" for i in range(40)}
-    return make_workspace(root, WORKSPACE.replace("COUNTER_PATH", str(counter)),
-                          {"files/data.txt": "data\n", **files, **(extra or {})})
+    return make_workspace(
+        root,
+        WORKSPACE.replace("COUNTER_PATH", str(counter)),
+        {"files/data.txt": "data\n", **files, **(extra or {})},
+    )
 
 
 def run(ws: Path, cache: Path, url: str, upload: bool, *options: str, **extra: str):
     """`doit [options] stage` with the remote at `url`, the local cache in `cache`."""
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache), "PARTSMITH_REMOTE_CACHE": url,
-           "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0", **extra}
+    env = {
+        **os.environ,
+        "PARTSMITH_CACHE_DIR": str(cache),
+        "PARTSMITH_REMOTE_CACHE": url,
+        "PARTSMITH_REMOTE_UPLOAD": "1" if upload else "0",
+        **extra,
+    }
     return doit(*options, "stage", f"workspace={ws}", cwd=ws.parent, env=env)
 
 

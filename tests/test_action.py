@@ -5,16 +5,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_workspace
 
 from rules.action import run as action
-from rules.build.builder import plan
 from rules.action.environment import action_environment, export_lines
+from rules.build.builder import plan
+from rules.core.errors import BuildError
 from rules.core.machine import ARCH_TRIPLET, DEB_ARCH
 from rules.workspace.layout import Sandbox
-from rules.core.errors import BuildError
 from rules.workspace.loader import load_workspace
-
-from conftest import make_workspace
 
 EPOCH = 1591640328
 
@@ -22,7 +21,12 @@ EPOCH = 1591640328
 def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monkeypatch):
     monkeypatch.setenv("PIP_INDEX_URL", "http://evil")
     monkeypatch.setenv("PYTHONPATH", "/evil")
-    for name, value in {"LC_ALL": "fr_FR.UTF-8", "LANG": "fr_FR.UTF-8", "TZ": "Asia/Tokyo", "HOME": "/home/x"}.items():
+    for name, value in {
+        "LC_ALL": "fr_FR.UTF-8",
+        "LANG": "fr_FR.UTF-8",
+        "TZ": "Asia/Tokyo",
+        "HOME": "/home/x",
+    }.items():
         monkeypatch.setenv(name, value)
     sandbox = Sandbox(Path("/b/sandbox/p"))
     env = action_environment(sandbox, "p", EPOCH, Path("/opt/py/bin"))
@@ -36,23 +40,26 @@ def test_environment_is_built_from_nothing_but_the_sandbox_and_fixed_values(monk
         "SOURCE_DATE_EPOCH": str(EPOCH),
         "PIP_CONFIG_FILE": "/dev/null",
         "GIT_CEILING_DIRECTORIES": "/b/sandbox/p",
-        **{f"{prefix}_{name}": value for prefix in ("CRAFT", "SNAPCRAFT") for name, value in {
-            "PART_NAME": "p",
-            "PART_SRC": "/b/sandbox/p/src",
-            "PART_BUILD": "/b/sandbox/p/build",
-            "PART_INSTALL": "/b/sandbox/p/install",
-            "STAGE": "/b/sandbox/p/stage",
-            "PRIME": "/b/sandbox/p/prime",
-            "PROJECT_DIR": "/b/sandbox/p/project",
-            "ARCH_TRIPLET": ARCH_TRIPLET,
-            "ARCH_BUILD_FOR": DEB_ARCH,
-            "ARCH_BUILD_ON": DEB_ARCH,
-            "TARGET_ARCH": DEB_ARCH,
-            "PARALLEL_BUILD_COUNT": "1",
-        }.items()},
+        **{
+            f"{prefix}_{name}": value
+            for prefix in ("CRAFT", "SNAPCRAFT")
+            for name, value in {
+                "PART_NAME": "p",
+                "PART_SRC": "/b/sandbox/p/src",
+                "PART_BUILD": "/b/sandbox/p/build",
+                "PART_INSTALL": "/b/sandbox/p/install",
+                "STAGE": "/b/sandbox/p/stage",
+                "PRIME": "/b/sandbox/p/prime",
+                "PROJECT_DIR": "/b/sandbox/p/project",
+                "ARCH_TRIPLET": ARCH_TRIPLET,
+                "ARCH_BUILD_FOR": DEB_ARCH,
+                "ARCH_BUILD_ON": DEB_ARCH,
+                "TARGET_ARCH": DEB_ARCH,
+                "PARALLEL_BUILD_COUNT": "1",
+            }.items()
+        },
         # a build has no network: where a namespace cannot take it away, no proxy answers
-        **{name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
-                                                   "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")},
+        **dict.fromkeys(("http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"), "http://127.0.0.1:9"),
         "no_proxy": "",
         "NO_PROXY": "",
     }
@@ -67,7 +74,10 @@ def test_build_environment_is_exported_like_snapcraft():
 
 
 def test_plan_is_data_for_dump_nil_and_override_build(tmp_path):
-    workspace = load_workspace(make_workspace(tmp_path, """\
+    workspace = load_workspace(
+        make_workspace(
+            tmp_path,
+            """\
         name: w
         source-date-epoch: 1591640328
         parts:
@@ -80,7 +90,10 @@ def test_plan_is_data_for_dump_nil_and_override_build(tmp_path):
               craftctl default
               touch "$CRAFT_PART_INSTALL/extra"
           empty: {plugin: nil}
-        """, {"files/a": "a"}))
+        """,
+            {"files/a": "a"},
+        )
+    )
     files, custom, empty = (plan(workspace, name) for name in ("files", "custom", "empty"))
     assert files.default_build == ('cp --archive --no-dereference . "$CRAFT_PART_INSTALL"',)
     assert files.script == files.default_build[0]
@@ -92,8 +105,15 @@ def test_plan_is_data_for_dump_nil_and_override_build(tmp_path):
 
 
 def run_part(tmp_path, script, files=None, env_pairs=()):
-    config = {"name": "w", "parts": {"p": {"plugin": "dump", "source": "src", "override-build": script}}}
-    workspace = load_workspace(make_workspace(tmp_path / "ws", yaml.safe_dump(config), {"src/keep": "kept", **(files or {})}))
+    config = {
+        "name": "w",
+        "parts": {"p": {"plugin": "dump", "source": "src", "override-build": script}},
+    }
+    workspace = load_workspace(
+        make_workspace(
+            tmp_path / "ws", yaml.safe_dump(config), {"src/keep": "kept", **(files or {})}
+        )
+    )
     act = dataclasses.replace(plan(workspace, "p"), build_environment=env_pairs)
     sandbox = Sandbox(tmp_path / "sandbox")
     return action.run_action(act, sandbox, {}), sandbox
@@ -104,10 +124,13 @@ def test_action_sees_only_the_fixed_environment_and_umask_022(tmp_path, monkeypa
     monkeypatch.setenv("LD_PRELOAD", "/evil.so")
     os.umask(0o077)
     try:
-        result, sandbox = run_part(tmp_path, 'env | sed "s|${CRAFT_PART_INSTALL%/install}|SANDBOX|g" > "$CRAFT_PART_INSTALL/env"\n'
-                                             'umask > "$CRAFT_PART_INSTALL/umask"\n'
-                                             'touch "$CRAFT_PART_INSTALL/made"',
-                                   env_pairs=(("GREETING", "hi $TZ"),))
+        result, sandbox = run_part(
+            tmp_path,
+            'env | sed "s|${CRAFT_PART_INSTALL%/install}|SANDBOX|g" > "$CRAFT_PART_INSTALL/env"\n'
+            'umask > "$CRAFT_PART_INSTALL/umask"\n'
+            'touch "$CRAFT_PART_INSTALL/made"',
+            env_pairs=(("GREETING", "hi $TZ"),),
+        )
     finally:
         os.umask(0o022)
     install = sandbox.install
@@ -122,8 +145,11 @@ def test_action_sees_only_the_fixed_environment_and_umask_022(tmp_path, monkeypa
 
 def test_output_holding_the_sandbox_path_fails_naming_the_file(tmp_path):
     with pytest.raises(BuildError) as caught:
-        run_part(tmp_path, 'echo "$CRAFT_PART_INSTALL" > "$CRAFT_PART_INSTALL/where"\n'
-                           'echo fine > "$CRAFT_PART_INSTALL/ok"')
+        run_part(
+            tmp_path,
+            'echo "$CRAFT_PART_INSTALL" > "$CRAFT_PART_INSTALL/where"\n'
+            'echo fine > "$CRAFT_PART_INSTALL/ok"',
+        )
     assert "where: holds the sandbox path" in caught.value.details
     assert "ok" not in caught.value.details.replace("holds", "")
 
@@ -138,8 +164,11 @@ def test_failing_script_reports_status_and_output_tail(tmp_path):
 
 
 def test_craftctl_default_runs_the_plugins_build_inside_override(tmp_path):
-    result, _ = run_part(tmp_path, 'craftctl default\necho more > "$CRAFT_PART_INSTALL/more"',
-                         files={"src/sub/x": "x", "src/link": "->sub/x"})
+    result, _ = run_part(
+        tmp_path,
+        'craftctl default\necho more > "$CRAFT_PART_INSTALL/more"',
+        files={"src/sub/x": "x", "src/link": "->sub/x"},
+    )
     assert {"keep", "sub", "sub/x", "link", "more"} == set(result.tree)
     assert result.tree["link"].kind == "symlink" and result.tree["link"].target == "sub/x"
 
@@ -151,13 +180,25 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
     from rules.build.plugins.context import BuildContext
     from rules.python.python_pull import Pulled, Wheel
 
-    workspace = load_workspace(make_workspace(tmp_path, """\
+    workspace = load_workspace(
+        make_workspace(
+            tmp_path,
+            """\
         name: w
         parts:
           app: {plugin: python, source: app}
-        """, {"app/pyproject.toml": "[project]\nname = 'app'\n"}))
-    pulled = Pulled(P("/pulled"), (Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
-                                   Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64)), ())
+        """,
+            {"app/pyproject.toml": "[project]\nname = 'app'\n"},
+        )
+    )
+    pulled = Pulled(
+        P("/pulled"),
+        (
+            Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
+            Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64),
+        ),
+        (),
+    )
     context = BuildContext(P("/usr/bin/python3.11"), ("/uv", "--no-config"), pulled, project=True)
     assert default_build(workspace.parts["app"], context) == (
         "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS "
@@ -173,11 +214,19 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
     )
 
 
-@pytest.mark.parametrize("argv, jobs", [
-    (["doit", "stage"], 1), (["doit", "-n", "2", "stage"], 2), (["doit", "-n4", "stage"], 4),
-    (["doit", "--process=3", "stage"], 3), (["doit", "--process", "2"], 2), (["doit", "-n", "x"], 1),
-])
+@pytest.mark.parametrize(
+    "argv, jobs",
+    [
+        (["doit", "stage"], 1),
+        (["doit", "-n", "2", "stage"], 2),
+        (["doit", "-n4", "stage"], 4),
+        (["doit", "--process=3", "stage"], 3),
+        (["doit", "--process", "2"], 2),
+        (["doit", "-n", "x"], 1),
+    ],
+)
 def test_each_task_takes_its_share_of_the_cores_under_doit_n(argv, jobs):
     from rules.core.cores import cores_per_task, doit_jobs
+
     assert doit_jobs(argv) == jobs
     assert cores_per_task(argv) == max(1, len(os.sched_getaffinity(0)) // jobs)

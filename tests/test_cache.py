@@ -1,4 +1,5 @@
 """The action cache: keys, the store, restores, explain, bounds and crash safety."""
+
 import hashlib
 import json
 import os
@@ -10,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, doit, make_workspace, snapshot
+
 from rules.build import key_record as keys
-from rules.python import records as pullrecord
 from rules.core.hashing import digest
+from rules.python import records as pullrecord
 from rules.workspace.loader import load_workspace
 
 CHAIN = """\
@@ -80,8 +81,14 @@ def test_the_key_follows_every_input_and_nothing_else(tmp_path, monkeypatch):
     assert changed(lambda: (ws.parent / "base/lib.txt").write_text("v2"))
     assert changed(lambda: (ws.parent / "base/new").write_text("n"))
     assert changed(lambda: os.chmod(ws.parent / "base/lib.txt", 0o755))
-    assert changed(lambda: ws.write_text(ws.read_text().replace("GREETING: hello", "GREETING: bye")), "top")
-    assert changed(lambda: ws.write_text(ws.read_text().replace("source-date-epoch: 1591640328", "source-date-epoch: 1591640329")))
+    assert changed(
+        lambda: ws.write_text(ws.read_text().replace("GREETING: hello", "GREETING: bye")), "top"
+    )
+    assert changed(
+        lambda: ws.write_text(
+            ws.read_text().replace("source-date-epoch: 1591640328", "source-date-epoch: 1591640329")
+        )
+    )
     base = build_key(ws)
     assert changed(lambda: monkeypatch.setattr(pullrecord, "uv_version", lambda: "0.0"))
 
@@ -102,7 +109,10 @@ def test_a_wiped_build_root_and_a_fresh_checkout_restore_without_running(tmp_pat
     counter = tmp_path / "counter"
     ws = chain(tmp_path / "ws", counter)
     stage(ws)
-    before = {p: snapshot(ws.parent / "build" / p) for p in ("parts/base/install", "parts/top/install", "stage")}
+    before = {
+        p: snapshot(ws.parent / "build" / p)
+        for p in ("parts/base/install", "parts/top/install", "stage")
+    }
     assert runs(counter) == 1
 
     shutil.rmtree(ws.parent / "build")
@@ -179,7 +189,9 @@ def test_explain_names_what_changed(tmp_path):
     assert "source files changed: lib.txt" in out
     assert "after part base would rebuild first" in explained("top")
 
-    ws.write_text(ws.read_text().replace("GREETING: hello", "GREETING: bye").replace('echo run', 'echo again'))
+    ws.write_text(
+        ws.read_text().replace("GREETING: hello", "GREETING: bye").replace("echo run", "echo again")
+    )
     out = explained("top")
     assert "build-environment variable GREETING: value changed" in out
     assert "config override-build:" in out
@@ -216,10 +228,14 @@ def test_cache_shows_its_size_and_last_run_and_stays_within_its_bound(tmp_path):
         stage(ws)
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
     env = {**os.environ, "PARTSMITH_CACHE_MAX_SIZE": "12K"}
-    assert "partsmith: cache: evicted" in stage(ws, env=env).stdout  # ...until a bound is set: the oldest go
+    assert (
+        "partsmith: cache: evicted" in stage(ws, env=env).stdout
+    )  # ...until a bound is set: the oldest go
     trimmed = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
     assert trimmed.returncode == 0 and "evicted" in trimmed.stdout
-    size = sum(p.stat().st_size for p in blobs(cache)) + sum(p.stat().st_size for p in (cache / "ac").glob("*.json"))
+    size = sum(p.stat().st_size for p in blobs(cache)) + sum(
+        p.stat().st_size for p in (cache / "ac").glob("*.json")
+    )
     assert size <= 12 * 1024
     shutil.rmtree(ws.parent / "build")
     assert "2 restored" in stage(ws).stdout  # the newest results survived
@@ -232,7 +248,11 @@ def test_cache_trim_without_a_bound_is_a_clear_error(tmp_path):
     assert result.returncode == 1 and "PARTSMITH_CACHE_MAX_SIZE" in result.stdout
     env["PARTSMITH_CACHE_MAX_SIZE"] = "lots"
     result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)  # refused before any task
-    assert result.returncode == 3 and "is not a size" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 3
+        and "is not a size" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     assert not (ws.parent / "build" / "parts").exists()
 
 
@@ -241,11 +261,23 @@ def test_cache_trim_without_a_bound_is_a_clear_error(tmp_path):
 
 def test_three_workspaces_share_one_store_at_once(tmp_path):
     files = {f"big/f{i}": f"file {i}\n" * 50 for i in range(300)}
-    workspaces = [make_workspace(tmp_path / f"ws{n}", "name: s\nparts:\n  big: {plugin: dump, source: big}\n", files)
-                  for n in range(3)]
+    workspaces = [
+        make_workspace(
+            tmp_path / f"ws{n}", "name: s\nparts:\n  big: {plugin: dump, source: big}\n", files
+        )
+        for n in range(3)
+    ]
     command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "-n", "2", "stage"]
-    running = [subprocess.Popen(command + [f"workspace={ws}"], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for ws in workspaces]
+    running = [
+        subprocess.Popen(
+            command + [f"workspace={ws}"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for ws in workspaces
+    ]
     outputs = [process.communicate(timeout=300)[0] for process in running]
     assert [process.returncode for process in running] == [0, 0, 0], outputs
     stages = [snapshot(ws.parent / "build/stage") for ws in workspaces]
@@ -256,16 +288,31 @@ def test_three_workspaces_share_one_store_at_once(tmp_path):
 
 @pytest.mark.parametrize("delay", [0.25, 0.5, 0.75, 1.0, 1.25])
 def test_kill_9_at_any_moment_leaves_nothing_a_later_run_trusts(tmp_path, delay):
-    files = {f"big/d{i % 10}/f{i}": f"content {i}\n" * 200 for i in range(3000)}  # about 1.5 s of work
+    files = {
+        f"big/d{i % 10}/f{i}": f"content {i}\n" * 200 for i in range(3000)
+    }  # about 1.5 s of work
     text = "name: k\nparts:\n  big: {plugin: dump, source: big}\n  after: {plugin: nil, after: [big], override-build: 'cp -r $CRAFT_STAGE/d1 $CRAFT_PART_INSTALL/'}\n"
     clean = make_workspace(tmp_path / "clean", text, files)
     stage(clean, env={**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "clean-cache")})
     expected = snapshot(clean.parent / "build/stage")
 
     ws = make_workspace(tmp_path / "ws", text, files)
-    command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage", f"workspace={ws}"]
-    victim = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "doit",
+        "-f",
+        str(REPO / "dodo.py"),
+        "stage",
+        f"workspace={ws}",
+    ]
+    victim = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(delay)
     os.killpg(victim.pid, signal.SIGKILL)  # doit and everything it started, mid-action or mid-write
     victim.wait()
@@ -277,8 +324,11 @@ def test_kill_9_at_any_moment_leaves_nothing_a_later_run_trusts(tmp_path, delay)
 
 def test_stage_updates_only_what_changed_and_repairs_edits_by_hand(tmp_path):
     files = {f"d/f{i}": f"{i}\n" for i in range(20)}
-    ws = make_workspace(tmp_path / "ws", "name: inc\nparts:\n  d: {plugin: dump, source: d}\n",
-                        {**{k.replace("d/", "d/sub/"): v for k, v in files.items()}, "d/gone": "g"})
+    ws = make_workspace(
+        tmp_path / "ws",
+        "name: inc\nparts:\n  d: {plugin: dump, source: d}\n",
+        {**{k.replace("d/", "d/sub/"): v for k, v in files.items()}, "d/gone": "g"},
+    )
     stage(ws)
     staged = ws.parent / "build/stage"
     install = ws.parent / "build/parts/d/install"
@@ -314,7 +364,9 @@ def test_an_after_part_edited_by_hand_never_reaches_a_dependent_or_the_cache(tmp
 
 def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_path):
     src = tmp_path / "ws" / "src"
-    ws = make_workspace(tmp_path / "ws", f"""\
+    ws = make_workspace(
+        tmp_path / "ws",
+        f"""\
         name: race
         parts:
           p:
@@ -323,7 +375,9 @@ def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_p
             override-build: |
               craftctl default
               echo new > "{src}/a.txt"
-        """, {"src/a.txt": "old\n"})
+        """,
+        {"src/a.txt": "old\n"},
+    )
     result = doit("stage", f"workspace={ws}", cwd=ws.parent)
     assert result.returncode == 1 and "its source changed while it was being built" in result.stdout
     assert not (ws.parent / "build/parts/p/result.json").exists()
@@ -334,13 +388,21 @@ def test_store_writers_share_the_store_lock_and_a_trim_waits_for_them(tmp_path):
     """`doit -n N` stores the outputs of parts built at once at once; cache-trim, which deletes
     blobs no result names yet, waits until no writer is between its first blob and its result."""
     from rules.cache.store import Store
+
     store = Store(tmp_path / "store")
-    code = ("import sys; from pathlib import Path; from rules.cache.store import Store\n"
-            "with getattr(Store(Path(sys.argv[1])), sys.argv[2])(): print('in', flush=True)")
+    code = (
+        "import sys; from pathlib import Path; from rules.cache.store import Store\n"
+        "with getattr(Store(Path(sys.argv[1])), sys.argv[2])(): print('in', flush=True)"
+    )
 
     def other(which: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", code, str(store.root), which], cwd=REPO,
-                                stdout=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-c", code, str(store.root), which],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
     with store.writing():
         assert other("writing").communicate(timeout=60)[0] == "in\n"
         trim = other("trimming")
@@ -352,9 +414,10 @@ def test_store_writers_share_the_store_lock_and_a_trim_waits_for_them(tmp_path):
 def test_a_dump_copy_proves_its_source_by_its_own_hashes(tmp_path):
     """The dump copy hashes what it copies: the copy of the keyed bytes needs no second walk of
     the source, and a file changed between the key and the copy is caught by that comparison."""
-    from rules.build.builder import _is_copy_of
     from rules.action.source_index import source_manifest
+    from rules.build.builder import _is_copy_of
     from rules.tree.tree import copy_captured
+
     source = tmp_path / "src"
     (source / "d").mkdir(parents=True)
     (source / "d/a.txt").write_text("a\n")
@@ -373,14 +436,18 @@ def test_a_dump_copy_proves_its_source_by_its_own_hashes(tmp_path):
 
 def test_a_new_wheel_in_a_find_links_folder_is_a_new_pull(tmp_path):
     from wheels import make_wheel
+
     root = tmp_path / "ws"
     make_wheel(root / "wheels", "demo", "1.0", {"demo.py": "V = 1\n"})
-    ws = make_workspace(root, """\
+    ws = make_workspace(
+        root,
+        """\
         name: links
         python: {index-url: none, find-links: [wheels]}
         parts:
           py: {plugin: python, python-packages: [demo]}
-        """)
+        """,
+    )
     assert "demo==1.0" in stage(ws).stdout
     make_wheel(root / "wheels", "demo", "2.0", {"demo.py": "V = 2\n"})
     assert "demo==2.0" in stage(ws).stdout
@@ -390,8 +457,11 @@ def test_stage_update_never_follows_a_symlink_made_by_hand_and_drops_extra_files
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "x.txt").write_text("not ours")
-    ws = make_workspace(tmp_path / "ws", "name: s\nparts:\n  d: {plugin: dump, source: d}\n",
-                        {"d/lib/x.txt": "x", "d/other": "o"})
+    ws = make_workspace(
+        tmp_path / "ws",
+        "name: s\nparts:\n  d: {plugin: dump, source: d}\n",
+        {"d/lib/x.txt": "x", "d/other": "o"},
+    )
     stage(ws)
     staged = ws.parent / "build/stage"
     shutil.rmtree(staged / "lib")
@@ -421,10 +491,24 @@ def test_damaged_action_results_are_misses(tmp_path):
 
 def test_two_doit_processes_on_one_workspace_agree(tmp_path):
     files = {f"big/f{i}": f"{i}\n" * 100 for i in range(500)}
-    ws = make_workspace(tmp_path / "ws", "name: two\nparts:\n  big: {plugin: dump, source: big}\n", files)
-    command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage", f"workspace={ws}"]
-    running = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for _ in range(2)]
+    ws = make_workspace(
+        tmp_path / "ws", "name: two\nparts:\n  big: {plugin: dump, source: big}\n", files
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "doit",
+        "-f",
+        str(REPO / "dodo.py"),
+        "stage",
+        f"workspace={ws}",
+    ]
+    running = [
+        subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [process.communicate(timeout=300)[0] for process in running]
     assert [process.returncode for process in running] == [0, 0], outputs
     assert len(snapshot(ws.parent / "build/stage")) == 500
@@ -434,6 +518,7 @@ def test_trim_keeps_a_young_blob_no_result_names_yet_and_drops_an_old_one(tmp_pa
     """A pull stores its downloaded files before the result naming them: a trim in between
     must not take them; an hour later nobody is about to name them."""
     from rules.cache.store import UNNAMED_GRACE, Store
+
     store = Store(tmp_path / "cache")
     young, old = b"just downloaded", b"left behind"
     store.add_blobs({hashlib.sha256(data).hexdigest(): data for data in (young, old)})

@@ -1,4 +1,5 @@
 """run_cached, the one path of every cached action: the store, the remote cache, produce, keep."""
+
 import os
 from pathlib import Path
 
@@ -6,8 +7,8 @@ import pytest
 
 from rules.cache import cached_action
 from rules.cache.cached_action import CachedAction, Produced, run_cached
-from rules.core.files import remove_tree
 from rules.cache.store import Store
+from rules.core.files import remove_tree
 from rules.tree.tree import capture
 
 EPOCH = 1591640328
@@ -26,7 +27,9 @@ class World:
         remove_tree(self.output)
         self.output.mkdir()
         (self.output / "data.txt").write_text("bytes")
-        return Produced(self.output, capture(self.output, EPOCH).tree, {"version": "1"}, note="made")
+        return Produced(
+            self.output, capture(self.output, EPOCH).tree, {"version": "1"}, note="made"
+        )
 
     def publish(self, fresh: Path, _tree) -> None:
         self.published += 1
@@ -34,8 +37,17 @@ class World:
         os.rename(fresh, self.output)
 
     def action(self) -> CachedAction:
-        return CachedAction("build:demo", self.store, "k" * 64, {"rule": "demo"}, self.output, EPOCH,
-                            produce=self.produce, publish=self.publish, made="built")
+        return CachedAction(
+            "build:demo",
+            self.store,
+            "k" * 64,
+            {"rule": "demo"},
+            self.output,
+            EPOCH,
+            produce=self.produce,
+            publish=self.publish,
+            made="built",
+        )
 
 
 @pytest.fixture
@@ -49,11 +61,21 @@ def uploads(monkeypatch):
 def test_a_miss_produces_keeps_and_uploads_then_a_hit_restores(tmp_path, uploads):
     world = World(tmp_path)
     first = run_cached(world.action())
-    assert (first.outcome, first.values, first.note, world.produced) == ("built", {"version": "1"}, "made", 1)
+    assert (first.outcome, first.values, first.note, world.produced) == (
+        "built",
+        {"version": "1"},
+        "made",
+        1,
+    )
     assert len(uploads) == 1
     remove_tree(world.output)
     second = run_cached(world.action())
-    assert (second.outcome, second.values, world.produced, world.published) == ("restored", {"version": "1"}, 1, 1)
+    assert (second.outcome, second.values, world.produced, world.published) == (
+        "restored",
+        {"version": "1"},
+        1,
+        1,
+    )
     assert (world.output / "data.txt").read_text() == "bytes"
     assert not (tmp_path / "out.restore").exists()
 
@@ -69,7 +91,9 @@ def test_a_corrupt_blob_means_produce_again(tmp_path, uploads):
     assert not (tmp_path / "out.restore").exists()
 
 
-def test_a_store_that_cannot_take_the_output_costs_a_warning_only(tmp_path, uploads, monkeypatch, capsys):
+def test_a_store_that_cannot_take_the_output_costs_a_warning_only(
+    tmp_path, uploads, monkeypatch, capsys
+):
     world = World(tmp_path)
 
     def full(*_args):
@@ -78,6 +102,8 @@ def test_a_store_that_cannot_take_the_output_costs_a_warning_only(tmp_path, uplo
     monkeypatch.setattr(world.store, "put", full)
     ran = run_cached(world.action())
     assert ran.outcome == "built" and (world.output / "data.txt").is_file()
-    assert f"partsmith: warning: build:demo was not cached: No space left on device: {tmp_path / 'cache'}" \
+    assert (
+        f"partsmith: warning: build:demo was not cached: No space left on device: {tmp_path / 'cache'}"
         in capsys.readouterr().out
+    )
     assert uploads == []  # nothing stored here, nothing to send

@@ -1,4 +1,5 @@
 """Integration: run doit as a user does (subprocess, exit code, output, files on disk)."""
+
 import os
 import shutil
 import stat
@@ -6,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, doit, make_workspace, snapshot
 
 TWO_DUMPS = """\
@@ -25,7 +25,9 @@ def assert_clean_failure(result, code=1):
 
 @pytest.mark.network  # its python parts pull from PyPI
 def test_default_workspace_stages_and_its_app_runs(tmp_path):
-    shutil.copytree(REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True)
+    shutil.copytree(
+        REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True
+    )
     result = doit("stage", "workspace=ws/parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "stage: " in result.stdout
@@ -47,17 +49,28 @@ def test_identical_files_merge(tmp_path):
 
 
 def test_divergent_files_fail_listing_every_path_and_leave_stage_untouched(tmp_path):
-    make_workspace(tmp_path, TWO_DUMPS + "  three: {plugin: dump, source: three}\n", {
-        "one/ok": "ok", "two/ok": "ok", "three/ok": "ok",
-    })
+    make_workspace(
+        tmp_path,
+        TWO_DUMPS + "  three: {plugin: dump, source: three}\n",
+        {
+            "one/ok": "ok",
+            "two/ok": "ok",
+            "three/ok": "ok",
+        },
+    )
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
     before = snapshot(tmp_path / "build" / "stage")
 
     files = {
-        "one/content": "one", "two/content": "two!", "three/content": "three",
-        "one/mode": "m", "two/mode": "m",
-        "one/link": "->a", "two/link": "->b",
-        "one/kind": "a file", "two/kind/inner": "in a folder",
+        "one/content": "one",
+        "two/content": "two!",
+        "three/content": "three",
+        "one/mode": "m",
+        "two/mode": "m",
+        "one/link": "->a",
+        "two/link": "->b",
+        "one/kind": "a file",
+        "two/kind/inner": "in a folder",
     }
     make_workspace(tmp_path, (tmp_path / "parts.yaml").read_text(), files)
     os.chmod(tmp_path / "two" / "mode", 0o755)
@@ -66,18 +79,25 @@ def test_divergent_files_fail_listing_every_path_and_leave_stage_untouched(tmp_p
     assert_clean_failure(result)
     out = result.stdout + result.stderr
     assert "stage failed: 4 paths differ between parts" in out
-    for line in ("content: one vs two: bytes differ: 3 bytes", "content: one vs three:", "content: three vs two:",
-                 "mode: one vs two: mode differs: not executable vs executable",
-                 "link: one vs two: link target differs: a vs b",
-                 "kind: one vs two: regular file, 6 bytes"):
+    for line in (
+        "content: one vs two: bytes differ: 3 bytes",
+        "content: one vs three:",
+        "content: three vs two:",
+        "mode: one vs two: mode differs: not executable vs executable",
+        "link: one vs two: link target differs: a vs b",
+        "kind: one vs two: regular file, 6 bytes",
+    ):
         assert line in out
     assert "stage" in out and "organize" in out  # the hint
     assert snapshot(tmp_path / "build" / "stage") == before
 
 
 def test_stage_fileset_resolves_a_conflict(tmp_path):
-    make_workspace(tmp_path, TWO_DUMPS.replace("source: two}", "source: two, stage: ['*', '-clash']}"),
-                   {"one/clash": "1", "two/clash": "2", "two/other": "o"})
+    make_workspace(
+        tmp_path,
+        TWO_DUMPS.replace("source: two}", "source: two, stage: ['*', '-clash']}"),
+        {"one/clash": "1", "two/clash": "2", "two/other": "o"},
+    )
     result = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "build" / "stage" / "clash").read_text() == "1"
@@ -106,11 +126,19 @@ parts:
 
 def hostile_env() -> dict:
     env = os.environ.copy()
-    env.update({
-        "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_REQUIRE_VIRTUALENV": "1",
-        "PYTHONPATH": "/nonexistent", "PYTHONHASHSEED": "123", "PYTHONDONTWRITEBYTECODE": "1",
-        "LANG": "tr_TR.UTF-8", "LC_ALL": "de_DE.UTF-8", "TZ": "Asia/Tokyo", "HOME": "/nonexistent",
-    })
+    env.update(
+        {
+            "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+            "PIP_REQUIRE_VIRTUALENV": "1",
+            "PYTHONPATH": "/nonexistent",
+            "PYTHONHASHSEED": "123",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LANG": "tr_TR.UTF-8",
+            "LC_ALL": "de_DE.UTF-8",
+            "TZ": "Asia/Tokyo",
+            "HOME": "/nonexistent",
+        }
+    )
     return env
 
 
@@ -136,21 +164,34 @@ def test_hostile_caller_and_another_path_change_no_output_byte(tmp_path):
 
 
 def test_a_failing_build_names_the_part_and_keeps_what_was_built(tmp_path):
-    workspace = make_workspace(tmp_path, """\
+    workspace = make_workspace(
+        tmp_path,
+        """\
         name: fails
         parts:
           good: {plugin: dump, source: good}
           flaky:
             plugin: nil
             override-build: echo built > "$CRAFT_PART_INSTALL/out"
-        """, {"good/file": "g"})
+        """,
+        {"good/file": "g"},
+    )
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
-    before = {p: snapshot(tmp_path / "build" / p) for p in ("stage", "parts/flaky/install", "parts/good/install")}
+    before = {
+        p: snapshot(tmp_path / "build" / p)
+        for p in ("stage", "parts/flaky/install", "parts/good/install")
+    }
 
-    workspace.write_text(workspace.read_text().replace('echo built > "$CRAFT_PART_INSTALL/out"',
-                                                       '"echo starting; echo oops >&2; exit 3"'))
-    workspace.write_text(workspace.read_text().replace("override-build: \"echo", "override-build: |\n      echo")
-                         .replace('; echo oops >&2; exit 3"', "\n      echo oops >&2\n      exit 3"))
+    workspace.write_text(
+        workspace.read_text().replace(
+            'echo built > "$CRAFT_PART_INSTALL/out"', '"echo starting; echo oops >&2; exit 3"'
+        )
+    )
+    workspace.write_text(
+        workspace.read_text()
+        .replace('override-build: "echo', "override-build: |\n      echo")
+        .replace('; echo oops >&2; exit 3"', "\n      echo oops >&2\n      exit 3")
+    )
     result = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
 
     assert_clean_failure(result)
@@ -165,7 +206,9 @@ def test_broken_workspace_fails_before_any_task_and_touches_no_outputs(tmp_path)
     assert doit("stage", f"workspace={good}", cwd=tmp_path).returncode == 0
     before = snapshot(tmp_path / "good" / "build")
 
-    broken = make_workspace(tmp_path / "broken", """\
+    broken = make_workspace(
+        tmp_path / "broken",
+        """\
         name: broken
         parts:
           app:
@@ -173,16 +216,21 @@ def test_broken_workspace_fails_before_any_task_and_touches_no_outputs(tmp_path)
             source: missing
             python-package: [flask]
             after: [nobody]
-        """)
+        """,
+    )
     result = doit("stage", f"workspace={broken}", cwd=tmp_path)
     assert_clean_failure(result, code=3)
-    for expected in ("parts.yaml:5: parts.app.source: 'missing' is not a folder",
-                     "parts.yaml:6: parts.app.python-package: unknown key; did you mean python-packages?",
-                     "parts.yaml:7: parts.app.after: no part named 'nobody'"):
+    for expected in (
+        "parts.yaml:5: parts.app.source: 'missing' is not a folder",
+        "parts.yaml:6: parts.app.python-package: unknown key; did you mean python-packages?",
+        "parts.yaml:7: parts.app.after: no part named 'nobody'",
+    ):
         assert expected in result.stderr
     assert not (tmp_path / "broken" / "build" / "parts").exists()
 
-    good.write_text(good.read_text() + "  three: {plugin: dump, source: one, organize: [oops]}\n")  # break it too
+    good.write_text(
+        good.read_text() + "  three: {plugin: dump, source: one, organize: [oops]}\n"
+    )  # break it too
     result = doit("stage", f"workspace={good}", cwd=tmp_path)
     assert_clean_failure(result, code=3)
     assert "parts.three.organize: expected a mapping" in result.stderr
@@ -190,7 +238,9 @@ def test_broken_workspace_fails_before_any_task_and_touches_no_outputs(tmp_path)
 
 
 def test_noop_rerun_and_after_parts_rebuild_when_their_output_changes(tmp_path):
-    make_workspace(tmp_path, """\
+    make_workspace(
+        tmp_path,
+        """\
         name: chain
         parts:
           base: {plugin: dump, source: base}
@@ -199,14 +249,18 @@ def test_noop_rerun_and_after_parts_rebuild_when_their_output_changes(tmp_path):
             after: [base]
             override-build: cp "$CRAFT_STAGE/lib.txt" "$CRAFT_PART_INSTALL/copy.txt"
           alone: {plugin: nil}
-        """, {"base/lib.txt": "v1"})
+        """,
+        {"base/lib.txt": "v1"},
+    )
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
 
     rerun = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
     assert rerun.returncode == 0
     lines = rerun.stdout.splitlines()
     assert all(line.startswith("-- ") for line in lines[:-1]), rerun.stdout
-    assert lines[-1].startswith("partsmith: parts 0 built, 0 restored, 3 up to date; 2 entries staged;")
+    assert lines[-1].startswith(
+        "partsmith: parts 0 built, 0 restored, 3 up to date; 2 entries staged;"
+    )
 
     (tmp_path / "base" / "lib.txt").write_text("v2")
     changed = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
@@ -217,23 +271,36 @@ def test_noop_rerun_and_after_parts_rebuild_when_their_output_changes(tmp_path):
 
 
 def test_parallel_build_from_another_folder_with_source_dot(tmp_path):
-    ws = make_workspace(tmp_path / "project", """\
+    ws = make_workspace(
+        tmp_path / "project",
+        """\
         name: par
         parts:
           whole: {plugin: dump, source: ., stage: ['-parts.yaml', '-sub']}
           a: {plugin: nil, override-build: 'echo a > "$CRAFT_PART_INSTALL/a"'}
           b: {plugin: nil, override-build: 'echo b > "$CRAFT_PART_INSTALL/b"'}
-        """, {"sub/x": "x", "top.txt": "t"})
+        """,
+        {"sub/x": "x", "top.txt": "t"},
+    )
     assert doit("stage", f"workspace={ws}", cwd=tmp_path).returncode == 0
-    result = doit("-n", "2", "stage", "prime", f"workspace={ws}", cwd=tmp_path)  # build root inside source: not copied
+    result = doit(
+        "-n", "2", "stage", "prime", f"workspace={ws}", cwd=tmp_path
+    )  # build root inside source: not copied
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(os.listdir(tmp_path / "project" / "build" / "stage")) == ["a", "b", "top.txt"]
-    assert sorted(os.listdir(tmp_path / "project" / "build" / "parts" / "whole" / "install")) == ["parts.yaml", "sub", "top.txt"]
+    assert sorted(os.listdir(tmp_path / "project" / "build" / "parts" / "whole" / "install")) == [
+        "parts.yaml",
+        "sub",
+        "top.txt",
+    ]
 
 
 def test_prime_applies_the_prime_fileset(tmp_path):
-    make_workspace(tmp_path, TWO_DUMPS.replace("source: one}", "source: one, prime: ['-docs']}"),
-                   {"one/docs/x": "d", "one/bin/run": "r", "two/lib/l": "l"})
+    make_workspace(
+        tmp_path,
+        TWO_DUMPS.replace("source: one}", "source: one, prime: ['-docs']}"),
+        {"one/docs/x": "d", "one/bin/run": "r", "two/lib/l": "l"},
+    )
     result = doit("prime", "workspace=parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     prime = snapshot(tmp_path / "build" / "prime")
@@ -246,31 +313,51 @@ def test_list_shows_tasks_with_docs_and_clean_removes_outputs(tmp_path):
     listed = doit("list", "--all", "workspace=parts.yaml", cwd=tmp_path)
     assert listed.returncode == 0
     for task in ("build:one", "build:two", "pull:one", "stage", "prime"):
-        assert any(line.split()[0] == task and len(line.split()) > 1 for line in listed.stdout.splitlines()), task
+        assert any(
+            line.split()[0] == task and len(line.split()) > 1 for line in listed.stdout.splitlines()
+        ), task
     assert doit("stage", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
     assert doit("clean", "workspace=parts.yaml", cwd=tmp_path).returncode == 0
-    assert not (tmp_path / "build" / "stage").exists() and not (tmp_path / "build" / "parts" / "one").exists()
+    assert (
+        not (tmp_path / "build" / "stage").exists()
+        and not (tmp_path / "build" / "parts" / "one").exists()
+    )
 
 
 def test_two_doit_processes_on_different_workspaces_run_at_once(tmp_path):
     meet = tmp_path / "meet"
     meet.mkdir()
     # each build announces itself, then waits for the other: both succeed only if they overlap
-    script = ('touch "$MEET/$ME"; for i in $(seq 300); do [ -e "$MEET/$OTHER" ] && break; sleep 0.1; done; '
-              '[ -e "$MEET/$OTHER" ]; echo done > "$CRAFT_PART_INSTALL/done"')
+    script = (
+        'touch "$MEET/$ME"; for i in $(seq 300); do [ -e "$MEET/$OTHER" ] && break; sleep 0.1; done; '
+        '[ -e "$MEET/$OTHER" ]; echo done > "$CRAFT_PART_INSTALL/done"'
+    )
     workspaces = []
     for me, other in (("first", "second"), ("second", "first")):
-        workspaces.append(make_workspace(tmp_path / me, f"""\
+        workspaces.append(
+            make_workspace(
+                tmp_path / me,
+                f"""\
             name: {me}
             parts:
               p:
                 plugin: nil
                 build-environment: [{{MEET: "{meet}"}}, {{ME: {me}}}, {{OTHER: {other}}}]
                 override-build: '{script}'
-            """))
+            """,
+            )
+        )
     command = [sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage"]
-    running = [subprocess.Popen(command + [f"workspace={ws}"], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for ws in workspaces]
+    running = [
+        subprocess.Popen(
+            command + [f"workspace={ws}"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for ws in workspaces
+    ]
     outputs = [process.communicate(timeout=120)[0] for process in running]
     assert [process.returncode for process in running] == [0, 0], outputs
     for ws in workspaces:

@@ -1,5 +1,6 @@
 """Tests of rules.filesets: `select` (stage/prime filesets on Trees), `matches` (one glob) and
 `organize` (moves inside a real install folder)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,9 +44,7 @@ def make_tree(*paths: str) -> dict[str, Entry]:
 
 
 def has_parents(result: dict[str, Entry]) -> bool:
-    return all(
-        posixpath.dirname(path) in result for path in result if posixpath.dirname(path)
-    )
+    return all(posixpath.dirname(path) in result for path in result if posixpath.dirname(path))
 
 
 TREE = make_tree(
@@ -128,7 +127,9 @@ def test_exclude_wins_over_include_below_it():
 
 def test_double_star_matches_at_any_depth():
     result = select(TREE, ("**/*.py",))
-    assert [p for p in result if TREE[p].kind != "dir"] == ["lib/python3.11/site-packages/flask/__init__.py"]
+    assert [p for p in result if TREE[p].kind != "dir"] == [
+        "lib/python3.11/site-packages/flask/__init__.py"
+    ]
     assert has_parents(result)
 
     without_caches = select(TREE, ("-**/__pycache__",))
@@ -148,25 +149,28 @@ def test_pattern_matching_nothing_selects_nothing():
     assert select(TREE, ("nope/*",)) == {}
 
 
-@pytest.mark.parametrize("path, pattern, expected", [
-    (".hidden", "*", True),
-    ("bin/flask", "*", False),
-    ("bin/flask", "bin/*", True),
-    ("bin/flask", "bin/", False),
-    ("bin", "bin/", True),
-    ("bin", "/bin", True),
-    ("bin/activate.fish", "bin/activate*", True),
-    ("a/b/c.py", "**/*.py", True),
-    ("c.py", "**/*.py", True),
-    ("a/b/c.py", "a/**/c.py", True),
-    ("a/c.py", "a/**/c.py", True),
-    ("a/b/c.pyc", "**/*.py", False),
-    ("a/b/c", "**", True),
-    ("a/b/c", "a/*", False),
-    ("a/b/c", "a/**", True),
-    ("lib/x", "li?/[xy]", True),
-    ("Bin", "bin", False),
-])
+@pytest.mark.parametrize(
+    "path, pattern, expected",
+    [
+        (".hidden", "*", True),
+        ("bin/flask", "*", False),
+        ("bin/flask", "bin/*", True),
+        ("bin/flask", "bin/", False),
+        ("bin", "bin/", True),
+        ("bin", "/bin", True),
+        ("bin/activate.fish", "bin/activate*", True),
+        ("a/b/c.py", "**/*.py", True),
+        ("c.py", "**/*.py", True),
+        ("a/b/c.py", "a/**/c.py", True),
+        ("a/c.py", "a/**/c.py", True),
+        ("a/b/c.pyc", "**/*.py", False),
+        ("a/b/c", "**", True),
+        ("a/b/c", "a/*", False),
+        ("a/b/c", "a/**", True),
+        ("lib/x", "li?/[xy]", True),
+        ("Bin", "bin", False),
+    ],
+)
 def test_matches(path, pattern, expected):
     assert matches(path, pattern) is expected
 
@@ -174,8 +178,12 @@ def test_matches(path, pattern, expected):
 # -- select: properties ----------------------------------------------------------------------------
 
 NAMES = st.sampled_from(["a", "b", ".h", "x.py", "lib", "libx"])
-ENTRIES = st.sampled_from([DIR, file_entry("1"), file_entry("2", executable=True), Entry("symlink", target="a")])
-PATTERNS = st.sampled_from(["*", "**", "a", "a/*", "**/*.py", ".h", "lib/**", "b/a", "*/x.py", "li*", "nope"])
+ENTRIES = st.sampled_from(
+    [DIR, file_entry("1"), file_entry("2", executable=True), Entry("symlink", target="a")]
+)
+PATTERNS = st.sampled_from(
+    ["*", "**", "a", "a/*", "**/*.py", ".h", "lib/**", "b/a", "*/x.py", "li*", "nope"]
+)
 
 
 @st.composite
@@ -194,7 +202,9 @@ def trees(draw) -> dict[str, Entry]:
     return tree
 
 
-filesets = st.lists(st.tuples(st.booleans(), PATTERNS).map(lambda t: ("-" if t[0] else "") + t[1]), max_size=4)
+filesets = st.lists(
+    st.tuples(st.booleans(), PATTERNS).map(lambda t: ("-" if t[0] else "") + t[1]), max_size=4
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -231,9 +241,7 @@ def make_install(root: Path, *paths: str) -> Path:
 
 
 def listing(install: Path) -> set[str]:
-    return {
-        str(p.relative_to(install)) + ("/" if p.is_dir() else "") for p in install.rglob("*")
-    }
+    return {str(p.relative_to(install)) + ("/" if p.is_dir() else "") for p in install.rglob("*")}
 
 
 def test_organize_renames_a_file(tmp_path):
@@ -252,7 +260,14 @@ def test_organize_moves_a_folder(tmp_path):
 def test_organize_glob_into_folder(tmp_path):
     install = make_install(tmp_path, "lib/a.so", "lib/b.so", "lib/keep.txt")
     organize(install, (("lib/*.so", "usr/lib/"),), "p")
-    assert listing(install) == {"lib/", "lib/keep.txt", "usr/", "usr/lib/", "usr/lib/a.so", "usr/lib/b.so"}
+    assert listing(install) == {
+        "lib/",
+        "lib/keep.txt",
+        "usr/",
+        "usr/lib/",
+        "usr/lib/a.so",
+        "usr/lib/b.so",
+    }
     assert (install / "usr/lib/a.so").read_text() == "lib/a.so"
 
 

@@ -1,4 +1,5 @@
 """Files and folders written safely: a reader sees the old file or folder or the new one, never half of one."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def test_swap_in_replaces_the_folder_and_removes_the_marks_first(tmp_path):
     (fresh / "new.txt").write_text("new")
     mark.write_text("{}")
     swap_in(fresh, dest, marks=(mark,))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no mark, no leftover .old or .new
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out"
+    ]  # no mark, no leftover .old or .new
     assert [p.name for p in dest.iterdir()] == ["new.txt"]
 
 

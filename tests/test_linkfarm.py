@@ -1,5 +1,6 @@
 """Stage and prime as trees of hard links to the parts' install folders (rules/linkfarm.py):
 each output file created once, writes by hand noticed from the inode record, kills survived."""
+
 from __future__ import annotations
 
 import errno
@@ -15,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import DODO, doit, make_workspace, snapshot
-from rules.stage import linkfarm
+
 from rules.core.errors import StageConflictError
+from rules.stage import linkfarm
 from rules.tree.tree import capture
 
 TWO_PARTS = """\
@@ -72,9 +73,13 @@ def test_a_write_through_stage_is_named_and_the_part_restored_without_spreading_
     assert "build:base: restored again" in out
     for path in (build / "stage/share/b1.txt", build / "parts/base/install/share/b1.txt"):
         assert path.read_text() == "base 1\n"
-    assert (build / "stage/share/b1.txt").stat().st_ino == (build / "parts/base/install/share/b1.txt").stat().st_ino
+    assert (build / "stage/share/b1.txt").stat().st_ino == (
+        build / "parts/base/install/share/b1.txt"
+    ).stat().st_ino
     entry = tree(workspace, "base")["share/b1.txt"]
-    assert hashlib.sha256(blob(entry["sha256"]).read_bytes()).hexdigest() == entry["sha256"]  # never stored
+    assert (
+        hashlib.sha256(blob(entry["sha256"]).read_bytes()).hexdigest() == entry["sha256"]
+    )  # never stored
     assert "was changed by hand" not in stage(workspace)  # and now it is quiet
 
 
@@ -86,7 +91,9 @@ def test_a_file_replaced_in_stage_is_linked_again_without_a_restore(workspace):
     os.replace(fresh, staged)  # a new inode: the install file was never touched
     out = stage(workspace)
     assert "restored again" not in out and staged.read_text() == "top 2\n"
-    assert staged.stat().st_ino == (workspace.parent / "build/parts/top/install/bin/t2").stat().st_ino
+    assert (
+        staged.stat().st_ino == (workspace.parent / "build/parts/top/install/bin/t2").stat().st_ino
+    )
 
 
 def test_entries_added_or_removed_in_stage_by_hand_are_put_right(workspace):
@@ -120,18 +127,22 @@ def test_across_file_systems_stage_copies_and_says_so_once(tmp_path, monkeypatch
 
     def refused(*args, **kwargs):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
+
     monkeypatch.setattr(linkfarm.os, "link", refused)
     repaired = []
     dest = tmp_path / "stage"
     linkfarm.assemble(dest, "stage", sources, 315532800, repaired.append)
     assert capsys.readouterr().out.count("cannot link to the parts' install folders") == 1
-    assert (dest / "d/f1").read_text() == "1\n" and (dest / "d/f1").stat().st_ino != (part / "d/f1").stat().st_ino
+    assert (dest / "d/f1").read_text() == "1\n" and (dest / "d/f1").stat().st_ino != (
+        part / "d/f1"
+    ).stat().st_ino
     (dest / "d/f1").write_text("edited copy\n")  # a copy: the part's file is intact
     linkfarm.assemble(dest, "stage", sources, 315532800, repaired.append)
     assert (dest / "d/f1").read_text() == "1\n" and repaired == []
 
 
 # -- kill -9 at any moment -------------------------------------------------------------------------
+
 
 def expected_stage(root: Path) -> dict[str, str]:
     """What the stage of the crash workspace must hold: every source file of its dump parts."""
@@ -144,13 +155,22 @@ def expected_stage(root: Path) -> dict[str, str]:
 
 
 def staged_files(stage_dir: Path) -> dict[str, str]:
-    return {str(p.relative_to(stage_dir)): p.read_text() for p in stage_dir.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(stage_dir)): p.read_text() for p in stage_dir.rglob("*") if p.is_file()
+    }
 
 
 def test_kill_9_at_random_moments_never_leaves_a_stage_a_run_trusts(tmp_path):
-    files = {f"{part}/{part}/d{i % 7}/f{i}.txt": f"{part} {i}\n" * 3 for part in "abc" for i in range(300)}
-    ws = make_workspace(tmp_path / "ws", "name: crash\nparts:\n" + "".join(
-        f"  {p}: {{plugin: dump, source: {p}}}\n" for p in "abc"), files)
+    files = {
+        f"{part}/{part}/d{i % 7}/f{i}.txt": f"{part} {i}\n" * 3
+        for part in "abc"
+        for i in range(300)
+    }
+    ws = make_workspace(
+        tmp_path / "ws",
+        "name: crash\nparts:\n" + "".join(f"  {p}: {{plugin: dump, source: {p}}}\n" for p in "abc"),
+        files,
+    )
     root = ws.parent
     stage(ws)
     chance = random.Random(1234)  # fixed: a failure can be replayed
@@ -166,24 +186,40 @@ def test_kill_9_at_random_moments_never_leaves_a_stage_a_run_trusts(tmp_path):
             subprocess.run(["rm", "-rf", str(root / "build")], check=True)
         else:
             subprocess.run(["rm", "-rf", str(root / "build/stage")], check=True)
-        running = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   start_new_session=True)
+        running = subprocess.Popen(
+            command,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(chance.uniform(0.05, 1.2))
         os.killpg(running.pid, signal.SIGKILL)
         running.wait()
         stage(ws)
-        assert staged_files(root / "build/stage") == expected_stage(root), f"round {round_} ({what})"
+        assert staged_files(root / "build/stage") == expected_stage(root), (
+            f"round {round_} ({what})"
+        )
 
 
 def test_a_folder_changes_owner_when_the_part_that_brought_it_first_leaves(tmp_path):
     """Both parts ship share/: when the first goes, the second owns the folder, kept in place."""
-    ws = make_workspace(tmp_path / "ws", TWO_PARTS.replace("base: {plugin: dump, source: base}",
-                                                           "base: {plugin: dump, source: base, stage: ['-*']}"),
-                        {"base/share/b.txt": "b\n", "top/share/t.txt": "t\n"})
+    ws = make_workspace(
+        tmp_path / "ws",
+        TWO_PARTS.replace(
+            "base: {plugin: dump, source: base}",
+            "base: {plugin: dump, source: base, stage: ['-*']}",
+        ),
+        {"base/share/b.txt": "b\n", "top/share/t.txt": "t\n"},
+    )
     (tmp_path / "ws/parts.yaml").write_text(TWO_PARTS)
     stage(ws)
-    (tmp_path / "ws/parts.yaml").write_text(TWO_PARTS.replace("base: {plugin: dump, source: base}",
-                                                              "base: {plugin: dump, source: base, stage: ['-*']}"))
+    (tmp_path / "ws/parts.yaml").write_text(
+        TWO_PARTS.replace(
+            "base: {plugin: dump, source: base}",
+            "base: {plugin: dump, source: base, stage: ['-*']}",
+        )
+    )
     stage(ws)
     staged = tmp_path / "ws/build/stage"
     assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["share", "share/t.txt"]
@@ -204,13 +240,17 @@ def installed(tmp_path: Path, name: str, files: dict[str, str]) -> tuple[Path, d
     return folder, capture(folder, EPOCH).tree
 
 
-def source(tmp_path: Path, part: str, build: str, files: dict[str, str], reads: list[str]) -> linkfarm.Source:
+def source(
+    tmp_path: Path, part: str, build: str, files: dict[str, str], reads: list[str]
+) -> linkfarm.Source:
     """A part's Source whose Tree file is new for each build (as a publish writes it); its Tree
     reads are counted."""
     folder, tree = installed(tmp_path, f"{part}-{build}", files)
     decided_by = tmp_path / "installs" / f"{part}-{build}.tree"
     decided_by.write_text(json.dumps(sorted(tree)))
-    return linkfarm.Source(part, folder, lambda: reads.append(part) or tree, decided_by, ("stage", "*"))
+    return linkfarm.Source(
+        part, folder, lambda: reads.append(part) or tree, decided_by, ("stage", "*")
+    )
 
 
 def linked_to(staged: Path, folder: Path) -> bool:
@@ -233,7 +273,9 @@ def test_an_update_reads_only_the_trees_of_the_parts_that_changed(tmp_path):
     assert (dest / "share/b.txt").read_text() == "b, edited\n"
     assert linked_to(dest / "share/b.txt", rebuilt.root / "share/b.txt")
     assert linked_to(dest / "share/a.txt", a.root / "share/a.txt")
-    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "stage.d").iterdir()}["a"] == records["a"]
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "stage.d").iterdir()}["a"] == records[
+        "a"
+    ]
     assert linkfarm.farm_is_intact(dest, EPOCH)
 
 
@@ -286,18 +328,30 @@ def publish(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path, dict]:
 def test_a_build_published_while_the_stage_reads_the_trees_is_seen_by_the_next_run(tmp_path):
     dest = tmp_path / "stage"
     root, decided_by, first = publish(tmp_path, {"share/b.txt": "b 1\n"})
-    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, lambda: first, decided_by)], EPOCH, pytest.fail)
+    linkfarm.assemble(
+        dest, "stage", [linkfarm.Source("b", root, lambda: first, decided_by)], EPOCH, pytest.fail
+    )
     _, _, second = publish(tmp_path, {"share/b.txt": "b 2\n"})
 
     def read_then_build_again() -> dict:
         publish(tmp_path, {"share/b.txt": "b 3\n"})  # another doit's build:b, finishing meanwhile
         return second
-    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, read_then_build_again, decided_by)], EPOCH,
-                      pytest.fail)
+
+    linkfarm.assemble(
+        dest,
+        "stage",
+        [linkfarm.Source("b", root, read_then_build_again, decided_by)],
+        EPOCH,
+        pytest.fail,
+    )
     third = capture(root, EPOCH).tree
-    linkfarm.assemble(dest, "stage", [linkfarm.Source("b", root, lambda: third, decided_by)], EPOCH, pytest.fail)
+    linkfarm.assemble(
+        dest, "stage", [linkfarm.Source("b", root, lambda: third, decided_by)], EPOCH, pytest.fail
+    )
     assert (dest / "share/b.txt").read_text() == "b 3\n"
-    assert linked_to(dest / "share/b.txt", root / "share/b.txt") and linkfarm.farm_is_intact(dest, EPOCH)
+    assert linked_to(dest / "share/b.txt", root / "share/b.txt") and linkfarm.farm_is_intact(
+        dest, EPOCH
+    )
 
 
 def test_a_write_through_into_a_part_that_left_the_workspace_restores_nothing(tmp_path):
@@ -309,7 +363,9 @@ def test_a_write_through_into_a_part_that_left_the_workspace_restores_nothing(tm
     with open(dest / "b.txt", "a") as through:
         through.write("by hand\n")
     assert linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail) == 1
-    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"] and linkfarm.farm_is_intact(dest, EPOCH)
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"] and linkfarm.farm_is_intact(
+        dest, EPOCH
+    )
 
 
 def test_only_the_bytes_decide_a_write_through_when_only_the_ctime_moved(tmp_path):
@@ -320,7 +376,9 @@ def test_only_the_bytes_decide_a_write_through_when_only_the_ctime_moved(tmp_pat
     os.link(a.root / "a.txt", tmp_path / "prime-link")  # as prime links it, then `doit clean prime`
     os.unlink(tmp_path / "prime-link")
     assert not linkfarm.farm_is_intact(dest, EPOCH)
-    linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail)  # no restore: the bytes are the part's
+    linkfarm.assemble(
+        dest, "stage", [a], EPOCH, pytest.fail
+    )  # no restore: the bytes are the part's
     assert linkfarm.farm_is_intact(dest, EPOCH) and linked_to(dest / "a.txt", a.root / "a.txt")
     with open(dest / "b.txt", "w") as through:
         through.write("B\n")  # the same size, and the mtime put back: only ctime and bytes tell
@@ -339,5 +397,7 @@ def test_a_file_put_by_hand_where_a_part_now_brings_one_is_replaced(tmp_path):
     (dest / "bin/tool").write_text("by hand\n")
     b = source(tmp_path, "b", "1", {"bin/tool": "tool\n"}, reads)
     linkfarm.assemble(dest, "stage", [a, b], EPOCH, pytest.fail)
-    assert (dest / "bin/tool").read_text() == "tool\n" and linked_to(dest / "bin/tool", b.root / "bin/tool")
+    assert (dest / "bin/tool").read_text() == "tool\n" and linked_to(
+        dest / "bin/tool", b.root / "bin/tool"
+    )
     assert linkfarm.farm_is_intact(dest, EPOCH)

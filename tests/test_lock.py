@@ -3,6 +3,7 @@
 Everything runs offline in tmp_path (local find-links folders, or a wheelhouse served over HTTP on
 127.0.0.1), with the tiny wheels and in-tree backends of wheels.py.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import DODO, doit, make_workspace, snapshot
 from wheels import make_project, make_wheel, make_wheelhouse
 
@@ -46,6 +46,7 @@ parts:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
 
 def run(workspace: Path, *args: str):
     """doit ARGS on `workspace`, from the folder above it (so paths in messages are relative)."""
@@ -98,10 +99,14 @@ def pin_by_hand(workspace: Path, part: str, package: str, wheel: Path) -> None:
     """Edit the part's lock as a user would: point `package` at another wheel, sha256 kept right."""
     path = lock_file(workspace, part)
     version = wheel.name.split("-")[1]
-    entry = (f'name = "{package}"\nversion = "{version}"\n'
-             f'wheels = [{{ name = "{wheel.name}", path = "../wheels/{wheel.name}", size = {wheel.stat().st_size}, '
-             f'hashes = {{ sha256 = "{sha256(wheel)}" }} }}]\n')
-    text, count = re.subn(rf'name = "{package}"\nversion = "[^"]*"\nwheels = \[.*\]\n', entry, path.read_text())
+    entry = (
+        f'name = "{package}"\nversion = "{version}"\n'
+        f'wheels = [{{ name = "{wheel.name}", path = "../wheels/{wheel.name}", size = {wheel.stat().st_size}, '
+        f'hashes = {{ sha256 = "{sha256(wheel)}" }} }}]\n'
+    )
+    text, count = re.subn(
+        rf'name = "{package}"\nversion = "[^"]*"\nwheels = \[.*\]\n', entry, path.read_text()
+    )
     assert count == 1
     path.write_text(text)
 
@@ -111,12 +116,18 @@ def workspace(tmp_path) -> Path:
     """Two parts sharing alpha (-> beta -> gamma); gamma exists in 3.0 and an older 2.5."""
     root = tmp_path / "ws"
     make_wheelhouse(root / "wheels")
-    make_wheel(root / "wheels", "gamma", "2.5", {"gamma.py": "def upper(word):\n    return word.upper() + ' (2.5)'\n"})
+    make_wheel(
+        root / "wheels",
+        "gamma",
+        "2.5",
+        {"gamma.py": "def upper(word):\n    return word.upper() + ' (2.5)'\n"},
+    )
     return make_workspace(root, TWO_PARTS)
 
 
 class CountingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves a folder (a directory listing is an HTML find-links page) and counts GETs per path."""
+
     counts: Counter
 
     def do_GET(self):
@@ -131,7 +142,9 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
 def served(folder: Path):
     counts: Counter = Counter()
     handler = type("Handler", (CountingHandler,), {"counts": counts})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -144,7 +157,7 @@ def served(folder: Path):
 # A backend that counts its wheel builds in a file outside the sandbox (builds are hermetic: the
 # path comes from the project's own `counter_path.txt`), asks for what `dynamic.txt` lists at
 # build time (PEP 517 get_requires_for_build_wheel), and imports those helpers while building.
-COUNTING_BACKEND = '''
+COUNTING_BACKEND = """
 import json, os, sys
 sys.path.insert(0, os.path.dirname(__file__))
 import backend_base
@@ -167,19 +180,27 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         with open(open("counter_path.txt").read().strip(), "a") as counter:
             counter.write("build_wheel\\n")
     return backend_base.build_wheel(wheel_directory, config_settings, metadata_directory)
-'''
+"""
 
 
-def make_counted_project(folder: Path, counter: Path | None, dynamic: list[str], static: list[str]) -> Path:
+def make_counted_project(
+    folder: Path, counter: Path | None, dynamic: list[str], static: list[str]
+) -> Path:
     """A project `tool` (console script, needs delta) whose backend counts and may ask for more."""
     modules = {"tool_cli.py": "import delta\n\ndef main():\n    print('tool uses', delta.NAME)\n"}
     if dynamic:
-        modules["built_with.py"] = "MARKS = []\n"  # listed in project.json; rewritten by build_wheel
-    make_project(folder, "tool", requires=["delta"], scripts={"tool": "tool_cli:main"}, modules=modules)
+        modules["built_with.py"] = (
+            "MARKS = []\n"  # listed in project.json; rewritten by build_wheel
+        )
+    make_project(
+        folder, "tool", requires=["delta"], scripts={"tool": "tool_cli:main"}, modules=modules
+    )
     (folder / "backend_base.py").write_text((folder / "backend.py").read_text())
     (folder / "backend.py").write_text(COUNTING_BACKEND)
     pyproject = folder / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("requires = []", f"requires = {json.dumps(static)}"))
+    pyproject.write_text(
+        pyproject.read_text().replace("requires = []", f"requires = {json.dumps(static)}")
+    )
     if counter is not None:
         (folder / "counter_path.txt").write_text(str(counter))
     if dynamic:
@@ -231,7 +252,9 @@ def make_sdist(folder: Path, counter: Path) -> Path:
             version = "1.0"
             dependencies = []
             """),
-        "sdist_backend.py": SDIST_BACKEND.replace("metadata_directory=None):\n", "metadata_directory=None):" + counting, 1),
+        "sdist_backend.py": SDIST_BACKEND.replace(
+            "metadata_directory=None):\n", "metadata_directory=None):" + counting, 1
+        ),
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sdonly-1.0.tar.gz"
@@ -246,22 +269,32 @@ def make_sdist(folder: Path, counter: Path) -> Path:
 
 # -- writing locks ---------------------------------------------------------------------------------
 
+
 def test_lock_writes_one_pep751_lock_per_part_with_paths_relative_to_the_lock(workspace):
     """Each part gets parts.lock/pylock.<part>.toml: every package with one file, its size and
     sha256 matching the wheel, the local path relative to the lock folder, and the inputs."""
     result = ok(run(workspace, "lock"))
     assert "lock:first: wrote 3 packages to" in result.stdout
     assert "lock:second: wrote 4 packages to" in result.stdout
-    assert sorted(p.name for p in (workspace.parent / "parts.lock").iterdir()) == ["pylock.first.toml", "pylock.second.toml"]
+    assert sorted(p.name for p in (workspace.parent / "parts.lock").iterdir()) == [
+        "pylock.first.toml",
+        "pylock.second.toml",
+    ]
 
     lock = read_lock(workspace, "first")
     assert lock["lock-version"] == "1.0"
-    assert [(p["name"], p["version"]) for p in lock["packages"]] == [("alpha", "1.0"), ("beta", "2.0"), ("gamma", "3.0")]
+    assert [(p["name"], p["version"]) for p in lock["packages"]] == [
+        ("alpha", "1.0"),
+        ("beta", "2.0"),
+        ("gamma", "3.0"),
+    ]
     for package in lock["packages"]:
         (wheel,) = package["wheels"]
         local = workspace.parent / "wheels" / wheel["name"]
         assert wheel["path"] == f"../wheels/{wheel['name']}"
-        assert wheel["hashes"] == {"sha256": sha256(local)} and wheel["size"] == local.stat().st_size
+        assert (
+            wheel["hashes"] == {"sha256": sha256(local)} and wheel["size"] == local.stat().st_size
+        )
     inputs = lock["tool"]["partsmith"]["inputs"]
     assert inputs["python-packages"] == ["alpha==1.0", "gamma"]
     assert inputs["index-url"] == "none" and inputs["find-links"] == ["$WORKSPACE/wheels"]
@@ -274,14 +307,24 @@ def test_lock_writes_one_pep751_lock_per_part_with_paths_relative_to_the_lock(wo
 def test_locking_again_changes_no_byte_and_says_up_to_date(workspace):
     """A second `doit lock` with nothing changed rewrites nothing (bytes and mtime kept)."""
     ok(run(workspace, "lock"))
-    before = {part: (lock_file(workspace, part).read_bytes(), lock_file(workspace, part).stat().st_mtime_ns)
-              for part in ("first", "second")}
+    before = {
+        part: (
+            lock_file(workspace, part).read_bytes(),
+            lock_file(workspace, part).stat().st_mtime_ns,
+        )
+        for part in ("first", "second")
+    }
     again = ok(run(workspace, "lock"))
     assert "lock:first: up to date, 3 packages in" in again.stdout
     assert "lock:second: up to date, 4 packages in" in again.stdout
     assert "wrote" not in again.stdout
-    after = {part: (lock_file(workspace, part).read_bytes(), lock_file(workspace, part).stat().st_mtime_ns)
-             for part in ("first", "second")}
+    after = {
+        part: (
+            lock_file(workspace, part).read_bytes(),
+            lock_file(workspace, part).stat().st_mtime_ns,
+        )
+        for part in ("first", "second")
+    }
     assert after == before
 
 
@@ -292,28 +335,46 @@ def test_a_lock_does_not_depend_on_the_checkout_path(workspace, tmp_path):
     shutil.copytree(workspace.parent, other)
     again = ok(run(other / "parts.yaml", "lock"))
     assert "lock:first: up to date" in again.stdout and "lock:second: up to date" in again.stdout
-    assert lock_file(other / "parts.yaml", "first").read_bytes() == lock_file(workspace, "first").read_bytes()
+    assert (
+        lock_file(other / "parts.yaml", "first").read_bytes()
+        == lock_file(workspace, "first").read_bytes()
+    )
 
 
 def test_relocking_a_changed_part_keeps_its_other_versions(workspace):
     """Adding delta to `first` adds delta; gamma stays at its locked 3.0 although 3.1 appeared."""
     ok(run(workspace, "lock"))
     make_wheel(workspace.parent / "wheels", "gamma", "3.1", {"gamma.py": ""})
-    workspace.write_text(workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]"))
+    workspace.write_text(
+        workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]")
+    )
     result = ok(run(workspace, "lock"))
-    assert "lock:first: wrote 4 packages to parts.lock/pylock.first.toml (added delta==0.1)" in result.stdout
-    assert locked_versions(workspace, "first") == {"alpha": "1.0", "beta": "2.0", "delta": "0.1", "gamma": "3.0"}
+    assert (
+        "lock:first: wrote 4 packages to parts.lock/pylock.first.toml (added delta==0.1)"
+        in result.stdout
+    )
+    assert locked_versions(workspace, "first") == {
+        "alpha": "1.0",
+        "beta": "2.0",
+        "delta": "0.1",
+        "gamma": "3.0",
+    }
     assert "lock:second: up to date" in result.stdout
 
 
 def test_a_failed_resolution_keeps_the_previous_lock(workspace):
     ok(run(workspace, "lock"))
     before = lock_file(workspace, "first").read_bytes()
-    workspace.write_text(workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, nosuch]"))
+    workspace.write_text(
+        workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, nosuch]")
+    )
     out = refused(run(workspace, "lock"))
     assert "part 'first'" in out and "nosuch" in out
     assert lock_file(workspace, "first").read_bytes() == before
-    assert sorted(p.name for p in (workspace.parent / "parts.lock").iterdir()) == ["pylock.first.toml", "pylock.second.toml"]
+    assert sorted(p.name for p in (workspace.parent / "parts.lock").iterdir()) == [
+        "pylock.first.toml",
+        "pylock.second.toml",
+    ]
 
 
 def test_lock_part_locks_that_part_only(workspace):
@@ -330,12 +391,15 @@ def test_upgrade_moves_only_the_named_package(tmp_path):
     root = tmp_path / "ws"
     make_wheel(root / "wheels", "gamma", "3.0", {"gamma.py": ""})
     make_wheel(root / "wheels", "delta", "0.1", {"delta.py": ""})
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: upgrade
         python: {index-url: none, find-links: [wheels]}
         parts:
           p: {plugin: python, python-packages: [gamma, delta]}
-        """)
+        """,
+    )
     ok(run(workspace, "lock"))
     make_wheel(root / "wheels", "gamma", "3.1", {"gamma.py": ""})
     make_wheel(root / "wheels", "delta", "0.2", {"delta.py": ""})
@@ -360,7 +424,9 @@ def test_check_resolves_nothing_writes_nothing_and_fails_on_a_missing_or_outdate
     shutil.rmtree(workspace.parent / "wheels")  # resolving would fail now: check must not resolve
     assert "every python part's lock matches it" in ok(run(workspace, "lock", "check=1")).stdout
 
-    workspace.write_text(workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]"))
+    workspace.write_text(
+        workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]")
+    )
     locks = {part: lock_file(workspace, part).read_bytes() for part in ("first", "second")}
     outdated = refused(run(workspace, "lock", "check=1"))
     assert "first: python-packages: added delta" in outdated and "second:" not in outdated
@@ -369,16 +435,21 @@ def test_check_resolves_nothing_writes_nothing_and_fails_on_a_missing_or_outdate
 
 # -- pull follows the lock -------------------------------------------------------------------------
 
+
 def test_pull_installs_exactly_what_a_hand_edited_lock_says(workspace):
     """Resolving would pick gamma 3.0; the lock says 2.5, so 2.5 is what is pulled and installed."""
     ok(run(workspace, "lock"))
     pin_by_hand(workspace, "first", "gamma", workspace.parent / "wheels/gamma-2.5-py3-none-any.whl")
-    result = ok(run(workspace, "build:first"))  # (staging would conflict: second installs gamma 3.0)
+    result = ok(
+        run(workspace, "build:first")
+    )  # (staging would conflict: second installs gamma 3.0)
     assert "pull:first: fetched 3 wheels (alpha==1.0, beta==2.0, gamma==2.5)" in result.stdout
     assert "not locked" not in result.stdout
     assert pulled_pins(workspace, "first") == ["alpha==1.0", "beta==2.0", "gamma==2.5"]
     install = site_packages(workspace.parent / "build/parts/first/install")
-    assert (install / "gamma-2.5.dist-info").is_dir() and not (install / "gamma-3.0.dist-info").exists()
+    assert (install / "gamma-2.5.dist-info").is_dir() and not (
+        install / "gamma-3.0.dist-info"
+    ).exists()
     assert "(2.5)" in (install / "gamma.py").read_text()
 
 
@@ -386,13 +457,22 @@ def test_unlocked_parts_resolve_on_the_fly_and_say_so_until_locked(workspace):
     """Without a lock pull resolves and the summary names the unlocked parts; once locked, pull
     follows the lock (a new pull key) and takes every file from the store."""
     first = ok(run(workspace, "stage"))
-    assert "pull:first: fetched 3 wheels (alpha==1.0, beta==2.0, gamma==3.0); 3 files downloaded" in first.stdout
+    assert (
+        "pull:first: fetched 3 wheels (alpha==1.0, beta==2.0, gamma==3.0); 3 files downloaded"
+        in first.stdout
+    )
     assert "; not locked: first, second (`doit lock` pins them)" in first.stdout
 
     ok(run(workspace, "lock"))
     locked = ok(run(workspace, "stage"))
-    assert "pull:first: fetched 3 wheels (alpha==1.0, beta==2.0, gamma==3.0); every file from the store" in locked.stdout
-    assert "pull:second: fetched 4 wheels (alpha==1.0, beta==2.0, delta==0.1, gamma==3.0); every file from the store" in locked.stdout
+    assert (
+        "pull:first: fetched 3 wheels (alpha==1.0, beta==2.0, gamma==3.0); every file from the store"
+        in locked.stdout
+    )
+    assert (
+        "pull:second: fetched 4 wheels (alpha==1.0, beta==2.0, delta==0.1, gamma==3.0); every file from the store"
+        in locked.stdout
+    )
     assert "not locked" not in locked.stdout
     assert "not locked" not in ok(run(workspace, "stage")).stdout
 
@@ -402,7 +482,9 @@ def test_an_outdated_lock_stops_pull_and_keeps_the_previous_stage(workspace):
     ok(run(workspace, "stage"))
     stage = snapshot(workspace.parent / "build/stage")
     before = pulled(workspace, "first")
-    workspace.write_text(workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]"))
+    workspace.write_text(
+        workspace.read_text().replace("[alpha==1.0, gamma]", "[alpha==1.0, gamma, delta]")
+    )
     out = refused(run(workspace, "stage"))
     assert "part 'first':" in out and "pylock.first.toml does not match the part" in out
     assert "python-packages: added delta" in out
@@ -438,19 +520,27 @@ def other_version(text: str) -> str:
 
 
 def no_gamma_hash(text: str) -> str:
-    return re.sub(r'(name = "gamma"\n.*?)hashes = \{ sha256 = "[0-9a-f]+" \}', r"\1hashes = {}", text, flags=re.S)
+    return re.sub(
+        r'(name = "gamma"\n.*?)hashes = \{ sha256 = "[0-9a-f]+" \}',
+        r"\1hashes = {}",
+        text,
+        flags=re.S,
+    )
 
 
 def bad_gamma_hash(text: str) -> str:
     return re.sub(r'(name = "gamma"\n.*?sha256 = ")[0-9a-f]+"', r'\1nothex"', text, flags=re.S)
 
 
-@pytest.mark.parametrize("damage, said", [
-    (break_toml, "not valid TOML"),
-    (other_version, "lock-version is '2.0'; partsmith follows '1.0'"),
-    (no_gamma_hash, "package 'gamma': its wheel has no valid sha256 hash"),
-    (bad_gamma_hash, "package 'gamma': its wheel has no valid sha256 hash"),
-])
+@pytest.mark.parametrize(
+    "damage, said",
+    [
+        (break_toml, "not valid TOML"),
+        (other_version, "lock-version is '2.0'; partsmith follows '1.0'"),
+        (no_gamma_hash, "package 'gamma': its wheel has no valid sha256 hash"),
+        (bad_gamma_hash, "package 'gamma': its wheel has no valid sha256 hash"),
+    ],
+)
 def test_a_damaged_lock_is_one_short_message_and_keeps_the_stage(workspace, damage, said):
     ok(run(workspace, "lock"))
     ok(run(workspace, "stage"))
@@ -462,27 +552,43 @@ def test_a_damaged_lock_is_one_short_message_and_keeps_the_stage(workspace, dama
     assert len(out.splitlines()) < 15, out
     assert snapshot(workspace.parent / "build/stage") == stage
     assert said in refused(run(workspace, "lock", "check=1"))
-    assert "lock:first: wrote 3 packages" in ok(run(workspace, "lock")).stdout  # a damaged lock is written anew
+    assert (
+        "lock:first: wrote 3 packages" in ok(run(workspace, "lock")).stdout
+    )  # a damaged lock is written anew
     ok(run(workspace, "stage"))
 
 
 # -- the store -------------------------------------------------------------------------------------
+
 
 def test_each_locked_file_is_downloaded_once_for_every_part_and_workspace(tmp_path):
     """A wheelhouse over HTTP: after locking, staging two parts that share packages GETs each
     wheel exactly once, and a second workspace sharing the cache GETs nothing."""
     make_wheelhouse(tmp_path / "served")
     with served(tmp_path / "served") as (url, counts):
-        workspace = make_workspace(tmp_path / "ws", TWO_PARTS.replace("find-links: [wheels]", f"find-links: ['{url}']"))
+        workspace = make_workspace(
+            tmp_path / "ws", TWO_PARTS.replace("find-links: [wheels]", f"find-links: ['{url}']")
+        )
         ok(run(workspace, "lock"))
         urls = {w["url"] for p in read_lock(workspace, "second")["packages"] for w in p["wheels"]}
-        assert urls == {f"{url}{name}" for name in ("alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl",
-                                                     "delta-0.1-py3-none-any.whl", "gamma-3.0-py3-none-any.whl")}
+        assert urls == {
+            f"{url}{name}"
+            for name in (
+                "alpha-1.0-py3-none-any.whl",
+                "beta-2.0-py3-none-any.whl",
+                "delta-0.1-py3-none-any.whl",
+                "gamma-3.0-py3-none-any.whl",
+            )
+        }
         counts.clear()
         result = ok(run(workspace, "stage"))
         wheels = {path: n for path, n in counts.items() if path.endswith(".whl")}
-        assert wheels == {"/alpha-1.0-py3-none-any.whl": 1, "/beta-2.0-py3-none-any.whl": 1,
-                          "/delta-0.1-py3-none-any.whl": 1, "/gamma-3.0-py3-none-any.whl": 1}
+        assert wheels == {
+            "/alpha-1.0-py3-none-any.whl": 1,
+            "/beta-2.0-py3-none-any.whl": 1,
+            "/delta-0.1-py3-none-any.whl": 1,
+            "/gamma-3.0-py3-none-any.whl": 1,
+        }
         assert sum(counts.values()) == 4  # pull never resolved: not even the find-links page
         said = re.findall(r"; (\d+) files? downloaded", result.stdout)
         assert sorted(map(int, said)) == [1, 3]
@@ -497,17 +603,23 @@ def test_each_locked_file_is_downloaded_once_for_every_part_and_workspace(tmp_pa
 
 # -- building the part's own project ---------------------------------------------------------------
 
-def project_workspace(root: Path, counter: Path | None, dynamic: list[str], static: list[str]) -> Path:
+
+def project_workspace(
+    root: Path, counter: Path | None, dynamic: list[str], static: list[str]
+) -> Path:
     make_wheelhouse(root / "wheels")
     make_wheel(root / "wheels", "tinyhelper", "1.0", {"tinyhelper.py": "MARK = 'helped'\n"})
     make_counted_project(root / "tool", counter, dynamic, static)
-    return make_workspace(root, """\
+    return make_workspace(
+        root,
+        """\
         name: project
         source-date-epoch: 1591640328
         python: {index-url: none, find-links: [wheels]}
         parts:
           app: {plugin: python, source: tool, python-packages: [delta]}
-        """)
+        """,
+    )
 
 
 def test_the_project_is_built_once_per_stage_and_not_on_a_no_op(tmp_path):
@@ -515,13 +627,17 @@ def test_the_project_is_built_once_per_stage_and_not_on_a_no_op(tmp_path):
     workspace = project_workspace(tmp_path / "ws", counter, dynamic=[], static=["tinyhelper"])
     ok(run(workspace, "lock"))
     build = read_lock(workspace, "app")["tool"]["partsmith"]["build-packages"]
-    assert [p["name"] for p in build] == ["tinyhelper"]  # a static build-system.requires is locked too
+    assert [p["name"] for p in build] == [
+        "tinyhelper"
+    ]  # a static build-system.requires is locked too
     start = builds(counter)
     ok(run(workspace, "stage"))
     assert builds(counter) - start == 1
     ok(run(workspace, "stage"))
     assert builds(counter) - start == 1  # a no-op builds nothing
-    (workspace.parent / "tool/tool_cli.py").write_text("import delta\n\ndef main():\n    print('changed', delta.NAME)\n")
+    (workspace.parent / "tool/tool_cli.py").write_text(
+        "import delta\n\ndef main():\n    print('changed', delta.NAME)\n"
+    )
     ok(run(workspace, "stage"))
     assert builds(counter) - start == 2
     stage = workspace.parent / "build/stage"
@@ -564,14 +680,17 @@ def test_an_sdist_only_dependency_is_locked_built_offline_and_reproducible(tmp_p
     counter = tmp_path / "sdist-builds.txt"
     make_wheel(root / "wheels", "delta", "0.1", {"delta.py": ""})
     sdist = make_sdist(root / "wheels", counter)
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: sdists
         source-date-epoch: 1591640328
         python: {index-url: none, find-links: [wheels]}
         parts:
           p: {plugin: python, python-packages: [sdonly, delta]}
           q: {plugin: python, python-packages: [sdonly]}
-        """)
+        """,
+    )
     ok(run(workspace, "lock"))
     (entry,) = [p for p in read_lock(workspace, "p")["packages"] if p["name"] == "sdonly"]
     assert "wheels" not in entry
@@ -604,29 +723,42 @@ def test_verify_is_clean_on_a_uv_built_part(tmp_path):
 
 # -- what v2 fixes for real projects ---------------------------------------------------------------
 
+
 def test_a_hash_pinned_requirements_file_and_the_local_project_work_in_one_part(tmp_path):
     """pip refused this combination (its hash-checking mode rejects the project's folder)."""
     root = tmp_path / "ws"
     wheels = make_wheelhouse(root / "wheels")
     gamma = sha256(wheels / "gamma-3.0-py3-none-any.whl")
-    make_project(root / "app", "app", requires=["delta"], scripts={"app": "app_cli:main"},
-                 modules={"app_cli.py": "import delta, gamma\n\ndef main():\n    print(gamma.upper(delta.NAME))\n"})
+    make_project(
+        root / "app",
+        "app",
+        requires=["delta"],
+        scripts={"app": "app_cli:main"},
+        modules={
+            "app_cli.py": "import delta, gamma\n\ndef main():\n    print(gamma.upper(delta.NAME))\n"
+        },
+    )
     (root / "app/requirements.txt").write_text(f"gamma==3.0 \\\n    --hash=sha256:{gamma}\n")
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: pinned
         python: {index-url: none, find-links: [wheels]}
         parts:
           app: {plugin: python, source: app, python-requirements: [requirements.txt]}
-        """)
+        """,
+    )
     ok(run(workspace, "lock"))
     assert locked_versions(workspace, "app") == {"delta": "0.1", "gamma": "3.0"}
     ok(run(workspace, "stage"))
     staged = root / "build/stage/bin/app"
     env = {"PATH": f"{staged.parent}:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
-    assert subprocess.run([str(staged)], capture_output=True, text=True, env=env).stdout == "DELTA\n"
+    assert (
+        subprocess.run([str(staged)], capture_output=True, text=True, env=env).stdout == "DELTA\n"
+    )
 
 
-BROKEN_BACKEND = '''
+BROKEN_BACKEND = """
 import sys
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     print("checking for GTK+ - version >= 3.0.0... no")
@@ -634,28 +766,33 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     for number in range(100):
         print(f"noise line {number}")
     raise SystemExit(1)
-'''
+"""
 
 
 def test_an_sdist_that_fails_to_build_names_the_package_and_the_line_that_explains_it(tmp_path):
     root = tmp_path / "ws"
     folder = root / "wheels"
     folder.mkdir(parents=True)
-    files = {"PKG-INFO": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n",
-             "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "b"\nbackend-path = ["."]\n\n'
-                               '[project]\nname = "broken"\nversion = "1.0"\ndependencies = []\n',
-             "b.py": BROKEN_BACKEND}
+    files = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n",
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "b"\nbackend-path = ["."]\n\n'
+        '[project]\nname = "broken"\nversion = "1.0"\ndependencies = []\n',
+        "b.py": BROKEN_BACKEND,
+    }
     with tarfile.open(folder / "broken-1.0.tar.gz", "w:gz") as tar:
         for name, text in files.items():
             info = tarfile.TarInfo(f"broken-1.0/{name}")
             info.size = len(text.encode())
             tar.addfile(info, io.BytesIO(text.encode()))
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: broken
         python: {index-url: none, find-links: [wheels]}
         parts:
           gui: {plugin: python, python-packages: [broken==1.0]}
-        """)
+        """,
+    )
     ok(run(workspace, "lock"))
     out = refused(run(workspace, "stage"))
     assert "part 'gui': package broken==1.0: its sdist broken-1.0.tar.gz failed to build" in out
@@ -669,29 +806,45 @@ def test_a_package_with_no_file_for_the_interpreter_is_one_line_naming_both(tmp_
     make_wheel(root / "wheels", "delta", "0.1", {"delta.py": ""})
     old = root / "wheels" / "delta-0.1-py3-none-any.whl"
     old.rename(old.with_name("oldonly-1.0-cp27-cp27mu-manylinux1_x86_64.whl"))
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: old
         python: {index-url: none, find-links: [wheels]}
         parts:
           p: {plugin: python, python-packages: [oldonly]}
-        """)
+        """,
+    )
     out = refused(run(workspace, "lock"))
-    assert "part 'p': lock failed: no set of packages satisfies the part's requirements for CPython 3." in out
+    assert (
+        "part 'p': lock failed: no set of packages satisfies the part's requirements for CPython 3."
+        in out
+    )
     assert "oldonly" in out and "Traceback" not in out
 
 
 def run_on_a_terminal(workspace: Path, *args: str) -> str:
     """doit ARGS with a pseudo-terminal as its output, as a user at a shell sees it."""
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "doit", "-f", str(DODO), *args,
-                                                f"workspace={workspace}"])
-    result = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=workspace.parent, env=env,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    command = " ".join(
+        shlex.quote(a)
+        for a in [sys.executable, "-m", "doit", "-f", str(DODO), *args, f"workspace={workspace}"]
+    )
+    result = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=workspace.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux's script for a terminal")
+@pytest.mark.skipif(
+    shutil.which("script") is None, reason="needs util-linux's script for a terminal"
+)
 def test_progress_shows_on_a_terminal_and_nowhere_else(workspace):
     ok(run(workspace, "lock"))
     on_terminal = run_on_a_terminal(workspace, "stage")
@@ -709,7 +862,9 @@ def test_a_second_part_asking_for_the_same_build_restores_the_first_ones(tmp_pat
     """Only a script can see a part's name: default builds of equal parts share one result."""
     root = tmp_path / "ws"
     make_wheelhouse(root / "wheels")
-    workspace = make_workspace(root, """\
+    workspace = make_workspace(
+        root,
+        """\
         name: twins
         python: {index-url: none, find-links: [wheels]}
         parts:
@@ -719,8 +874,11 @@ def test_a_second_part_asking_for_the_same_build_restores_the_first_ones(tmp_pat
             plugin: python
             python-packages: [alpha==1.0]
             build-environment: [{WHO: "$CRAFT_PART_NAME"}]
-        """)
+        """,
+    )
     out = ok(run(workspace, "stage")).stdout
-    assert "build:one: built" in out and "build:two: restored" in out and "build:named: built" in out
+    assert (
+        "build:one: built" in out and "build:two: restored" in out and "build:named: built" in out
+    )
     build = root / "build/parts"
     assert (build / "one/tree.json").read_text() == (build / "two/tree.json").read_text()

@@ -1,4 +1,5 @@
 """A build runs without network; pull (and its override-pull) keeps it."""
+
 from __future__ import annotations
 
 import http.server
@@ -6,12 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from rules.action import run as action
-from rules.action import network_cut as offline
-from rules.workspace.layout import Sandbox
-
 from conftest import make_workspace
+
+from rules.action import network_cut as offline
+from rules.action import run as action
+from rules.workspace.layout import Sandbox
 
 EPOCH = 1591640328
 
@@ -45,7 +45,9 @@ def _download(port: int) -> str:
 
 def test_override_pull_reaches_the_network_and_the_build_does_not(tmp_path, run_doit, server):
     port, hits = server
-    make_workspace(tmp_path, f"""\
+    make_workspace(
+        tmp_path,
+        f"""\
         name: net
         parts:
           fetcher:
@@ -56,7 +58,8 @@ def test_override_pull_reaches_the_network_and_the_build_does_not(tmp_path, run_
             plugin: nil
             override-build: |
               {_download(port)}
-        """)
+        """,
+    )
     pulled = run_doit("pull:fetcher", "workspace=parts.yaml", cwd=tmp_path)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     assert hits == ["/"]

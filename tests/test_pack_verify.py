@@ -1,4 +1,5 @@
 """Reproducible nightly builds: `doit pack` and `doit verify`."""
+
 import hashlib
 import importlib.util
 import io
@@ -9,8 +10,8 @@ import tarfile
 import zipfile
 
 import pytest
-
 from conftest import REPO, doit, make_workspace
+
 from rules.release.file_diff import describe
 from rules.tree.tree import Entry
 
@@ -28,7 +29,11 @@ parts:
       echo deep > "$CRAFT_PART_INSTALL/share/a/very/long/folder/name/that/goes/on/and/on/past/the/hundred/characters/of/a/ustar/name/file.txt"
       ln -s ../files.txt "$CRAFT_PART_INSTALL/share/link"
 """
-FILES = {"files/bin/run": "#!/bin/sh\necho run\n", "files/files.txt": "data\n", "files/z/last": "z\n"}
+FILES = {
+    "files/bin/run": "#!/bin/sh\necho run\n",
+    "files/files.txt": "data\n",
+    "files/z/last": "z\n",
+}
 
 
 def packed(root, env=None, umask=None):
@@ -44,7 +49,9 @@ def test_the_archive_has_every_reproducibility_property(tmp_path):
     data = archive.read_bytes()
     assert data[:3] == b"\x1f\x8b\x08" and data[3] & 0x08 == 0  # gzip, no file name
     assert data[4:8] == b"\0\0\0\0" and data[8] == 2  # mtime 0, maximum compression
-    assert (archive.parent / "packed.tar.gz.sha256").read_text() == f"{hashlib.sha256(data).hexdigest()}  packed.tar.gz\n"
+    assert (
+        archive.parent / "packed.tar.gz.sha256"
+    ).read_text() == f"{hashlib.sha256(data).hexdigest()}  packed.tar.gz\n"
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
     names = [m.name for m in members]
@@ -53,7 +60,13 @@ def test_the_archive_has_every_reproducibility_property(tmp_path):
     for member in members:
         assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
         assert member.mtime == 1591640328 and member.pax_headers == {}
-        expected = 0o777 if member.issym() else 0o755 if member.isdir() or member.name == "bin/run" else 0o644
+        expected = (
+            0o777
+            if member.issym()
+            else 0o755
+            if member.isdir() or member.name == "bin/run"
+            else 0o644
+        )
         assert member.mode == expected, member.name
     deep = next(m for m in members if m.name.endswith("name/file.txt"))
     assert len(deep.name) > 100  # a GNU long name, not a PAX record
@@ -62,7 +75,12 @@ def test_the_archive_has_every_reproducibility_property(tmp_path):
 
 def test_two_checkouts_with_another_umask_and_tz_pack_the_same_bytes(tmp_path):
     first = packed(tmp_path / "one")
-    env = {**os.environ, "TZ": "Asia/Kolkata", "LC_ALL": "C", "PARTSMITH_CACHE_DIR": str(tmp_path / "other-cache")}
+    env = {
+        **os.environ,
+        "TZ": "Asia/Kolkata",
+        "LC_ALL": "C",
+        "PARTSMITH_CACHE_DIR": str(tmp_path / "other-cache"),
+    }
     second = packed(tmp_path / "elsewhere" / "two", env=env, umask=0o077)
     assert first.read_bytes() == second.read_bytes()
 
@@ -93,7 +111,15 @@ def test_verify_names_every_nondeterministic_file_and_no_stable_one(tmp_path):
     for name in ("date", "random", "pid", "where"):
         assert f"    {name}: regular file" in out
     assert "stable:" not in out and "file:" not in out
-    assert "-Mon" in out or "-Tue" in out or "-Wed" in out or "-Thu" in out or "-Fri" in out or "-Sat" in out or "-Sun" in out
+    assert (
+        "-Mon" in out
+        or "-Tue" in out
+        or "-Wed" in out
+        or "-Thu" in out
+        or "-Fri" in out
+        or "-Sat" in out
+        or "-Sun" in out
+    )
 
     steady = doit("verify", "part=steady", f"workspace={ws}", cwd=tmp_path)
     assert steady.returncode == 0
@@ -103,8 +129,11 @@ def test_verify_names_every_nondeterministic_file_and_no_stable_one(tmp_path):
 def test_verify_catches_the_hostname_when_it_can_change_it(tmp_path):
     if shutil.which("unshare") is None or os.geteuid() != 0:
         pytest.skip("needs root and unshare to give the second build another hostname")
-    ws = make_workspace(tmp_path, "name: h\nparts:\n  h:\n    plugin: nil\n"
-                                  "    override-build: hostname > \"$CRAFT_PART_INSTALL/host\"\n")
+    ws = make_workspace(
+        tmp_path,
+        "name: h\nparts:\n  h:\n    plugin: nil\n"
+        '    override-build: hostname > "$CRAFT_PART_INSTALL/host"\n',
+    )
     assert doit("stage", f"workspace={ws}", cwd=tmp_path).returncode == 0
     result = doit("verify", f"workspace={ws}", cwd=tmp_path)
     assert result.returncode == 1 and "+partsmith-verify" in result.stdout
@@ -136,7 +165,9 @@ def test_a_pyc_difference_names_the_constant(tmp_path):
     a = pyc(tmp_path, "a", "def f():\n    return 'built at 10:00'\n")
     b = pyc(tmp_path, "b", "def f():\n    return 'built at 10:01'\n")
     lines = describe("x.pyc", entry(a), entry(b), a, b)
-    assert any("<module>.f: constant 'built at 10:00' vs 'built at 10:01'" in line for line in lines)
+    assert any(
+        "<module>.f: constant 'built at 10:00' vs 'built at 10:01'" in line for line in lines
+    )
 
 
 def test_an_archive_difference_names_the_member(tmp_path):
@@ -144,14 +175,22 @@ def test_an_archive_difference_names_the_member(tmp_path):
         with zipfile.ZipFile(tmp_path / name, "w") as archive:
             archive.writestr("pkg/same.py", "same")
             archive.writestr("pkg/stamp.txt", text)
-    lines = describe("x.whl", entry(tmp_path / "a.whl"), entry(tmp_path / "b.whl"), tmp_path / "a.whl", tmp_path / "b.whl")
+    lines = describe(
+        "x.whl",
+        entry(tmp_path / "a.whl"),
+        entry(tmp_path / "b.whl"),
+        tmp_path / "a.whl",
+        tmp_path / "b.whl",
+    )
     assert any("member differs: pkg/stamp.txt" in line for line in lines)
     assert not any("pkg/same.py" in line for line in lines)
 
 
 @pytest.mark.network
 def test_verify_passes_on_the_default_workspace(tmp_path):
-    shutil.copytree(REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True)
+    shutil.copytree(
+        REPO / "workspace", tmp_path / "ws", ignore=shutil.ignore_patterns("build"), symlinks=True
+    )
     assert doit("stage", "workspace=ws/parts.yaml", cwd=tmp_path).returncode == 0
     result = doit("verify", "workspace=ws/parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -160,8 +199,12 @@ def test_verify_passes_on_the_default_workspace(tmp_path):
 
 def test_a_build_cannot_learn_the_checkout_path_through_git(tmp_path):
     import subprocess
-    ws = make_workspace(tmp_path / "repo", "name: g\nparts:\n  g:\n    plugin: nil\n    override-build: |\n"
-                        "      git rev-parse --show-toplevel > \"$CRAFT_PART_INSTALL/top\" 2>&1 || echo none > \"$CRAFT_PART_INSTALL/top\"\n")
+
+    ws = make_workspace(
+        tmp_path / "repo",
+        "name: g\nparts:\n  g:\n    plugin: nil\n    override-build: |\n"
+        '      git rev-parse --show-toplevel > "$CRAFT_PART_INSTALL/top" 2>&1 || echo none > "$CRAFT_PART_INSTALL/top"\n',
+    )
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     result = doit("stage", f"workspace={ws}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -174,7 +217,13 @@ def test_a_tar_difference_names_the_member_whose_bytes_differ(tmp_path):
             info = tarfile.TarInfo("f")
             info.size = 5
             tar.addfile(info, io.BytesIO(text))
-    lines = describe("x.tar", entry(tmp_path / "a.tar"), entry(tmp_path / "b.tar"), tmp_path / "a.tar", tmp_path / "b.tar")
+    lines = describe(
+        "x.tar",
+        entry(tmp_path / "a.tar"),
+        entry(tmp_path / "b.tar"),
+        tmp_path / "a.tar",
+        tmp_path / "b.tar",
+    )
     assert any(line.strip().startswith("member differs: f (content") for line in lines)
 
 

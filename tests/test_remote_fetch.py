@@ -1,5 +1,6 @@
 """What a remote hit adds to the local store, against a concurrent cache-trim: in process, with a
 fake server (the transfers themselves are tested against real nginx and BuildGrid)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +11,10 @@ import time
 
 import pytest
 
-from rules.cache.remote import reapi
 from rules.cache.remote import client as remote
-from rules.core.hashing import digest
+from rules.cache.remote import reapi
 from rules.cache.store import UNNAMED_GRACE, Store
+from rules.core.hashing import digest
 from rules.tree.tree import Entry, to_json
 
 FILES = {"a.txt": b"one file of the part\n", "b.txt": b"another\n"}
@@ -37,8 +38,11 @@ class FakeRemote:
         payload = json.dumps({"record": self.record, "tree": json.loads(to_json(tree))}).encode()
         self.blobs = {sha(data): data for data in [*FILES.values(), payload]}
         outputs = [reapi.OutputFile(path, sha(data), len(data)) for path, data in FILES.items()]
-        self.result = reapi.encode(reapi.ActionResult(
-            (*outputs, reapi.OutputFile(remote.RECORD_PATH, sha(payload), len(payload)))))
+        self.result = reapi.encode(
+            reapi.ActionResult(
+                (*outputs, reapi.OutputFile(remote.RECORD_PATH, sha(payload), len(payload)))
+            )
+        )
         self.distrusted: set[str] = set()
 
     @property
@@ -59,7 +63,9 @@ def server(monkeypatch) -> FakeRemote:
     return fake
 
 
-def test_a_trim_during_a_remote_fetch_cannot_delete_the_blobs_it_is_adding(tmp_path, server, monkeypatch):
+def test_a_trim_during_a_remote_fetch_cannot_delete_the_blobs_it_is_adding(
+    tmp_path, server, monkeypatch
+):
     """cache-trim deletes every blob no result names. The fetch adds its blobs before the result
     that names them, so a trim between the two would leave a result whose file is gone; the
     store's lock keeps the trim out until the result is written."""
@@ -82,7 +88,9 @@ def test_a_trim_during_a_remote_fetch_cannot_delete_the_blobs_it_is_adding(tmp_p
     assert all(store.blob(entry.digest).is_file() for entry in result.tree.values())
 
 
-def test_a_blob_trimmed_after_it_was_seen_in_the_store_makes_the_fetch_a_miss(tmp_path, server, monkeypatch):
+def test_a_blob_trimmed_after_it_was_seen_in_the_store_makes_the_fetch_a_miss(
+    tmp_path, server, monkeypatch
+):
     """The fetch downloads only the blobs the store lacks; one it had when it looked, which a
     trim removes before the lock is taken, would be named by a result without its bytes: the
     fetch is a miss instead (the part is built here)."""

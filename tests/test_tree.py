@@ -18,7 +18,9 @@ def test_capture_lists_every_entry_with_digest_size_mode_and_link(tmp_path):
     tree = capture(tmp_path, EPOCH).tree
 
     assert tree["bin"] == Entry("dir")
-    assert tree["data.txt"] == Entry("file", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3, False)
+    assert tree["data.txt"] == Entry(
+        "file", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3, False
+    )
     assert tree["bin/tool"].executable and tree["bin/tool"].size == 18
     assert tree["link"] == Entry("symlink", target="bin/tool")
     assert set(tree) == {"bin", "bin/tool", "data.txt", "link"}
@@ -70,7 +72,11 @@ def test_capture_finds_the_forbidden_path_even_across_read_chunks(tmp_path):
 
 
 def test_manifest_round_trips_and_digest_ignores_insertion_order():
-    tree = {"b": Entry("file", "00" * 32, 1, True), "a": Entry("dir"), "a/l": Entry("symlink", target="../b")}
+    tree = {
+        "b": Entry("file", "00" * 32, 1, True),
+        "a": Entry("dir"),
+        "a/l": Entry("symlink", target="../b"),
+    }
     again = dict(reversed(list(tree.items())))
     assert from_json(to_json(tree)) == tree
     assert tree_digest(tree) == tree_digest(again)
@@ -95,9 +101,12 @@ def test_materialize_recreates_the_captured_tree(tmp_path):
     assert os.stat(tmp_path / "out" / "d").st_mtime == EPOCH
 
 
-@pytest.mark.parametrize("path", ["/abs", "a//b", "a/", "./a", "a/./b", "../x", "a/..", "", ".", "a\0b"])
+@pytest.mark.parametrize(
+    "path", ["/abs", "a//b", "a/", "./a", "a/./b", "../x", "a/..", "", ".", "a\0b"]
+)
 def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
     from rules.cache.store import check_tree
+
     good = {"a": Entry("dir"), "a/b": Entry("file", "00" * 32, 1)}
     check_tree(good)
     with pytest.raises(ValueError):

@@ -1,4 +1,5 @@
 """Tiny wheels and projects made on the fly, so python tests run offline with --no-index."""
+
 from __future__ import annotations
 
 import base64
@@ -11,17 +12,26 @@ from pathlib import Path
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def wheel_files(name: str, version: str, modules: dict[str, str], requires: list[str] | None = None,
-                scripts: dict[str, str] | None = None) -> dict[str, str]:
+def wheel_files(
+    name: str,
+    version: str,
+    modules: dict[str, str],
+    requires: list[str] | None = None,
+    scripts: dict[str, str] | None = None,
+) -> dict[str, str]:
     """The files of a pure-python wheel: modules, METADATA, WHEEL, entry points (RECORD added later)."""
     dist = f"{name.replace('-', '_')}-{version}.dist-info"
     metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Requires-Dist: {req}" for req in requires or []]
     files = dict(modules)
     files[f"{dist}/METADATA"] = "\n".join(metadata) + "\n"
-    files[f"{dist}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: partsmith-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[f"{dist}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: partsmith-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     if scripts:
-        files[f"{dist}/entry_points.txt"] = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
+        files[f"{dist}/entry_points.txt"] = "[console_scripts]\n" + "".join(
+            f"{k} = {v}\n" for k, v in scripts.items()
+        )
     return files
 
 
@@ -40,8 +50,14 @@ def write_wheel(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-def make_wheel(folder: Path, name: str, version: str, modules: dict[str, str], requires: list[str] | None = None,
-               scripts: dict[str, str] | None = None) -> Path:
+def make_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    modules: dict[str, str],
+    requires: list[str] | None = None,
+    scripts: dict[str, str] | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     filename = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
     return write_wheel(folder / filename, wheel_files(name, version, modules, requires, scripts))
@@ -49,13 +65,26 @@ def make_wheel(folder: Path, name: str, version: str, modules: dict[str, str], r
 
 def make_wheelhouse(folder: Path) -> Path:
     """alpha (a subpackage and a console script) needs beta, beta needs gamma; delta stands alone."""
-    make_wheel(folder, "alpha", "1.0", {
-        "alpha/__init__.py": "from beta import shout\n\ndef main():\n    print(shout('alpha'))\n",
-        "alpha/sub/__init__.py": "",
-        "alpha/sub/deep.py": "VALUE = 42\n",
-    }, requires=["beta>=1"], scripts={"alpha": "alpha:main"})
-    make_wheel(folder, "beta", "2.0", {"beta.py": "import gamma\n\ndef shout(word):\n    return gamma.upper(word) + '!'\n"},
-               requires=["gamma"], scripts={"beta-tool": "beta:shout"})
+    make_wheel(
+        folder,
+        "alpha",
+        "1.0",
+        {
+            "alpha/__init__.py": "from beta import shout\n\ndef main():\n    print(shout('alpha'))\n",
+            "alpha/sub/__init__.py": "",
+            "alpha/sub/deep.py": "VALUE = 42\n",
+        },
+        requires=["beta>=1"],
+        scripts={"alpha": "alpha:main"},
+    )
+    make_wheel(
+        folder,
+        "beta",
+        "2.0",
+        {"beta.py": "import gamma\n\ndef shout(word):\n    return gamma.upper(word) + '!'\n"},
+        requires=["gamma"],
+        scripts={"beta-tool": "beta:shout"},
+    )
     make_wheel(folder, "gamma", "3.0", {"gamma.py": "def upper(word):\n    return word.upper()\n"})
     make_wheel(folder, "delta", "0.1", {"delta.py": "NAME = 'delta'\n"})
     return folder
@@ -78,10 +107,13 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def make_project(folder: Path, name: str, requires: list[str], scripts: dict[str, str], modules: dict[str, str]) -> Path:
+def make_project(
+    folder: Path, name: str, requires: list[str], scripts: dict[str, str], modules: dict[str, str]
+) -> Path:
     """A local project built by an in-tree backend (no setuptools needed offline)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(f"""\
         [build-system]
         requires = []
         build-backend = "backend"
@@ -91,10 +123,17 @@ def make_project(folder: Path, name: str, requires: list[str], scripts: dict[str
         name = "{name}"
         version = "1.0"
         dependencies = {json.dumps(requires)}
-        """))
+        """)
+    )
     (folder / "backend.py").write_text(BACKEND)
     (folder / "wheels.py").write_text(Path(__file__).read_text())
-    spec = {"name": name, "version": "1.0", "requires": requires, "scripts": scripts, "modules": sorted(modules)}
+    spec = {
+        "name": name,
+        "version": "1.0",
+        "requires": requires,
+        "scripts": scripts,
+        "modules": sorted(modules),
+    }
     (folder / "project.json").write_text(json.dumps(spec))
     for path, text in modules.items():
         (folder / path).parent.mkdir(parents=True, exist_ok=True)

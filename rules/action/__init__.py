@@ -3,7 +3,15 @@ copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 """
 
 from .environment import action_environment
-from .run import Action, Conditions, OutputFix, caller_umask_ignored, execute, prepare_sandbox, run_action
+from .run import (
+    Action,
+    Conditions,
+    OutputFix,
+    caller_umask_ignored,
+    execute,
+    prepare_sandbox,
+    run_action,
+)
 from .scriptlets import part_step, primed_by_script, pulled_by_script
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache

@@ -1,13 +1,15 @@
 """The environment of a hermetic action, built from nothing (SPEC.md, "What the hermetic action
 guarantees"). Nothing of the caller's environment is read here, on purpose."""
+
 from __future__ import annotations
 
 import os
 import shlex
 from pathlib import Path
 
-from rules.workspace import Sandbox
 from rules.core import ARCH_TRIPLET, DEB_ARCH
+from rules.workspace import Sandbox
+
 from .network_cut import proxy_environment
 
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
@@ -16,11 +18,18 @@ SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 PARALLEL_BUILD_COUNT = "1"
 
 
-def action_environment(sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path,
-                       network: bool = False) -> dict[str, str]:
+def action_environment(
+    sandbox: Sandbox, part_name: str, epoch: int, interpreter_dir: Path, network: bool = False
+) -> dict[str, str]:
     """Fixed variables only; the part's build-environment is exported by the script after them.
     Without `network` (every step but pull's), the proxies point nowhere (offline.py)."""
-    path = [sandbox.tools, sandbox.install / "bin", sandbox.stage / "bin", interpreter_dir, *SYSTEM_PATH]
+    path = [
+        sandbox.tools,
+        sandbox.install / "bin",
+        sandbox.stage / "bin",
+        interpreter_dir,
+        *SYSTEM_PATH,
+    ]
     return {
         "PATH": ":".join(str(p) for p in path),
         "HOME": str(sandbox.home),
@@ -57,7 +66,11 @@ def craft_variables(sandbox: Sandbox, part_name: str) -> dict[str, str]:
         "TARGET_ARCH": DEB_ARCH,
         "PARALLEL_BUILD_COUNT": PARALLEL_BUILD_COUNT,
     }
-    return {f"{prefix}_{name}": value for prefix in ("CRAFT", "SNAPCRAFT") for name, value in craft.items()}
+    return {
+        f"{prefix}_{name}": value
+        for prefix in ("CRAFT", "SNAPCRAFT")
+        for name, value in craft.items()
+    }
 
 
 def export_lines(build_environment: tuple[tuple[str, str], ...]) -> list[str]:

@@ -8,6 +8,7 @@ nothing listens, which stops pip, uv, curl, wget, git and urllib, though not a p
 ignores proxies. Those variables are set in both cases, so the action environment (and the key)
 is the same on every machine.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,16 @@ import subprocess
 
 # The discard port on the action's own loopback: a connection there is refused at once.
 UNREACHABLE_PROXY = "http://127.0.0.1:9"
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
-                   "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")
+PROXY_VARIABLES = (
+    "http_proxy",
+    "https_proxy",
+    "ftp_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "ALL_PROXY",
+)
 SYSTEM_TOOLS = "/usr/sbin:/sbin:/usr/bin:/bin"
 # What a download that failed for want of network leaves in a log: Python's, pip's, uv's,
 # curl's, wget's and git's words for a refused proxy, an unreachable network or no DNS.
@@ -28,15 +37,18 @@ NETWORK_ERROR = re.compile(
     r"Connection refused|Network is unreachable|Temporary failure in name resolution|"
     r"Name or service not known|Could not resolve (?:host|proxy)|Failed to establish a new connection|"
     r"ProxyError|Failed to connect to|No route to host|urlopen error|unable to resolve host",
-    re.IGNORECASE)
-HINT = ("The build has no network (only pull has): download in the part's override-pull (into "
-        "$CRAFT_PART_SRC, which the build copies) or name the files in python-packages or "
-        "stage-packages, which pull fetches.")
+    re.IGNORECASE,
+)
+HINT = (
+    "The build has no network (only pull has): download in the part's override-pull (into "
+    "$CRAFT_PART_SRC, which the build copies) or name the files in python-packages or "
+    "stage-packages, which pull fetches."
+)
 
 
 def proxy_environment() -> dict[str, str]:
     """Every proxy variable pointing nowhere, and no host exempted from them."""
-    return {**{name: UNREACHABLE_PROXY for name in PROXY_VARIABLES}, "no_proxy": "", "NO_PROXY": ""}
+    return {**dict.fromkeys(PROXY_VARIABLES, UNREACHABLE_PROXY), "no_proxy": "", "NO_PROXY": ""}
 
 
 @functools.cache
@@ -65,7 +77,12 @@ def _loopback_up() -> tuple[str, ...]:
 
 def _works(command: list[str]) -> bool:
     try:
-        return subprocess.run(command, capture_output=True, timeout=30, env={"PATH": SYSTEM_TOOLS}).returncode == 0
+        return (
+            subprocess.run(
+                command, capture_output=True, timeout=30, env={"PATH": SYSTEM_TOOLS}
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 

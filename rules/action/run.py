@@ -12,26 +12,36 @@ stages. `craftctl set version=...` is kept with the result. override-pull and ov
 the same way outside the build action (scriptlets.py). A build never sees the source's `.git`:
 its bytes differ between clones of one commit, so it is neither an input nor copied in.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from urllib.parse import quote
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from urllib.parse import quote
 
+from rules.core import BuildError, remove_tree
+from rules.tree import (
+    Capture,
+    Placement,
+    Tree,
+    capture,
+    copy_captured,
+    materialize,
+    normalize_modes,
+    organize,
+    select,
+)
 from rules.workspace import Sandbox
+
 from .environment import action_environment, export_lines
 from .environment import quote as shell_quote
-from rules.core import remove_tree
-from rules.core import BuildError
-from rules.tree import organize, select
 from .network_cut import namespace_command, network_hint
 from .source_copy import copy_source
-from rules.tree import Capture, Placement, Tree, capture, copy_captured, materialize, normalize_modes
 
 SHELL = "/bin/bash"
 TAIL_LINES = 20
@@ -73,8 +83,15 @@ class Action:
         return self.copies_source and not (self.debs or self.organize)
 
     def step(self, sandbox: Sandbox, keep_open: tuple[int, ...], conditions: Conditions) -> Step:
-        return Step(sandbox, self.part, self.epoch, self.build_environment, self.interpreter_dir,
-                    keep_open, conditions)
+        return Step(
+            sandbox,
+            self.part,
+            self.epoch,
+            self.build_environment,
+            self.interpreter_dir,
+            keep_open,
+            conditions,
+        )
 
 
 @dataclass(frozen=True)
@@ -104,8 +121,13 @@ class Conditions:
 NORMAL = Conditions()
 
 
-def run_action(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tuple[int, ...] = (),
-        conditions: Conditions = NORMAL) -> Built:
+def run_action(
+    action: Action,
+    sandbox: Sandbox,
+    stage: Placement,
+    keep_open: tuple[int, ...] = (),
+    conditions: Conditions = NORMAL,
+) -> Built:
     """Build in `sandbox` (wiped first) and return the captured, normalized output.
 
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
@@ -117,7 +139,9 @@ def run_action(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tu
         if action.copies_source:
             copied = _copy_source_to_install(action, sandbox, conditions.reverse_source)
             if action.copy_is_output:  # captured as it was made
-                return Built(_accepted(action.part, sandbox, copied), sandbox.install, read_values(sandbox))
+                return Built(
+                    _accepted(action.part, sandbox, copied), sandbox.install, read_values(sandbox)
+                )
         else:
             _fill(action, sandbox, stage, conditions.reverse_source)
     if not action.copies_source:
@@ -134,8 +158,15 @@ def run_action(action: Action, sandbox: Sandbox, stage: Placement, keep_open: tu
     folder = sandbox.install
     if action.override_stage is not None:
         folder = sandbox.root / "staged"
-        captured = scripted_step(step, "stage", action.override_stage, captured.tree, sandbox.install,
-                                 action.stage, folder)
+        captured = scripted_step(
+            step,
+            "stage",
+            action.override_stage,
+            captured.tree,
+            sandbox.install,
+            action.stage,
+            folder,
+        )
     return Built(captured, folder, read_values(sandbox))
 
 
@@ -178,8 +209,15 @@ class Step:
             raise BuildError(
                 f"part {self.part!r}: {what} failed with exit status {status}",
                 _tail(log),
-                "\n".join(filter(None, [
-                    hint, f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}"])),
+                "\n".join(
+                    filter(
+                        None,
+                        [
+                            hint,
+                            f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}",
+                        ],
+                    )
+                ),
             )
 
 
@@ -193,8 +231,10 @@ def _warn_empty_values(step: Step) -> None:
         return
     shutil.copyfile(step.sandbox.log, kept)
     for name in sorted(set(marks.read_text().split())):
-        print(f"partsmith: warning: part {step.part!r}: override-{step.name}: `craftctl set {name}=` "
-              f"with an empty value (did the command that gives it fail? its log is kept in {kept})")
+        print(
+            f"partsmith: warning: part {step.part!r}: override-{step.name}: `craftctl set {name}=` "
+            f"with an empty value (did the command that gives it fail? its log is kept in {kept})"
+        )
     marks.unlink()
 
 
@@ -202,13 +242,18 @@ def _kept_log(step: Step) -> Path:
     return step.sandbox.root.with_name(f"{step.sandbox.root.name}.{step.name}.log")
 
 
-def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...],
-                  out: Path) -> Capture:
+def scripted_step(
+    step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...], out: Path
+) -> Capture:
     """override-stage / override-prime: `out` starts empty, `craftctl default` copies the part's
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
     selected = _selected(step.sandbox, name)
     with caller_umask_ignored():
-        materialize({path: (entry, root) for path, entry in select(tree, fileset).items()}, selected, step.epoch)
+        materialize(
+            {path: (entry, root) for path, entry in select(tree, fileset).items()},
+            selected,
+            step.epoch,
+        )
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
     env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
@@ -218,11 +263,18 @@ def scripted_step(step: Step, name: str, script: str, tree: Tree, root: Path, fi
 
 def unpack_deb(deb: Path, install: Path, part: str) -> None:
     """A stage-package's files, as `dpkg-deb -x` unpacks them (no maintainer scripts run)."""
-    result = subprocess.run(["dpkg-deb", "-x", str(deb), str(install)], capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+    result = subprocess.run(
+        ["dpkg-deb", "-x", str(deb), str(install)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+    )
     if result.returncode != 0:
-        raise BuildError(f"part {part!r}: stage-package {deb.name} could not be unpacked",
-                         result.stderr.strip(), "Run `doit clean pull:<part>` and run again.")
+        raise BuildError(
+            f"part {part!r}: stage-package {deb.name} could not be unpacked",
+            result.stderr.strip(),
+            "Run `doit clean pull:<part>` and run again.",
+        )
 
 
 @contextmanager
@@ -238,8 +290,15 @@ def caller_umask_ignored() -> Iterator[None]:
 def prepare_sandbox(sandbox: Sandbox) -> None:
     remove_tree(sandbox.root)
     with caller_umask_ignored():
-        for folder in (sandbox.install, sandbox.home, sandbox.tmp, sandbox.tools, sandbox.project,
-                       sandbox.prime, sandbox.tools / "values"):
+        for folder in (
+            sandbox.install,
+            sandbox.home,
+            sandbox.tmp,
+            sandbox.tools,
+            sandbox.project,
+            sandbox.prime,
+            sandbox.tools / "values",
+        ):
             folder.mkdir(parents=True)
 
 
@@ -247,8 +306,12 @@ def execute(step: Step, script: str) -> int:
     """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
     output goes to the log. Returns the exit status."""
     sandbox, conditions = step.sandbox, step.conditions
-    env = {**action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
-           **dict(step.env), "CRAFT_STEP_NAME": step.name.upper(), **dict(conditions.extra_env)}
+    env = {
+        **action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
+        **dict(step.env),
+        "CRAFT_STEP_NAME": step.name.upper(),
+        **dict(conditions.extra_env),
+    }
     isolation = () if step.network else namespace_command()
     prologue = _prologue(step.workdir or sandbox.build, step.build_environment)
     path = sandbox.tools / f"{step.name}.sh"
@@ -256,8 +319,13 @@ def execute(step: Step, script: str) -> int:
     with open(sandbox.log, "ab") as log:
         return subprocess.run(
             [*isolation, *conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
-            env=env, cwd=sandbox.root, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, umask=0o022, pass_fds=step.keep_open,
+            env=env,
+            cwd=sandbox.root,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            umask=0o022,
+            pass_fds=step.keep_open,
         ).returncode
 
 
@@ -284,10 +352,14 @@ def _copy_source_to_install(action: Action, sandbox: Sandbox, reverse: bool) -> 
         sandbox.install.mkdir()
         return capture(sandbox.install, action.epoch)
     skip = frozenset({str(action.build_root), str(action.source / ".git")})
-    return copy_captured(action.source, sandbox.install, skip, action.epoch, _forbidden(sandbox), reverse)
+    return copy_captured(
+        action.source, sandbox.install, skip, action.epoch, _forbidden(sandbox), reverse
+    )
 
 
-def copy_part_source(source: Path | None, build_root: Path, dest: Path, epoch: int, reverse: bool = False) -> None:
+def copy_part_source(
+    source: Path | None, build_root: Path, dest: Path, epoch: int, reverse: bool = False
+) -> None:
     """$CRAFT_PART_SRC of the steps after pull: a copy of the part's (pulled) source without the
     build root and `.git`, with normalized modes and mtimes (the checkout's umask and times are
     not inputs); an empty folder for a part without a source."""
@@ -298,8 +370,12 @@ def copy_part_source(source: Path | None, build_root: Path, dest: Path, epoch: i
     normalize_modes(dest, epoch)
 
 
-def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...], default_build: tuple[str, ...],
-                values: dict[str, str] | None = None) -> None:
+def write_tools(
+    sandbox: Sandbox,
+    build_environment: tuple[tuple[str, str], ...],
+    default_build: tuple[str, ...],
+    values: dict[str, str] | None = None,
+) -> None:
     """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
     `craftctl get` answers before a script sets its own."""
     for key, value in (values or {}).items():
@@ -307,8 +383,12 @@ def write_tools(sandbox: Sandbox, build_environment: tuple[tuple[str, str], ...]
     defaults = {
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
         "build": [*_prologue(sandbox.build, build_environment), *default_build],
-        "stage": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "stage"))}/. "$CRAFT_STAGE"'],
-        "prime": [f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "prime"))}/. "$CRAFT_PRIME"'],
+        "stage": [
+            f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "stage"))}/. "$CRAFT_STAGE"'
+        ],
+        "prime": [
+            f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "prime"))}/. "$CRAFT_PRIME"'
+        ],
     }
     for step, lines in defaults.items():
         (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
@@ -385,8 +465,10 @@ esac
 
 def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     if folder.is_symlink() or not folder.is_dir():
-        raise BuildError(f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
-                         resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.")
+        raise BuildError(
+            f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
+            resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.",
+        )
     return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
 
 
@@ -416,4 +498,9 @@ def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
 def _tail(log: str) -> str:
     lines = log.splitlines()
     shown = lines[-TAIL_LINES:]
-    return "\n".join(["(last lines of the build output)" if len(lines) > TAIL_LINES else "(build output)", *shown])
+    return "\n".join(
+        [
+            "(last lines of the build output)" if len(lines) > TAIL_LINES else "(build output)",
+            *shown,
+        ]
+    )

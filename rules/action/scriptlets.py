@@ -2,32 +2,49 @@
 environment of the part's build: override-pull (in `pull:<part>`, on a copy of the part's source,
 before its wheels are resolved) and override-prime (in the prime step, on the files the part's
 prime fileset selects)."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from . import run as action
-from rules.workspace import Sandbox
 from rules.core import remove_tree
-from rules.workspace import Layout
-from .source_copy import copy_source
 from rules.tree import Tree
+from rules.workspace import Layout, Sandbox, Workspace
+
+from . import run as action
+from .source_copy import copy_source
 from .toolchain import interpreter
-from rules.workspace import Workspace
 
 
-def part_step(workspace: Workspace, name: str, sandbox: Sandbox, keep_open: tuple[int, ...] = (),
-              network: bool = False) -> action.Step:
+def part_step(
+    workspace: Workspace,
+    name: str,
+    sandbox: Sandbox,
+    keep_open: tuple[int, ...] = (),
+    network: bool = False,
+) -> action.Step:
     """A script of part `name` run outside its build action (a scriptlet, uv's lock and sdist
     builds), with the environment its build has; `network` for those of pull."""
     part = workspace.parts[name]
-    return action.Step(sandbox, name, workspace.source_date_epoch, part.build_environment,
-                       interpreter(workspace).parent, keep_open, network=network)
+    return action.Step(
+        sandbox,
+        name,
+        workspace.source_date_epoch,
+        part.build_environment,
+        interpreter(workspace).parent,
+        keep_open,
+        network=network,
+    )
 
 
-def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
-             keep_open: tuple[int, ...] = ()) -> action.Step:
+def _sandbox(
+    workspace: Workspace,
+    name: str,
+    step: str,
+    values: dict[str, str],
+    keep_open: tuple[int, ...] = (),
+) -> action.Step:
     """A fresh sandbox for one scriptlet, its tools written and `craftctl get` primed with `values`."""
     # '.' is never in a part name; "override-" keeps it apart from the wheels pull's <part>.pull
     sandbox = Layout(workspace.build_root).sandbox(f"{name}.override-{step}")
@@ -39,7 +56,9 @@ def _sandbox(workspace: Workspace, name: str, step: str, values: dict[str, str],
     return part_step(workspace, name, sandbox, keep_open, network=step == "pull")
 
 
-def pulled_by_script(workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]) -> dict[str, str]:
+def pulled_by_script(
+    workspace: Workspace, name: str, source: Path, dest: Path, keep_open: tuple[int, ...]
+) -> dict[str, str]:
     """Run override-pull in $CRAFT_PART_SRC, a copy of `source` (with its `.git`: the script may
     ask git for a version); what it leaves there becomes the new folder `dest`. Returns what the
     script said with `craftctl set`."""
@@ -63,7 +82,13 @@ def primed_by_script(workspace: Workspace, name: str, tree: Tree, root: Path) ->
     part = workspace.parts[name]
     step = _sandbox(workspace, name, "prime", Layout(workspace.build_root).built_values(name))
     with action.caller_umask_ignored():  # projects copy extras from it (httpie: man pages)
-        action.copy_part_source(workspace.source_dir(part), workspace.build_root, step.sandbox.src, step.epoch)
-    out = step.sandbox.root / "primed"  # the prime step copies from here: it stays until the next prime
-    captured = action.scripted_step(step, "prime", part.override_prime or "", tree, root, part.prime, out)
+        action.copy_part_source(
+            workspace.source_dir(part), workspace.build_root, step.sandbox.src, step.epoch
+        )
+    out = (
+        step.sandbox.root / "primed"
+    )  # the prime step copies from here: it stays until the next prime
+    captured = action.scripted_step(
+        step, "prime", part.override_prime or "", tree, root, part.prime, out
+    )
     return captured.tree, out

@@ -3,6 +3,7 @@
 The build root may lie inside a source folder (`source: .` is common in snapcraft projects); it is
 never an input and is never copied into a sandbox, or a build would contain itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,13 @@ import shutil
 from pathlib import Path
 
 
-def copy_source(source: Path, dest: Path, skip: Path | tuple[Path, ...], reverse: bool = False, link: bool = False) -> None:
+def copy_source(
+    source: Path,
+    dest: Path,
+    skip: Path | tuple[Path, ...],
+    reverse: bool = False,
+    link: bool = False,
+) -> None:
     """Copy `source` (symlinks as symlinks; files hard-linked when `link`) to the new folder
     `dest`, leaving out the folders in `skip`; `reverse` creates each folder's entries in reverse
     name order (a `verify` variation: it changes the order a build lists them in on file systems
@@ -21,7 +28,13 @@ def copy_source(source: Path, dest: Path, skip: Path | tuple[Path, ...], reverse
         return [name for name in names if Path(folder, name) in skips]
 
     if not reverse:
-        shutil.copytree(source, dest, symlinks=True, ignore=ignored, copy_function=os.link if link else shutil.copy2)
+        shutil.copytree(
+            source,
+            dest,
+            symlinks=True,
+            ignore=ignored,
+            copy_function=os.link if link else shutil.copy2,
+        )
         return
     dest.mkdir()
     for name in sorted(os.listdir(source), reverse=True):

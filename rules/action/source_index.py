@@ -4,6 +4,7 @@ Like git's index, the cache maps each file's path to (size, mtime_ns, ctime_ns, 
 sha256; a file is re-hashed only when one of those changed, so an unchanged source costs one
 lstat per file. The build root is never part of a source, even when it lies inside it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from rules.core import cache_root
-from rules.core import PartsmithError
-from rules.core import write_atomic
+from rules.core import PartsmithError, cache_root, write_atomic
 from rules.tree import hash_file
 
 # relpath -> ("file", sha256, executable) | ("link", target) | ("dir",)
@@ -40,7 +39,15 @@ def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Pat
     return manifest
 
 
-def _walk(folder: str, prefix: str, skip: frozenset[str], cached: dict, fresh: dict, manifest: Manifest, special: list) -> None:
+def _walk(
+    folder: str,
+    prefix: str,
+    skip: frozenset[str],
+    cached: dict,
+    fresh: dict,
+    manifest: Manifest,
+    special: list,
+) -> None:
     with os.scandir(folder) as listing:
         entries = sorted(listing, key=lambda entry: entry.name)
     for entry in entries:

@@ -1,4 +1,5 @@
 """Which Python interpreter actions see: its folder goes on the action's PATH."""
+
 from __future__ import annotations
 
 import functools
@@ -31,32 +32,45 @@ def interpreter(workspace: Workspace) -> Path:
     return _real_interpreter(found, workspace.directory)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _real_interpreter(found: str, directory: Path) -> Path:
     """Ask the interpreter where it really is: a pyenv shim or a wrapper script is not the
     interpreter the key must name, and must not choose another one at build time."""
-    probe = "import os, sys; print(os.path.realpath(getattr(sys, '_base_executable', sys.executable)))"
+    probe = (
+        "import os, sys; print(os.path.realpath(getattr(sys, '_base_executable', sys.executable)))"
+    )
     try:
-        result = subprocess.run([found, "-c", probe], cwd=directory, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [found, "-c", probe], cwd=directory, capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
         raise PartsmithError(f"python.interpreter: {found} does not run: {err}") from None
     if result.returncode != 0 or not result.stdout.strip():
-        raise PartsmithError(f"python.interpreter: {found} is not a working Python interpreter",
-                             "\n".join(result.stderr.splitlines()[-5:]))
+        raise PartsmithError(
+            f"python.interpreter: {found} is not a working Python interpreter",
+            "\n".join(result.stderr.splitlines()[-5:]),
+        )
     return Path(result.stdout.strip())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interpreter_facts(path: str) -> dict:
     """What makes an interpreter produce different outputs, asked once per doit run."""
-    probe = ("import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
-             "platform.python_implementation(), 'version': platform.python_version(), "
-             "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
-             "'soabi': sysconfig.get_config_var('SOABI')}))")
+    probe = (
+        "import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
+        "platform.python_implementation(), 'version': platform.python_version(), "
+        "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
+        "'soabi': sysconfig.get_config_var('SOABI')}))"
+    )
     if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
         return {
-            "implementation": platform.python_implementation(), "version": platform.python_version(),
-            "platform": sysconfig.get_platform(), "abi": sys.abiflags, "soabi": sysconfig.get_config_var("SOABI"),
+            "implementation": platform.python_implementation(),
+            "version": platform.python_version(),
+            "platform": sysconfig.get_platform(),
+            "abi": sys.abiflags,
+            "soabi": sysconfig.get_config_var("SOABI"),
         }
-    output = subprocess.run([path, "-c", probe], capture_output=True, text=True, env={}, check=True).stdout
+    output = subprocess.run(
+        [path, "-c", probe], capture_output=True, text=True, env={}, check=True
+    ).stdout
     return json.loads(output)

@@ -5,6 +5,7 @@ Either way the output is published to parts/<part>/install with its Tree and key
 The previous install folder is replaced only after the new one is complete, so a failed build
 leaves what was built before exactly as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,30 +13,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rules.action import Action, run_action
-from . import plugins
-from rules.stage import placement, reported_if_changed_by_hand, staged
-from rules.cache import CachedAction, Produced, run_cached
-from rules.core import cache_root
-from rules.core import digest
-from rules.core import BuildError, PartsmithError
-from rules.core import remove_tree, swap_in, write_atomic
-from .key_record import build_record
-from rules.workspace import Layout
-from rules.python import PYTHON_VENV
-from rules.core import action_lock
-from rules.tree import merge
-from .plugins.context import BuildContext
-from rules.core import Progress
+from rules.action import Action, Manifest, interpreter, run_action
+from rules.cache import CachedAction, Produced, Store, run_cached
+from rules.core import (
+    BuildError,
+    PartsmithError,
+    Progress,
+    action_lock,
+    cache_root,
+    digest,
+    remove_tree,
+    swap_in,
+    write_atomic,
+)
 from rules.pull import load_debs, pulled_source_record
-from rules.python import Pulled, load_pulled
-from rules.python import has_project
-from rules.action import Manifest
-from rules.cache import Store
-from rules.action import interpreter
-from rules.tree import Entry, Tree, read_manifest, write_manifest
-from rules.python import uv_base
-from rules.workspace import Workspace
+from rules.python import PYTHON_VENV, Pulled, has_project, load_pulled, uv_base
+from rules.stage import placement, reported_if_changed_by_hand, staged
+from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
+from rules.workspace import Layout, Workspace
+
+from . import plugins
+from .key_record import build_record
+from .plugins.context import BuildContext
 
 Outcome = Literal["built", "restored", "up to date"]
 
@@ -45,7 +44,9 @@ def plan(workspace: Workspace, name: str) -> Action:
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
     pulled = load_pulled(layout, name) if part.plugin == "python" else None
-    context = BuildContext(interpreter(workspace), uv_base(), pulled, part.plugin == "python" and has_project(source))
+    context = BuildContext(
+        interpreter(workspace), uv_base(), pulled, part.plugin == "python" and has_project(source)
+    )
     default_build = plugins.default_build(part, context)
     return Action(
         part=name,
@@ -62,8 +63,12 @@ def plan(workspace: Workspace, name: str) -> Action:
         debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,
         stage=part.stage,
-        values=tuple(sorted(((pulled_source_record(layout, part) or {}).get("values") or {}).items())),
-        copies_source=part.plugin == "dump" and part.override_build is None and part.override_stage is None,
+        values=tuple(
+            sorted(((pulled_source_record(layout, part) or {}).get("values") or {}).items())
+        ),
+        copies_source=part.plugin == "dump"
+        and part.override_build is None
+        and part.override_stage is None,
     )
 
 
@@ -72,7 +77,10 @@ def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
         return ()
     return tuple(
         [(f"inputs/wheels/{w.file}", pulled.folder / "wheels" / w.file) for w in pulled.wheels]
-        + [(f"inputs/build-wheels/{w.file}", pulled.folder / "build-wheels" / w.file) for w in pulled.build_wheels]
+        + [
+            (f"inputs/build-wheels/{w.file}", pulled.folder / "build-wheels" / w.file)
+            for w in pulled.build_wheels
+        ]
     )
 
 
@@ -103,11 +111,22 @@ def build_part(workspace: Workspace, name: str) -> Done:
         record, manifest = build_record(workspace, name)
         key = digest(record)
         if _current_key(layout, name) == key:  # another doit made it while this one waited
-            return Done("up to date", len(read_manifest(layout.manifest(name))), layout.built_values(name))
-        ran = run_cached(CachedAction(
-            f"build:{name}", store, key, record, layout.install(name), workspace.source_date_epoch,
-            produce=lambda: _built(workspace, name, layout, lock, manifest),
-            publish=lambda folder, tree: _publish(layout, name, folder, tree), made="built"))
+            return Done(
+                "up to date", len(read_manifest(layout.manifest(name))), layout.built_values(name)
+            )
+        ran = run_cached(
+            CachedAction(
+                f"build:{name}",
+                store,
+                key,
+                record,
+                layout.install(name),
+                workspace.source_date_epoch,
+                produce=lambda: _built(workspace, name, layout, lock, manifest),
+                publish=lambda folder, tree: _publish(layout, name, folder, tree),
+                made="built",
+            )
+        )
         _write_result(layout, name, key, record, manifest, ran.values)
     return Done(ran.outcome, len(ran.tree), ran.values)
 
@@ -130,7 +149,9 @@ def _current_key(layout: Layout, name: str) -> str | None:
     return key if layout.manifest(name).is_file() and layout.install(name).is_dir() else None
 
 
-def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest) -> Produced:
+def _built(
+    workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest
+) -> Produced:
     deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
@@ -139,8 +160,10 @@ def _built(workspace: Workspace, name: str, layout: Layout, lock: int, manifest:
         result = run_action(planned, sandbox, visible, keep_open=(lock,))
     copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
     if not copied and build_record(workspace, name)[1] != manifest:
-        raise BuildError(f"part {name!r}: its source changed while it was being built",
-                         resolution="Run again once the source is saved.")
+        raise BuildError(
+            f"part {name!r}: its source changed while it was being built",
+            resolution="Run again once the source is saved.",
+        )
     _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
     return Produced(layout.install(name), result.capture.tree, result.values)
@@ -172,6 +195,12 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     write_manifest(tree, layout.manifest(name))
 
 
-def _write_result(layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]) -> None:
-    write_atomic(layout.result(name),
-                 json.dumps({"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True))
+def _write_result(
+    layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]
+) -> None:
+    write_atomic(
+        layout.result(name),
+        json.dumps(
+            {"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True
+        ),
+    )

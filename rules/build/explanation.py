@@ -1,17 +1,17 @@
 """`doit explain:<part>`: why a part would rebuild, read from the difference between the record
 of its last build and the record of now (Bazel's --explain)."""
+
 from __future__ import annotations
 
 import json
 
-from rules.core import cache_root
+from rules.cache import Store
+from rules.core import cache_root, digest
+from rules.workspace import Layout, Workspace
+
 from . import pull_task as steps
 from .builder import build_is_current
-from rules.core import digest
 from .key_record import build_record
-from rules.workspace import Layout
-from rules.cache import Store
-from rules.workspace import Workspace
 
 SHOWN = 10  # files listed per kind of change
 
@@ -35,8 +35,13 @@ def explain(workspace: Workspace, name: str) -> str:
     cached = Store(cache_root()).result_path(key).is_file()
     then = "restore it from the cache" if cached else "build it"
     changes = differences(previous["record"], record, previous.get("source", {}), manifest)
-    return "\n".join([f"explain:{name}: inputs changed since the last build; the next run will {then}:",
-                      *[f"  {line}" for line in changes], *first])
+    return "\n".join(
+        [
+            f"explain:{name}: inputs changed since the last build; the next run will {then}:",
+            *[f"  {line}" for line in changes],
+            *first,
+        ]
+    )
 
 
 def _first(workspace: Workspace, name: str) -> list[str]:
@@ -44,25 +49,45 @@ def _first(workspace: Workspace, name: str) -> list[str]:
     lines = []
     part = workspace.parts[name]
     if steps.needs_pull(part) and not steps.pull_is_current(workspace, name):
-        lines.append(f"  pull:{name} runs first: what it fetches ({', '.join(steps.pulled_things(part))}) "
-                     "changed, or it never ran here")
+        lines.append(
+            f"  pull:{name} runs first: what it fetches ({', '.join(steps.pulled_things(part))}) "
+            "changed, or it never ran here"
+        )
     for dep in workspace.dependencies(name):
         if not build_is_current(workspace, dep):
-            lines.append(f"  after part {dep} would rebuild first, which may change what {name} sees")
+            lines.append(
+                f"  after part {dep} would rebuild first, which may change what {name} sees"
+            )
     return lines
 
 
 def differences(old: dict, new: dict, old_source: dict, new_source: dict) -> list[str]:
     changes: list[str] = []
-    for field in ("rules-version", "source-date-epoch", "environment", "pulled-source", "build-packages", "stage-packages"):
+    for field in (
+        "rules-version",
+        "source-date-epoch",
+        "environment",
+        "pulled-source",
+        "build-packages",
+        "stage-packages",
+    ):
         if old.get(field) != new.get(field):
             changes.append(f"{field}: {_short(old.get(field))} -> {_short(new.get(field))}")
     changes += _config(old.get("part", {}), new.get("part", {}))
     if old.get("source") != new.get("source"):
         changes += _files(old_source, {path: list(entry) for path, entry in new_source.items()})
     if old.get("pulled") != new.get("pulled"):
-        changes += _named("pulled wheel", {f: d for f, d in old.get("pulled", [])}, {f: d for f, d in new.get("pulled", [])})
-    changes += _named("after part", old.get("after", {}), new.get("after", {}), changed="its staged output changed")
+        changes += _named(
+            "pulled wheel",
+            {f: d for f, d in old.get("pulled", [])},
+            {f: d for f, d in new.get("pulled", [])},
+        )
+    changes += _named(
+        "after part",
+        old.get("after", {}),
+        new.get("after", {}),
+        changed="its staged output changed",
+    )
     for field in sorted(set(old.get("toolchain", {})) | set(new.get("toolchain", {}))):
         before, after = old.get("toolchain", {}).get(field), new.get("toolchain", {}).get(field)
         if before != after:
@@ -74,8 +99,12 @@ def _config(old: dict, new: dict) -> list[str]:
     changes = []
     for key in sorted(set(old) | set(new)):
         if key == "build-environment":
-            changes += _named("build-environment variable", dict(old.get(key, [])), dict(new.get(key, [])),
-                              changed="value changed")
+            changes += _named(
+                "build-environment variable",
+                dict(old.get(key, [])),
+                dict(new.get(key, [])),
+                changed="value changed",
+            )
         elif old.get(key) != new.get(key):
             changes.append(f"config {key}: {_short(old.get(key))} -> {_short(new.get(key))}")
     return changes
@@ -98,7 +127,11 @@ def _files(old: dict, new: dict) -> list[str]:
 def _named(noun: str, old: dict, new: dict, changed: str = "changed") -> list[str]:
     lines = [f"{noun} {name} added" for name in sorted(set(new) - set(old))]
     lines += [f"{noun} {name} removed" for name in sorted(set(old) - set(new))]
-    lines += [f"{noun} {name}: {changed}" for name in sorted(set(old) & set(new)) if old[name] != new[name]]
+    lines += [
+        f"{noun} {name}: {changed}"
+        for name in sorted(set(old) & set(new))
+        if old[name] != new[name]
+    ]
     return lines
 
 

@@ -5,22 +5,19 @@ A record holds everything that decides an action's output and nothing else: no c
 environment, no mtime. The record is kept beside the result, so `explain` can say which field
 changed.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from rules.core import RULES_VERSION
+from rules.action import Manifest, action_environment, source_manifest, stat_cache
+from rules.core import RULES_VERSION, digest
 from rules.pull import build_packages_record, debs_record, pulled_source_record
-from rules.core import digest
-from rules.workspace import Sandbox
-from rules.action import action_environment
-from rules.workspace import Layout
-from rules.action import Manifest, source_manifest, stat_cache
+from rules.python import toolchain_record
 from rules.stage import staged
 from rules.tree import tree_digest
-from rules.python import toolchain_record
-from rules.workspace import Workspace
+from rules.workspace import Layout, Sandbox, Workspace
 
 SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
 
@@ -35,7 +32,11 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
     # as the build sees it: without the build root, and without .git (never copied into a build)
-    manifest = source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source)) if source else {}
+    manifest = (
+        source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source))
+        if source
+        else {}
+    )
     keyed = _keyed_name(workspace, name)
     record = {
         "rule": "build",
@@ -44,7 +45,9 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "source-date-epoch": workspace.source_date_epoch,
         "source": digest(sorted(manifest.items())),
         "pulled": _pulled(layout, name) if part.plugin == "python" else [],
-        "after": {dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)},
+        "after": {
+            dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)
+        },
         "toolchain": toolchain_record(workspace),
         "environment": _environment(keyed, workspace.source_date_epoch),
     }
@@ -65,7 +68,11 @@ def _keyed_name(workspace: Workspace, name: str) -> str:
     name (the sandbox path is never in an output), so two parts that ask for the same build share
     one cached result, as Bazel shares identical actions."""
     part = workspace.parts[name]
-    scripted = part.override_build is not None or part.override_stage is not None or part.override_pull is not None
+    scripted = (
+        part.override_build is not None
+        or part.override_stage is not None
+        or part.override_pull is not None
+    )
     if scripted or any("PART_NAME" in value for _, value in part.build_environment):
         return name
     return ANY_PART
@@ -74,5 +81,3 @@ def _keyed_name(workspace: Workspace, name: str) -> str:
 def _pulled(layout: Layout, name: str) -> list:
     data = json.loads((layout.pulled(name) / "pulled.json").read_text())
     return [[w["file"], w["sha256"]] for group in ("wheels", "build-wheels") for w in data[group]]
-
-

@@ -2,17 +2,13 @@
 run), stage-packages downloaded, python wheels pulled, in that order (wheels are resolved from the
 pulled source). Each piece is current or redone on its own; the task is current when all are.
 """
+
 from __future__ import annotations
 
-from rules import pull
-from rules import python
-from rules.core import PartsmithError
-from rules.workspace import Layout
-from rules.core import action_lock
-from rules.core import Progress
+from rules import pull, python
 from rules.cache import Store
-from rules.core import cache_root
-from rules.workspace import Part, Workspace
+from rules.core import PartsmithError, Progress, action_lock, cache_root
+from rules.workspace import Layout, Part, Workspace
 
 
 def pulled_things(part: Part) -> list[str]:
@@ -36,7 +32,10 @@ def pull_is_current(workspace: Workspace, name: str) -> bool:
     layout = Layout(workspace.build_root)
     try:
         return (
-            all(version is not None for version in pull.installed_versions(part.build_packages).values())
+            all(
+                version is not None
+                for version in pull.installed_versions(part.build_packages).values()
+            )
             and (not pull.needs_source_pull(part) or pull.source_is_current(workspace, name))
             and (not part.stage_packages or pull.debs_are_current(layout, part))
             and (part.plugin != "python" or python.python_pull_is_current(workspace, name))
@@ -57,13 +56,19 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
         said.append(pull.pull_source(workspace, name))
     if part.stage_packages and not pull.debs_are_current(layout, part):
         with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
-            if not pull.debs_are_current(layout, part):  # another doit may have downloaded them meanwhile
+            if not pull.debs_are_current(
+                layout, part
+            ):  # another doit may have downloaded them meanwhile
                 got, stored = pull.download_debs(layout, part, Store(cache_root()))
-                said.append(f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})"
-                            + (f", {stored} of them from the store" if stored else ""))
+                said.append(
+                    f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})"
+                    + (f", {stored} of them from the store" if stored else "")
+                )
     outcome = "fetched"
     if part.plugin == "python":
         outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
-        said.append(f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} ({', '.join(w.pin for w in pulled.wheels)})"
-                    + (f"; {note}" if note else ""))
+        said.append(
+            f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} ({', '.join(w.pin for w in pulled.wheels)})"
+            + (f"; {note}" if note else "")
+        )
     return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}

@@ -6,19 +6,23 @@ that the output folder is what this key made). Whatever `produce` and `publish` 
 previous output stays until the new one is complete: a restore is written into a scratch folder
 beside the output and swapped in only once every blob was there and good.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
-from .remote import fetch_from_remote, upload_to_remote
 from rules.core import remove_tree
-from .store import Result, Store
 from rules.tree import Tree
 
+from .remote import fetch_from_remote, upload_to_remote
+from .store import Result, Store
 
-Made = Literal["built", "fetched"]  # built: a build ran; fetched: a pull downloaded (or found) the files
+Made = Literal[
+    "built", "fetched"
+]  # built: a build ran; fetched: a pull downloaded (or found) the files
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def _kept(action: CachedAction, produced: Produced) -> bool:
     try:
         store.put(action.key, action.record, produced.tree, produced.folder, produced.values)
     except OSError as err:
-        print(f"partsmith: warning: {action.task} was not cached: {err.strerror or err}: {err.filename or store.root}")
+        print(
+            f"partsmith: warning: {action.task} was not cached: {err.strerror or err}: {err.filename or store.root}"
+        )
         return False
     return True

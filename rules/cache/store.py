@@ -10,6 +10,7 @@ and the action runs again — it never reaches an install folder.
 Restores copy (never hard-link): a write to stage/ or an install folder must not be able to reach
 a cached blob, and running as root ignores read-only modes.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -22,8 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ContextManager
 
-from rules.core import remove_tree, write_atomic
-from rules.core import flocked
+from rules.core import flocked, remove_tree, write_atomic
 from rules.tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, write_tree
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -65,7 +65,9 @@ class Store:
                 shards.add(digest[:2])
             pending[digest] = (f"{final}.{pid}.tmp", final)
             try:
-                if copy_checked(f"{root}/{path}", pending[digest][0], 0o444) != digest:  # changed since captured
+                if (
+                    copy_checked(f"{root}/{path}", pending[digest][0], 0o444) != digest
+                ):  # changed since captured
                     raise OSError(f"{root}/{path} changed since it was captured")
             except OSError:
                 for leftover, _ in pending.values():
@@ -111,7 +113,9 @@ class Store:
         path = self.result_path(key)
         try:
             data = json.loads(path.read_text())
-            result = Result(key, data["record"], from_data(data["tree"]), dict(data.get("values", {})))
+            result = Result(
+                key, data["record"], from_data(data["tree"]), dict(data.get("values", {}))
+            )
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -131,7 +135,9 @@ class Store:
     def trimming(self) -> ContextManager[None]:
         return flocked(self.root / "store.lock", exclusive=True)
 
-    def put(self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None) -> None:
+    def put(
+        self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None
+    ) -> None:
         """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
         with self.writing():
             self.put_tree(tree, folder)
@@ -152,12 +158,17 @@ class Store:
         for temp, final in pending:
             os.replace(temp, final)
 
-    def put_result(self, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None) -> None:
+    def put_result(
+        self, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None
+    ) -> None:
         """Write the action result last, once every blob it names is stored. `values`: what the
         build said with `craftctl set` (a version), an output like the files."""
         self.ac.mkdir(parents=True, exist_ok=True)
-        data = {"record": record, "tree": {path: entry.to_json() for path, entry in tree.items()},
-                **({"values": values} if values else {})}
+        data = {
+            "record": record,
+            "tree": {path: entry.to_json() for path, entry in tree.items()},
+            **({"values": values} if values else {}),
+        }
         write_atomic(self.result_path(key), json.dumps(data, sort_keys=True), durable=True)
 
     # -- size and eviction ----------------------------------------------------------------------
@@ -175,12 +186,20 @@ class Store:
         files into the store before it stores the result naming them, without holding the
         store's lock for the whole download."""
         with self.trimming():
-            results = sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.ac.is_dir() else []
+            results = (
+                sorted(self.ac.glob("*.json"), key=lambda p: p.stat().st_mtime)
+                if self.ac.is_dir()
+                else []
+            )
             uses = {path: self._digests(path) for path in results}
             count = Counter(digest for digests in uses.values() for digest in digests)
             sizes = self._blob_sizes()
             fresh = time.time() - UNNAMED_GRACE
-            for name in [name for name in sizes if count[name] == 0 and self.blob(name).stat().st_mtime < fresh]:
+            for name in [
+                name
+                for name in sizes
+                if count[name] == 0 and self.blob(name).stat().st_mtime < fresh
+            ]:
                 self.blob(name).unlink(missing_ok=True)
                 del sizes[name]
             total = sum(sizes.values()) + sum(path.stat().st_size for path in results)
@@ -234,7 +253,9 @@ def check_tree(tree: dict[str, Entry]) -> None:
         parent = path.rpartition("/")[0]
         if parent and (parent not in tree or tree[parent].kind != "dir"):
             raise ValueError(f"{path!r} is not inside a folder of the tree")
-        if entry.kind not in ("file", "dir", "symlink") or (entry.kind == "file" and not DIGEST.fullmatch(entry.digest)):
+        if entry.kind not in ("file", "dir", "symlink") or (
+            entry.kind == "file" and not DIGEST.fullmatch(entry.digest)
+        ):
             raise ValueError(f"bad entry for {path!r}")
         if entry.kind == "symlink" and ("\0" in entry.target or link_escapes(tree, path)):
             raise ValueError(f"symlink {path!r} leaves the tree")

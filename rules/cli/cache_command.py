@@ -1,14 +1,13 @@
 """Seeing and bounding the local store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE."""
+
 from __future__ import annotations
 
 import json
 import os
 import re
 
-from rules.core import cache_root
-from rules.core import PartsmithError
-from rules.core import write_atomic
 from rules.cache import Store
+from rules.core import PartsmithError, cache_root, write_atomic
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 LAST_RUN = "last-run.json"
@@ -27,9 +26,15 @@ def parse_size(text: str) -> int:
 def show() -> str:
     root = cache_root()
     stats = Store(root).stats()
-    lines = [f"cache {root}: {_size(stats['bytes'])} in {stats['results']} results and {stats['blobs']} blobs"]
+    lines = [
+        f"cache {root}: {_size(stats['bytes'])} in {stats['results']} results and {stats['blobs']} blobs"
+    ]
     limit = os.environ.get("PARTSMITH_CACHE_MAX_SIZE")
-    lines.append(f"limit: {limit} ($PARTSMITH_CACHE_MAX_SIZE)" if limit else "limit: none (set $PARTSMITH_CACHE_MAX_SIZE)")
+    lines.append(
+        f"limit: {limit} ($PARTSMITH_CACHE_MAX_SIZE)"
+        if limit
+        else "limit: none (set $PARTSMITH_CACHE_MAX_SIZE)"
+    )
     try:
         last = json.loads((root / LAST_RUN).read_text())
         total = last["hits"] + last["misses"]
@@ -43,7 +48,9 @@ def show() -> str:
 def trim() -> str:
     limit = os.environ.get("PARTSMITH_CACHE_MAX_SIZE")
     if not limit:
-        raise PartsmithError("no size limit to trim to", resolution="Set PARTSMITH_CACHE_MAX_SIZE, e.g. 2G.")
+        raise PartsmithError(
+            "no size limit to trim to", resolution="Set PARTSMITH_CACHE_MAX_SIZE, e.g. 2G."
+        )
     evicted = Store(cache_root()).trim(parse_size(limit))
     return f"cache-trim: evicted {evicted} results; " + show().splitlines()[0]
 
@@ -54,7 +61,11 @@ def trim_if_bounded() -> str:
     if not limit:
         return ""
     evicted = Store(cache_root()).trim(parse_size(limit))
-    return f"partsmith: cache: evicted {evicted} least recently used results (limit {limit})" if evicted else ""
+    return (
+        f"partsmith: cache: evicted {evicted} least recently used results (limit {limit})"
+        if evicted
+        else ""
+    )
 
 
 def record_run(hits: int, misses: int) -> None:

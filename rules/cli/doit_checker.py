@@ -4,6 +4,7 @@ doit's default checker calls a file unchanged when its mtime is; `cp -p`, `rsync
 keep mtimes while changing bytes. Here a file is re-hashed unless mtime, size, ctime and inode all
 match what was recorded (ctime cannot be set back by any tool), so unchanged files cost one stat.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,24 +5,19 @@ Parts with the same inputs share one resolution. A lock's versions are kept when
 content is unchanged is not rewritten. `check=1` writes nothing and resolves nothing: it fails
 when a lock is missing or no longer matches its part (what CI runs).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from rules.core import PartsmithError, Progress, action_lock, cores_per_task, digest, write_atomic
 from rules.pull import needs_source_pull, pull_source, source_is_current
-from rules.core import cores_per_task
-from rules.core import digest
-from rules.core import PartsmithError
-from rules.core import write_atomic
-from rules.workspace import Layout
-from rules.core import action_lock
-from rules.core import Progress
+from rules.python import Lock, differences, dumps, load, lock_inputs, lock_path, normalized, resolve
+from rules.workspace import Layout, Workspace
+
 from .reporter import shown
-from rules.python import Lock, differences, dumps, load, lock_path, normalized
-from rules.python import lock_inputs, resolve
-from rules.workspace import Workspace
 
 
 def python_parts(workspace: Workspace, only: str | None) -> list[str]:
@@ -30,8 +25,10 @@ def python_parts(workspace: Workspace, only: str | None) -> list[str]:
     if only is None:
         return names
     if only not in names:
-        raise PartsmithError(f"lock: {only!r} is not a python part of {workspace.path.name}",
-                             resolution=f"Name one of: {', '.join(names) or '(none)'}.")
+        raise PartsmithError(
+            f"lock: {only!r} is not a python part of {workspace.path.name}",
+            resolution=f"Name one of: {', '.join(names) or '(none)'}.",
+        )
     return [only]
 
 
@@ -54,9 +51,14 @@ def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = No
         futures = {key: pool.submit(_resolved, workspace, w, upgrade) for key, w in firsts.items()}
         resolved = {key: future.result() for key, future in futures.items()}
     said = [_written(w, resolved[w.resolution]) for w in wanted]
-    if upgrade and not any(p.name == normalized(upgrade) for lock in resolved.values() for p in lock.packages):
-        raise PartsmithError(f"lock: upgrade={upgrade}: no locked part holds that package",
-                             "\n".join(said), "Name a package one of the locks lists.")
+    if upgrade and not any(
+        p.name == normalized(upgrade) for lock in resolved.values() for p in lock.packages
+    ):
+        raise PartsmithError(
+            f"lock: upgrade={upgrade}: no locked part holds that package",
+            "\n".join(said),
+            "Name a package one of the locks lists.",
+        )
     return "\n".join(said) or "lock: no python parts"
 
 
@@ -66,7 +68,13 @@ def _wanted(workspace: Workspace, name: str, upgrade: str | None) -> Wanted:
     path = lock_path(workspace.path, name)
     previous = _previous(path)
     inputs = lock_inputs(workspace, name)
-    resolution = digest({"inputs": inputs, "previous": previous.contents() if previous else None, "upgrade": upgrade})
+    resolution = digest(
+        {
+            "inputs": inputs,
+            "previous": previous.contents() if previous else None,
+            "upgrade": upgrade,
+        }
+    )
     return Wanted(name, path, previous, inputs, resolution)
 
 
@@ -87,7 +95,9 @@ def _written(wanted: Wanted, resolved: Lock) -> str:
         return f"lock:{wanted.part}: up to date, {_counted(resolved)} in {shown(wanted.path)}"
     _write(wanted.path, text)
     moved = _moves(wanted.previous, resolved)
-    return f"lock:{wanted.part}: wrote {_counted(resolved)} to {shown(wanted.path)}" + (f" ({moved})" if moved else "")
+    return f"lock:{wanted.part}: wrote {_counted(resolved)} to {shown(wanted.path)}" + (
+        f" ({moved})" if moved else ""
+    )
 
 
 def check(workspace: Workspace, only: str | None = None) -> str:
@@ -101,8 +111,11 @@ def check(workspace: Workspace, only: str | None = None) -> str:
         changed = differences(load(path).inputs, lock_inputs(workspace, name))
         stale += [f"{name}: {line}" for line in changed]
     if stale:
-        raise PartsmithError(f"lock: {len(stale)} difference{'s' * (len(stale) != 1)} between the locks and the parts",
-                             "\n".join(stale), "Run `doit lock` and commit the locks.")
+        raise PartsmithError(
+            f"lock: {len(stale)} difference{'s' * (len(stale) != 1)} between the locks and the parts",
+            "\n".join(stale),
+            "Run `doit lock` and commit the locks.",
+        )
     return "lock: every python part's lock matches it"
 
 
@@ -123,10 +136,15 @@ def _moves(previous: Lock | None, lock: Lock) -> str:
     if previous is None:
         return ""
     before = {p.name: p.version for p in previous.packages}
-    moves = [f"{p.name} {before[p.name]} -> {p.version}" for p in lock.packages
-             if p.name in before and before[p.name] != p.version]
+    moves = [
+        f"{p.name} {before[p.name]} -> {p.version}"
+        for p in lock.packages
+        if p.name in before and before[p.name] != p.version
+    ]
     added = [p.pin for p in lock.packages if p.name not in before]
-    return "; ".join(filter(None, [", ".join(moves), ("added " + ", ".join(added)) if added else ""]))
+    return "; ".join(
+        filter(None, [", ".join(moves), ("added " + ", ".join(added)) if added else ""])
+    )
 
 
 def _counted(lock: Lock) -> str:

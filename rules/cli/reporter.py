@@ -1,4 +1,5 @@
 """The line doit prints after a run: parts built, restored and up to date, entries staged, time."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ from pathlib import Path
 from doit import get_initial_workdir
 from doit.reporter import ConsoleReporter
 
-from . import cache_command as cache
 from rules.core import PartsmithError
-from rules.workspace import Layout
 from rules.python import lock_path
-from rules.workspace import Workspace
+from rules.workspace import Layout, Workspace
+
+from . import cache_command as cache
 
 
 def shown(path: Path) -> str:
@@ -36,8 +37,11 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
 
     def unlocked() -> str:
         """Python parts without a committed lock: their nightly builds follow the index's day."""
-        names = [name for name, part in workspace.parts.items()
-                 if part.plugin == "python" and not lock_path(workspace.path, name).is_file()]
+        names = [
+            name
+            for name, part in workspace.parts.items()
+            if part.plugin == "python" and not lock_path(workspace.path, name).is_file()
+        ]
         return f"; not locked: {', '.join(names)} (`doit lock` pins them)" if names else ""
 
     class SummaryReporter(ConsoleReporter):
@@ -69,7 +73,9 @@ def summary_reporter(workspace: Workspace) -> type[ConsoleReporter]:
             if self.stage_seen and stage_record.is_file():
                 staged = f"; {json.loads(stage_record.read_text())['entries']} entries staged"
             seconds = time.monotonic() - self.started
-            self.write(f"partsmith: parts {parts}{staged}{version()}{unlocked()}; {seconds:.2f} s\n")
+            self.write(
+                f"partsmith: parts {parts}{staged}{version()}{unlocked()}; {seconds:.2f} s\n"
+            )
             cache.record_run(self.outcomes["restored"], self.outcomes["built"])
             try:
                 trimmed = cache.trim_if_bounded()

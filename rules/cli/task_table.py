@@ -7,28 +7,36 @@ they depend on ran); their actions then restore from the store or run. stage and
 own checks: file_dep on the parts' Trees, config_changed on filesets and the epoch. Task actions
 return doit's TaskFailed for user mistakes, so they print a short message, never a traceback.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from doit import get_initial_workdir, get_var
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from rules.build import build_is_current, build_part, needs_pull, pull_is_current, pull_part, pulled_things, restore_written_through
-from . import cache_command as cache
-from rules.stage import farm_is_intact, prime_parts, stage_parts
+from rules.action import interpreter
+from rules.build import (
+    build_is_current,
+    build_part,
+    needs_pull,
+    pull_is_current,
+    pull_part,
+    pulled_things,
+    restore_written_through,
+)
 from rules.cache import remote_from_environment
-from rules.core import remove_tree
-from rules.core import PartsmithError
-from rules.workspace import Layout
+from rules.core import PartsmithError, remove_tree
+from rules.stage import farm_is_intact, prime_parts, stage_parts
+from rules.workspace import Layout, Workspace, load_workspace
+
+from . import cache_command as cache
 from .doit_checker import StatChecker
 from .reporter import shown, summary_reporter
-from rules.action import interpreter
-from rules.workspace import Workspace, load_workspace
 
 
 def doit_globals(workspace_arg: str | None, default: str, verify_part: str | None = None) -> dict:
@@ -48,8 +56,10 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         layout = Layout(workspace.build_root)
         layout.root.mkdir(parents=True, exist_ok=True)
         if workspace.unused:  # snap metadata: said once, so nobody expects partsmith to act on it
-            print(f"partsmith: {shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
-                  file=sys.stderr)
+            print(
+                f"partsmith: {shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
+                file=sys.stderr,
+            )
     except (PartsmithError, ValueError) as err:
         raise InvalidDodoFile(str(err)) from None
     except OSError as err:
@@ -78,6 +88,7 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
 def _outcome(work: Callable[[], str | tuple[str, dict]]) -> Callable[[], TaskFailed | dict | None]:
     """A doit python-action that prints `work`'s message (and hands doit its values, which the
     summary reads), or fails with the error's text."""
+
     def action() -> TaskFailed | dict | None:
         try:
             done = work()
@@ -87,18 +98,29 @@ def _outcome(work: Callable[[], str | tuple[str, dict]]) -> Callable[[], TaskFai
         except PartsmithError as err:
             return TaskFailed(str(err))
         except OSError as err:  # the machine, not partsmith: a full disk, a permission, a lost file
-            return TaskFailed(f"{err.strerror or err}: {err.filename or ''}\nCheck the path and run again.")
+            return TaskFailed(
+                f"{err.strerror or err}: {err.filename or ''}\nCheck the path and run again."
+            )
         except KeyboardInterrupt:
             return TaskFailed("interrupted: nothing of this task was kept; run again to finish")
+
     return action
 
 
 def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
-    yield {"basename": "pull", "name": None, "doc": "fetch what parts need (the only step that may use the network)"}
+    yield {
+        "basename": "pull",
+        "name": None,
+        "doc": "fetch what parts need (the only step that may use the network)",
+    }
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
         if not needs_pull(part):
-            yield {"name": name, "actions": None, "doc": f"fetch what part {name} needs (nothing to fetch)"}
+            yield {
+                "name": name,
+                "actions": None,
+                "doc": f"fetch what part {name} needs (nothing to fetch)",
+            }
             continue
         yield {
             "name": name,
@@ -107,12 +129,19 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
             "uptodate": [lambda task, values, name=name: pull_is_current(workspace, name)],
             # records first: a clean cut short leaves nothing that counts as pulled
             "clean": [(Path.unlink, [layout.pulled_source_record(name), True])]
-                     + [(remove_tree, [path]) for path in (layout.pulled(name), layout.pulled_source(name), layout.debs(name))],
+            + [
+                (remove_tree, [path])
+                for path in (layout.pulled(name), layout.pulled_source(name), layout.debs(name))
+            ],
         }
 
 
 def _build_tasks(workspace: Workspace) -> Iterator[dict]:
-    yield {"basename": "build", "name": None, "doc": "build every part as a hermetic action (or restore it from the cache)"}
+    yield {
+        "basename": "build",
+        "name": None,
+        "doc": "build every part as a hermetic action (or restore it from the cache)",
+    }
     layout = Layout(workspace.build_root)
     for name, part in workspace.parts.items():
         yield {
@@ -131,21 +160,38 @@ def _built(workspace: Workspace, name: str) -> tuple[str, dict]:
     done = build_part(workspace, name)
     where = shown(Layout(workspace.build_root).install(name))
     said = "".join(f", {key} {value}" for key, value in sorted(done.values.items()))  # craftctl set
-    return f"build:{name}: {done.outcome}, {_entries(done.entries)} in {where}{said}", {"outcome": done.outcome}
+    return f"build:{name}: {done.outcome}, {_entries(done.entries)} in {where}{said}", {
+        "outcome": done.outcome
+    }
 
 
 def _explain_tasks(workspace: Workspace) -> Iterator[dict]:
-    yield {"basename": "explain", "name": None, "doc": "say why a part would rebuild, or that it is up to date"}
+    yield {
+        "basename": "explain",
+        "name": None,
+        "doc": "say why a part would rebuild, or that it is up to date",
+    }
     for name in workspace.parts:
-        yield {"name": name, "doc": f"why part {name} would rebuild",
-               "actions": [_outcome(lambda name=name: _explained(workspace, name))]}
+        yield {
+            "name": name,
+            "doc": f"why part {name} would rebuild",
+            "actions": [_outcome(lambda name=name: _explained(workspace, name))],
+        }
 
 
 def _cache_tasks() -> Iterator[dict]:
-    yield {"basename": "cache", "doc": "show the cache's size, entries and last run ($PARTSMITH_CACHE_DIR)",
-           "actions": [_outcome(cache.show)], "uptodate": [False]}
-    yield {"basename": "cache-trim", "doc": "evict least recently used entries down to $PARTSMITH_CACHE_MAX_SIZE",
-           "actions": [_outcome(cache.trim)], "uptodate": [False]}
+    yield {
+        "basename": "cache",
+        "doc": "show the cache's size, entries and last run ($PARTSMITH_CACHE_DIR)",
+        "actions": [_outcome(cache.show)],
+        "uptodate": [False],
+    }
+    yield {
+        "basename": "cache-trim",
+        "doc": "evict least recently used entries down to $PARTSMITH_CACHE_MAX_SIZE",
+        "actions": [_outcome(cache.trim)],
+        "uptodate": [False],
+    }
 
 
 def _stage_task(workspace: Workspace) -> dict:
@@ -155,12 +201,18 @@ def _stage_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: _staged(workspace))],
         "task_dep": [f"build:{name}" for name in workspace.parts],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
-        "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
-                                     "stage": {n: list(p.stage) for n, p in workspace.parts.items()}}),
-                     lambda task, values: farm_is_intact(layout.stage, workspace.source_date_epoch)],
+        "uptodate": [
+            config_changed(
+                {
+                    "epoch": workspace.source_date_epoch,
+                    "stage": {n: list(p.stage) for n, p in workspace.parts.items()},
+                }
+            ),
+            lambda task, values: farm_is_intact(layout.stage, workspace.source_date_epoch),
+        ],
         "targets": [str(layout.stage)],
         "clean": [(remove_tree, [path]) for path in (layout.stage, layout.stage_records)]
-                 + [(Path.unlink, [layout.stage_record, True])],
+        + [(Path.unlink, [layout.stage_record, True])],
     }
 
 
@@ -176,12 +228,20 @@ def _prime_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: _primed(workspace))],
         "task_dep": ["stage"],
         "file_dep": [str(layout.manifest(name)) for name in workspace.parts],
-        "uptodate": [config_changed({"epoch": workspace.source_date_epoch,
-                                     "filesets": {n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()}}),
-                     lambda task, values: farm_is_intact(layout.prime, workspace.source_date_epoch)],
+        "uptodate": [
+            config_changed(
+                {
+                    "epoch": workspace.source_date_epoch,
+                    "filesets": {
+                        n: [list(p.stage), list(p.prime)] for n, p in workspace.parts.items()
+                    },
+                }
+            ),
+            lambda task, values: farm_is_intact(layout.prime, workspace.source_date_epoch),
+        ],
         "targets": [str(layout.prime)],
         "clean": [(remove_tree, [path]) for path in (layout.prime, layout.prime_records)]
-                 + [(Path.unlink, [layout.prime_record, True])],
+        + [(Path.unlink, [layout.prime_record, True])],
     }
 
 
@@ -198,8 +258,10 @@ def _pack_task(workspace: Workspace) -> dict:
         "actions": [_outcome(lambda: _packed(workspace))],
         "task_dep": ["prime"],
         "file_dep": [str(layout.prime_record)],
-        "uptodate": [config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch}),
-                     lambda task, values: _intact(archive)],
+        "uptodate": [
+            config_changed({"name": workspace.name, "epoch": workspace.source_date_epoch}),
+            lambda task, values: _intact(archive),
+        ],
         "targets": [str(archive), str(archive) + ".sha256"],
         "clean": [(remove_tree, [layout.root / "dist"])],
     }
@@ -225,6 +287,7 @@ def _lock_task(workspace: Workspace, only: str | None) -> dict:
 
 def _locked(workspace: Workspace, only: str | None) -> str:
     from . import lock_command as locking
+
     if get_var("check"):
         return locking.check(workspace, only)
     return locking.lock(workspace, only, get_var("upgrade"))
@@ -234,21 +297,25 @@ def _locked(workspace: Workspace, only: str | None) -> str:
 # not on every doit start-up: a no-op `doit stage` should cost little more than doit itself.
 def _explained(workspace: Workspace, name: str) -> str:
     from rules.build import explain
+
     return explain(workspace, name)
 
 
 def _packed(workspace: Workspace) -> str:
     from rules.release import pack
+
     return pack(workspace)
 
 
 def _intact(archive: Path) -> bool:
     from rules.release import archive_is_intact
+
     return archive_is_intact(archive)
 
 
 def _verified(workspace: Workspace, only: str | None) -> str:
     from rules.release import verify
+
     return verify(workspace, only)
 
 

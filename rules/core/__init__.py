@@ -4,12 +4,19 @@ files and folder swaps, flocks, the cache's root folder, the progress line, the 
 
 from .cache_location import cache_root
 from .cores import cores_per_task
-from .errors import BuildError, Conflict, PartsmithError, Problem, StageConflictError, WorkspaceError
+from .errors import (
+    BuildError,
+    Conflict,
+    PartsmithError,
+    Problem,
+    StageConflictError,
+    WorkspaceError,
+)
 from .files import atomic_file, remove_tree, swap_in, write_atomic
 from .flock import action_lock, flocked
 from .hashing import Digest, digest
 from .machine import ARCH_TRIPLET, DEB_ARCH
-from .progress import Progress, SILENT
+from .progress import SILENT, Progress
 from .version import RULES_VERSION
 
 __all__ = [

@@ -1,4 +1,5 @@
 """Where partsmith keeps what outlives a build root (SPEC.md, "Where things go")."""
+
 from __future__ import annotations
 
 import os

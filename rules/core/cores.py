@@ -5,6 +5,7 @@
 divided by N, at least one. doit's workers are forked from the process that read the command
 line, so its `-n` is in sys.argv there.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,9 @@ import sys
 
 
 def cores_per_task(argv: list[str] | None = None) -> int:
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    available = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     return max(1, available // doit_jobs(sys.argv if argv is None else argv))
 
 

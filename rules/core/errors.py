@@ -3,6 +3,7 @@
 The CLI prints these three fields and exits non-zero; tests assert on the fields. Anything that
 is not a PartsmithError is a bug in partsmith and may show a traceback.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

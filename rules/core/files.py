@@ -1,17 +1,21 @@
 """Files and folders written safely: one atomic writer for every file a reader may see half
 written, and removal of the folders that builds leave behind, read-only ones included."""
+
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 
-def write_atomic(path: Path, data: str | bytes, *, durable: bool = False, mode: int | None = None) -> None:
+def write_atomic(
+    path: Path, data: str | bytes, *, durable: bool = False, mode: int | None = None
+) -> None:
     """Replace `path` by `data` so that a reader, or the next run after a crash, sees the old
     file or the new one, never half of one (see `atomic_file`)."""
     with atomic_file(path, durable=durable, mode=mode) as out:
@@ -19,7 +23,9 @@ def write_atomic(path: Path, data: str | bytes, *, durable: bool = False, mode: 
 
 
 @contextmanager
-def atomic_file(path: Path, *, durable: bool = False, mode: int | None = None) -> Iterator[BinaryIO]:
+def atomic_file(
+    path: Path, *, durable: bool = False, mode: int | None = None
+) -> Iterator[BinaryIO]:
     """A binary file to write that becomes `path` when the block ends without error; on an
     error it is removed and `path` stays as it was.
 
@@ -62,6 +68,7 @@ def swap_in(fresh: Path, dest: Path, marks: tuple[Path, ...] = ()) -> None:
 def remove_tree(path: Path) -> None:
     """rmtree that also removes what sits in read-only folders (a chmod 555 in a source, Go's
     module cache under $HOME): such a folder is made writable, then the removal is retried."""
+
     def unlock_and_retry(function, failed, _error):
         parent = os.path.dirname(failed)
         os.chmod(parent, stat.S_IMODE(os.lstat(parent).st_mode) | stat.S_IRWXU)

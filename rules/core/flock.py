@@ -5,13 +5,14 @@ processes: if doit is killed, a build script it leaves running keeps the part lo
 script ends, so the next run waits instead of building into a sandbox still being written.
 (filelock's locks live in the parent alone, which is right for the stage, not for actions.)
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager
@@ -23,7 +24,9 @@ def action_lock(path: Path, what: str) -> Iterator[int]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"{what}: waiting for another run of it to end (another doit, or one a killed doit left running)")
+            print(
+                f"{what}: waiting for another run of it to end (another doit, or one a killed doit left running)"
+            )
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
     finally:

@@ -1,4 +1,5 @@
 """Keys are digests of explicit records: canonical JSON (sorted keys, no floats), then sha256."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,15 +3,16 @@
 Without a terminal (CI, a pipe) it prints nothing: logs stay as they were, and the summary line
 is unchanged. The line is rewritten at most ten times a second and cleared when the task ends.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 INTERVAL = 0.1
 
@@ -19,7 +20,9 @@ INTERVAL = 0.1
 class Progress:
     def __init__(self, task: str, enabled: bool | None = None) -> None:
         self.task = task
-        self.enabled = sys.stderr.isatty() and not os.environ.get("CI") if enabled is None else enabled
+        self.enabled = (
+            sys.stderr.isatty() and not os.environ.get("CI") if enabled is None else enabled
+        )
         self._lock = threading.Lock()
         self._what, self._count, self._done, self._bytes, self._total = "", 0, 0, 0, 0
         self._shown_at = 0.0
@@ -31,7 +34,13 @@ class Progress:
 
     def start_count(self, what: str, count: int, total_bytes: int) -> None:
         with self._lock:
-            self._what, self._count, self._done, self._bytes, self._total = what, count, 0, 0, total_bytes
+            self._what, self._count, self._done, self._bytes, self._total = (
+                what,
+                count,
+                0,
+                0,
+                total_bytes,
+            )
             self._show(force=True)
 
     def add_bytes(self, count: int) -> None:

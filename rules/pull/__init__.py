@@ -2,7 +2,15 @@
 (build-packages checked, stage-packages downloaded).
 """
 
-from .debian_packages import build_packages_record, debs_are_current, debs_record, download_debs, ensure_build_packages, installed_versions, load_debs
+from .debian_packages import (
+    build_packages_record,
+    debs_are_current,
+    debs_record,
+    download_debs,
+    ensure_build_packages,
+    installed_versions,
+    load_debs,
+)
 from .pulled_source import needs_source_pull, pull_source, pulled_source_record, source_is_current
 
 __all__ = [

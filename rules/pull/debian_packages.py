@@ -8,6 +8,7 @@ stage-packages are files the part ships: `pull` downloads the named packages wit
 base, and not their dependencies) and records version and sha256 of each; `build` unpacks them
 into the part's install with `dpkg-deb -x` (no maintainer scripts run).
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,15 +20,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.core import digest
-from rules.core import BuildError
-from rules.core import remove_tree
-from rules.workspace import Layout
 from rules.cache import Store
+from rules.core import BuildError, digest, remove_tree
 from rules.tree import capture, copy_checked, hash_file
-from rules.workspace import Part
+from rules.workspace import Layout, Part
 
-APT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
+APT_ENV = {
+    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    "LC_ALL": "C.UTF-8",
+    "DEBIAN_FRONTEND": "noninteractive",
+}
 RECORD = "debs.json"
 
 
@@ -47,17 +49,23 @@ class Deb:
 # -- build-packages -------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
     """Each package's installed version, None when it is not installed (asked once per run)."""
     if not names:
         return {}
     try:
-        result = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n", *names],
-                                capture_output=True, text=True, env=APT_ENV)
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n", *names],
+            capture_output=True,
+            text=True,
+            env=APT_ENV,
+        )
     except FileNotFoundError:
-        raise BuildError("build-packages need Debian's dpkg, which this machine lacks",
-                         resolution="Install the tools another way and remove build-packages, or build on Debian or Ubuntu.") from None
+        raise BuildError(
+            "build-packages need Debian's dpkg, which this machine lacks",
+            resolution="Install the tools another way and remove build-packages, or build on Debian or Ubuntu.",
+        ) from None
     found = {}
     for line in result.stdout.splitlines():
         name, version, status = (line.split("\t") + ["", ""])[:3]
@@ -68,22 +76,35 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
 
 def ensure_build_packages(part: Part) -> str | None:
     """Install what is missing (as root), or fail naming every missing package."""
-    missing = [name for name, version in installed_versions(part.build_packages).items() if version is None]
+    missing = [
+        name for name, version in installed_versions(part.build_packages).items() if version is None
+    ]
     if not missing:
         return None
     if os.geteuid() != 0:
         raise BuildError(
             f"part {part.name!r}: build-packages not installed: {' '.join(missing)}",
             resolution=f"Install them (sudo apt-get install {' '.join(missing)}) or run partsmith as root, "
-                       "which installs them.",
+            "which installs them.",
         )
-    result = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-                            capture_output=True, text=True, env=APT_ENV)
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+        capture_output=True,
+        text=True,
+        env=APT_ENV,
+    )
     installed_versions.cache_clear()
     if result.returncode != 0:
-        errors = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.startswith("E:")]
-        raise BuildError(f"part {part.name!r}: build-packages could not be installed: {' '.join(missing)}",
-                         "\n".join(errors[-10:]), "Check the package names against `apt-cache policy NAME`.")
+        errors = [
+            line
+            for line in result.stdout.splitlines() + result.stderr.splitlines()
+            if line.startswith("E:")
+        ]
+        raise BuildError(
+            f"part {part.name!r}: build-packages could not be installed: {' '.join(missing)}",
+            "\n".join(errors[-10:]),
+            "Check the package names against `apt-cache policy NAME`.",
+        )
     return f"installed build-packages {' '.join(missing)}"
 
 
@@ -113,18 +134,40 @@ def download_debs(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, 
         os.chmod(temp, 0o755)  # apt downloads as its _apt user when run as root
         stored = _from_store(store, part.stage_packages, Path(temp))
         missing = [name for name in part.stage_packages if name not in stored]
-        result = subprocess.run(["apt-get", "download", "-q", *missing], cwd=temp,
-                                capture_output=True, text=True, env=APT_ENV) if missing else None
+        result = (
+            subprocess.run(
+                ["apt-get", "download", "-q", *missing],
+                cwd=temp,
+                capture_output=True,
+                text=True,
+                env=APT_ENV,
+            )
+            if missing
+            else None
+        )
         if result is not None and result.returncode != 0:
-            errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith(("E:", "W:"))]
+            errors = [
+                line
+                for line in (result.stdout + result.stderr).splitlines()
+                if line.startswith(("E:", "W:"))
+            ]
             raise BuildError(
                 f"part {part.name!r}: stage-packages could not be downloaded: {' '.join(part.stage_packages)}",
                 "\n".join(errors[-10:]),
                 "Check the names with `apt-cache policy NAME`; as root, `apt-get update` refreshes the host's lists.",
             )
-        debs = tuple(_described(Path(temp, file), folder) for file in sorted(os.listdir(temp)) if file.endswith(".deb"))
+        debs = tuple(
+            _described(Path(temp, file), folder)
+            for file in sorted(os.listdir(temp))
+            if file.endswith(".deb")
+        )
         _keep(store, Path(temp), debs)  # also marks them used, for cache-trim
-        record = {"debs": [{"name": d.name, "version": d.version, "file": d.file, "sha256": d.sha256} for d in debs]}
+        record = {
+            "debs": [
+                {"name": d.name, "version": d.version, "file": d.file, "sha256": d.sha256}
+                for d in debs
+            ]
+        }
         Path(temp, RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         os.rename(temp, folder)
     return tuple(sorted(debs, key=lambda deb: deb.name)), len(stored)
@@ -133,15 +176,25 @@ def download_debs(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, 
 def _candidates(names: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     """name -> (file name, sha256) of the version apt would download, from its lists."""
     try:
-        result = subprocess.run(["apt-cache", "show", "--no-all-versions", *names], capture_output=True,
-                                text=True, env=APT_ENV)
+        result = subprocess.run(
+            ["apt-cache", "show", "--no-all-versions", *names],
+            capture_output=True,
+            text=True,
+            env=APT_ENV,
+        )
     except FileNotFoundError:
         return {}
     found = {}
     for block in result.stdout.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(" "))
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.splitlines()
+            if ": " in line and not line.startswith(" ")
+        )
         if {"Package", "Filename", "SHA256"} <= set(fields) and fields["Package"] in names:
-            found.setdefault(fields["Package"], (fields["Filename"].rsplit("/", 1)[-1], fields["SHA256"]))
+            found.setdefault(
+                fields["Package"], (fields["Filename"].rsplit("/", 1)[-1], fields["SHA256"])
+            )
     return found
 
 
@@ -169,8 +222,13 @@ def _keep(store: Store, folder: Path, debs: tuple[Deb, ...]) -> None:
 
 
 def _described(path: Path, folder: Path) -> Deb:
-    fields = subprocess.run(["dpkg-deb", "--show", "--showformat", "${Package}\t${Version}", str(path)],
-                            capture_output=True, text=True, env=APT_ENV, check=True).stdout.split("\t")
+    fields = subprocess.run(
+        ["dpkg-deb", "--show", "--showformat", "${Package}\t${Version}", str(path)],
+        capture_output=True,
+        text=True,
+        env=APT_ENV,
+        check=True,
+    ).stdout.split("\t")
     return Deb(fields[0], fields[1], path.name, hash_file(path)[0], folder)
 
 
@@ -183,8 +241,10 @@ def recorded_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
         data = json.loads((folder / RECORD).read_text())
         debs = tuple(Deb(**entry, folder=folder) for entry in data["debs"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise BuildError(f"part {part.name!r}: stage-packages have not been pulled",
-                         resolution=f"Run `doit pull:{part.name}` (or `doit stage`).") from None
+        raise BuildError(
+            f"part {part.name!r}: stage-packages have not been pulled",
+            resolution=f"Run `doit pull:{part.name}` (or `doit stage`).",
+        ) from None
     return tuple(sorted(debs, key=lambda deb: deb.name))
 
 
@@ -193,9 +253,15 @@ def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
     what pull's up-to-date check and the build read; the build key takes the record alone."""
     debs = recorded_debs(layout, part)
     for deb in debs:
-        if not re.fullmatch(r"[^/]+\.deb", deb.file) or not deb.path.is_file() or hash_file(deb.path)[0] != deb.sha256:
-            raise BuildError(f"part {part.name!r}: stage-package {deb.file} is missing or changed since it was pulled",
-                             resolution=f"Run `doit clean pull:{part.name}`, then run again.")
+        if (
+            not re.fullmatch(r"[^/]+\.deb", deb.file)
+            or not deb.path.is_file()
+            or hash_file(deb.path)[0] != deb.sha256
+        ):
+            raise BuildError(
+                f"part {part.name!r}: stage-package {deb.file} is missing or changed since it was pulled",
+                resolution=f"Run `doit clean pull:{part.name}`, then run again.",
+            )
     return debs
 
 

@@ -8,6 +8,7 @@ digest of the folder's manifest. Each time doit asks, the record is made again (
 new record) and the folder is checked against its manifest, so a folder changed by hand or half
 removed is pulled again, never built. The record stays in the build root: it is not a cache key.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from rules.action import interpreter, pulled_by_script, source_manifest, stat_cache
+from rules.core import action_lock, digest, swap_in, write_atomic
+from rules.workspace import Layout, Part, Workspace
+
 from . import source_fetch as fetch
-from rules.core import digest
-from rules.core import swap_in, write_atomic
-from rules.workspace import Layout
-from rules.core import action_lock
-from rules.action import pulled_by_script
-from rules.action import source_manifest, stat_cache
-from rules.action import interpreter
-from rules.workspace import Part, Workspace
 
 
 def needs_source_pull(part: Part) -> bool:
@@ -43,7 +40,9 @@ def source_is_current(workspace: Workspace, name: str) -> bool:
     try:
         return previous["record"] == digest(_record(workspace, name))
     except fetch.Unreachable as err:
-        print(f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})")
+        print(
+            f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})"
+        )
         return True
 
 
@@ -68,12 +67,20 @@ def pull_source(workspace: Workspace, name: str) -> str:
                 source = workspace.local_source(part) or _empty(Path(temp, "empty"))
             if part.override_pull is not None:
                 values = pulled_by_script(workspace, name, source, made, keep_open=(lock,))
-                said.append("ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items())))
+                said.append(
+                    "ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items()))
+                )
             else:
                 os.rename(source, made)
-            swap_in(made, dest, marks=(layout.pulled_source_record(name),))  # untrusted until recorded
-        written = {"record": digest(record), "resolved": resolved, "values": values,
-                   "manifest": folder_digest(workspace, dest)}
+            swap_in(
+                made, dest, marks=(layout.pulled_source_record(name),)
+            )  # untrusted until recorded
+        written = {
+            "record": digest(record),
+            "resolved": resolved,
+            "values": values,
+            "manifest": folder_digest(workspace, dest),
+        }
         write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
     return "; ".join(said)
 
@@ -95,13 +102,23 @@ def folder_digest(workspace: Workspace, folder: Path) -> str:
 
 def _record(workspace: Workspace, name: str) -> dict:
     part = workspace.parts[name]
-    record: dict = {"override-pull": part.override_pull, "build-environment": [list(p) for p in part.build_environment],
-                    "source-date-epoch": workspace.source_date_epoch, "interpreter": str(interpreter(workspace))}
+    record: dict = {
+        "override-pull": part.override_pull,
+        "build-environment": [list(p) for p in part.build_environment],
+        "source-date-epoch": workspace.source_date_epoch,
+        "interpreter": str(interpreter(workspace)),
+    }
     if part.fetch is not None:
-        record["fetch"] = {**part.fetch.config(), "url": part.fetch.url, "resolved": fetch.resolve(part)}
+        record["fetch"] = {
+            **part.fetch.config(),
+            "url": part.fetch.url,
+            "resolved": fetch.resolve(part),
+        }
     elif (local := workspace.local_source(part)) is not None:
         record["source"] = folder_digest(workspace, local)
-        record["git"] = _git_facts(local)  # override-pull may ask git (a version from `git describe`)
+        record["git"] = _git_facts(
+            local
+        )  # override-pull may ask git (a version from `git describe`)
     return record
 
 
@@ -110,11 +127,18 @@ def _git_facts(folder: Path) -> list[str]:
     git can see, without the bytes of `.git` (a `git status` rewrites its index)."""
     if not (folder / ".git").exists():
         return []
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C.UTF-8",
-           "GIT_OPTIONAL_LOCKS": "0"}  # asking must not write to the user's repository
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LC_ALL": "C.UTF-8",
+        "GIT_OPTIONAL_LOCKS": "0",
+    }  # asking must not write to the user's repository
     facts = []
     for args in (["rev-parse", "HEAD"], ["describe", "--tags", "--always"]):
-        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, env=env)
+        result = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, env=env
+        )
         facts.append(result.stdout.strip())
     return facts
 

@@ -5,6 +5,7 @@ moved tag is fetched again). A tar archive resolves to its `source-checksum` (ch
 unpacked), or to the sha256 of a local archive's bytes; a single top-level folder is stripped, as
 craft-parts does. git runs without the caller's or the system's configuration.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,20 +27,39 @@ class Unreachable(BuildError):
 
 
 def _git_env(home: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "LC_ALL": "C.UTF-8", "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "TZ": "UTC"}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "LC_ALL": "C.UTF-8",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "/bin/false",
+        "TZ": "UTC",
+    }
 
 
 def _git(args: list[str], part: str, cwd: Path | None = None) -> str:
     with tempfile.TemporaryDirectory() as home:
         try:
-            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                    env=_git_env(home), timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                env=_git_env(home),
+                timeout=TIMEOUT,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
-            raise Unreachable(f"part {part!r}: git {args[0]} took longer than {TIMEOUT} s") from None
+            raise Unreachable(
+                f"part {part!r}: git {args[0]} took longer than {TIMEOUT} s"
+            ) from None
     if result.returncode != 0:
-        raise Unreachable(f"part {part!r}: git {args[0]} failed", result.stderr.strip()[-2000:],
-                          "Check the part's source and source-tag/-branch/-commit; pull is the only step that uses the network.")
+        raise Unreachable(
+            f"part {part!r}: git {args[0]} failed",
+            result.stderr.strip()[-2000:],
+            "Check the part's source and source-tag/-branch/-commit; pull is the only step that uses the network.",
+        )
     return result.stdout
 
 
@@ -55,20 +75,36 @@ def resolve(part: Part) -> str:
         return f"url:{fetch.url}"  # unpinned: fetched once; pin it with source-checksum
     if fetch.commit:
         return fetch.commit
-    ref = f"refs/tags/{fetch.tag}" if fetch.tag else f"refs/heads/{fetch.branch}" if fetch.branch else "HEAD"
+    ref = (
+        f"refs/tags/{fetch.tag}"
+        if fetch.tag
+        else f"refs/heads/{fetch.branch}"
+        if fetch.branch
+        else "HEAD"
+    )
     commit = _ls_remote(fetch.url, ref, part.name)
     if commit is None:
-        what = f"tag {fetch.tag!r}" if fetch.tag else f"branch {fetch.branch!r}" if fetch.branch else "HEAD"
-        raise BuildError(f"part {part.name!r}: {fetch.url} has no {what}",
-                         resolution="Fix source-tag / source-branch, or push it.")
+        what = (
+            f"tag {fetch.tag!r}"
+            if fetch.tag
+            else f"branch {fetch.branch!r}"
+            if fetch.branch
+            else "HEAD"
+        )
+        raise BuildError(
+            f"part {part.name!r}: {fetch.url} has no {what}",
+            resolution="Fix source-tag / source-branch, or push it.",
+        )
     return commit
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ls_remote(url: str, ref: str, part: str) -> str | None:
     """The commit `ref` names at `url`, asked once per run (doit's up-to-date check and the
     fetch that follows see the same answer)."""
-    lines = [line.split("\t") for line in _git(["ls-remote", url, ref, f"{ref}^{{}}"], part).splitlines()]
+    lines = [
+        line.split("\t") for line in _git(["ls-remote", url, ref, f"{ref}^{{}}"], part).splitlines()
+    ]
     found = {name: commit for commit, name in lines}
     return found.get(f"{ref}^{{}}") or found.get(ref)  # an annotated tag: the commit it points to
 
@@ -91,10 +127,14 @@ def _git_fetch(part: Part, dest: Path) -> str:
         args += ["--depth", str(fetch.depth)]
     if fetch.tag or fetch.branch:
         args += ["--branch", fetch.tag or fetch.branch]
-    url = fetch.url if "://" in fetch.url or fetch.url.startswith("git@") else f"file://{fetch.url}"  # file:// honours --depth
+    url = (
+        fetch.url if "://" in fetch.url or fetch.url.startswith("git@") else f"file://{fetch.url}"
+    )  # file:// honours --depth
     _git([*args, url, str(dest / "checkout")], part.name)
     checkout = dest / "checkout"
-    _git(["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], part.name, cwd=checkout)
+    _git(
+        ["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], part.name, cwd=checkout
+    )
     head = _git(["rev-parse", "HEAD"], part.name, cwd=checkout).strip()
     for item in os.listdir(checkout):  # the checkout becomes the folder itself
         os.rename(checkout / item, dest / item)
@@ -104,6 +144,7 @@ def _git_fetch(part: Part, dest: Path) -> str:
 
 def _tar_fetch(part: Part, dest: Path) -> None:
     import tarfile  # only a pull that unpacks an archive pays for it
+
     fetch = part.fetch
     archive = dest.with_name(dest.name + ".archive")
     try:
@@ -112,13 +153,17 @@ def _tar_fetch(part: Part, dest: Path) -> None:
         with tarfile.open(archive) as tar:
             tar.extractall(dest, filter="data")  # no absolute paths, no links out, no devices
     except tarfile.TarError as err:
-        raise BuildError(f"part {part.name!r}: {fetch.url} is not a readable tar archive: {err}") from None
+        raise BuildError(
+            f"part {part.name!r}: {fetch.url} is not a readable tar archive: {err}"
+        ) from None
     finally:
         archive.unlink(missing_ok=True)
     entries = os.listdir(dest)
     if len(entries) == 1 and (dest / entries[0]).is_dir() and not (dest / entries[0]).is_symlink():
         top = dest / entries[0]
-        aside = dest.with_name(dest.name + ".top")  # the top folder may hold a folder of its own name
+        aside = dest.with_name(
+            dest.name + ".top"
+        )  # the top folder may hold a folder of its own name
         os.rename(top, aside)
         for item in os.listdir(aside):
             os.rename(aside / item, dest / item)
@@ -132,6 +177,7 @@ def _download(url: str, target: Path, part: str) -> None:
         shutil.copyfile(url, target)
         return
     import urllib.request  # only a pull that downloads pays for it (and for ssl)
+
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out)
@@ -146,7 +192,9 @@ def _hash_file(path: Path, algorithm: str, part: str) -> str:
             for block in iter(lambda: data.read(1 << 20), b""):
                 hasher.update(block)
     except OSError as err:
-        raise BuildError(f"part {part!r}: source archive {path} cannot be read: {err.strerror}") from None
+        raise BuildError(
+            f"part {part!r}: source archive {path} cannot be read: {err.strerror}"
+        ) from None
     return hasher.hexdigest()
 
 
@@ -156,5 +204,7 @@ def _check(archive: Path, checksum: str | None, part: str) -> None:
     algorithm, _, expected = checksum.partition("/")
     actual = _hash_file(archive, algorithm, part)
     if actual != expected:
-        raise BuildError(f"part {part!r}: source-checksum mismatch: expected {algorithm} {expected}, got {actual}",
-                         resolution="Fix source-checksum if the archive was meant to change; otherwise the download is not what was pinned.")
+        raise BuildError(
+            f"part {part!r}: source-checksum mismatch: expected {algorithm} {expected}, got {actual}",
+            resolution="Fix source-checksum if the archive was meant to change; otherwise the download is not what was pinned.",
+        )

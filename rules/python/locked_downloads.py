@@ -3,6 +3,7 @@ part or workspace of the user. Each is written to a temp file beside its blob wh
 (fsutil.atomic_file), checked against the lock's sha256 (and size), flushed and renamed: a crash
 leaves only a temp file, and a file whose bytes differ from the lock never lands.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,19 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from rules.core import PartsmithError
-from rules.core import atomic_file
-from rules.core import Progress
-from .pylock import LockedFile
 from rules.cache import Store
+from rules.core import PartsmithError, Progress, atomic_file
 
+from .pylock import LockedFile
 
 ATTEMPTS = 3
 TIMEOUT = 30  # seconds without an answer
 CHUNK = 1 << 20
 
 
-def ensure_in_store(store: Store, files: list[LockedFile], lock_folder: Path, progress: Progress) -> int:
+def ensure_in_store(
+    store: Store, files: list[LockedFile], lock_folder: Path, progress: Progress
+) -> int:
     """Fetch every file the store lacks; returns how many were fetched."""
     missing = list({f.sha256: f for f in files if not store.blob(f.sha256).is_file()}.values())
     if not missing:
@@ -47,9 +48,15 @@ def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress
                 _copy_into(out, file, lock_folder, progress)
             break
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            if isinstance(err, urllib.error.HTTPError) and err.code < 500 or attempt == ATTEMPTS - 1:
-                raise PartsmithError(f"{file.name}: could not be fetched from {file.url}: {err}",
-                                     resolution="Check the network and the index, then run again.") from None
+            if (
+                isinstance(err, urllib.error.HTTPError)
+                and err.code < 500
+                or attempt == ATTEMPTS - 1
+            ):
+                raise PartsmithError(
+                    f"{file.name}: could not be fetched from {file.url}: {err}",
+                    resolution="Check the network and the index, then run again.",
+                ) from None
             time.sleep(0.5 * (attempt + 1))
     progress.add_done()
 
@@ -70,17 +77,23 @@ def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Pro
             f"the lock says sha256 {file.sha256[:12]}, {file.size} bytes",
             f"from {file.url or file.path}",
             "Nothing was kept. If the file was republished or the lock edited by hand, run `doit lock`; "
-            "otherwise the index or the download was tampered with.")
+            "otherwise the index or the download was tampered with.",
+        )
 
 
 def _opened(file: LockedFile, lock_folder: Path):
     if file.url is not None:
         import urllib.request  # only a pull that downloads pays for it (and for ssl)
+
         return urllib.request.urlopen(file.url, timeout=TIMEOUT)
     path = Path(file.path or "")
-    path = path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))  # the folder may not exist
+    path = (
+        path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))
+    )  # the folder may not exist
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        raise PartsmithError(f"{file.name}: the locked file {path} does not exist",
-                             resolution="Put the file back, or run `doit lock` to lock what is there.") from None
+        raise PartsmithError(
+            f"{file.name}: the locked file {path} does not exist",
+            resolution="Put the file back, or run `doit lock` to lock what is there.",
+        ) from None

@@ -9,6 +9,7 @@ same shape as `packages`), so the project builds offline from locked files too.
 The writer is ours, not uv's: sorted, no timestamps, no command line, paths inside the workspace
 relative to the lock's folder, so `doit lock` twice with nothing new upstream changes no byte.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ class Lock:
 
     def contents(self) -> dict:
         """What pull follows, as plain data: a pull key names it."""
-        return {group: [[p.name, p.version, p.file.name, p.file.sha256] for p in packages]
-                for group, packages in (("packages", self.packages), ("build", self.build))}
+        return {
+            group: [[p.name, p.version, p.file.name, p.file.sha256] for p in packages]
+            for group, packages in (("packages", self.packages), ("build", self.build))
+        }
 
 
 def lock_path(workspace_file: Path, part: str) -> Path:
@@ -68,6 +71,7 @@ def normalized(name: str) -> str:
 
 # -- writing ---------------------------------------------------------------------------------------
 
+
 def dumps(lock: Lock, part: str) -> str:
     lines = [
         f"# The lock of part {part!r} (PEP 751), written by `doit lock`; pull fetches exactly these",
@@ -78,7 +82,9 @@ def dumps(lock: Lock, part: str) -> str:
     ]
     for package in lock.packages:
         lines += ["[[packages]]", *_package_lines(package), ""]
-    lines += ["[tool.partsmith.inputs]  # what the lock was resolved from: pull compares it with the part"]
+    lines += [
+        "[tool.partsmith.inputs]  # what the lock was resolved from: pull compares it with the part"
+    ]
     lines += [f"{_key(key)} = {_inline(value)}" for key, value in lock.inputs.items()] + [""]
     for package in lock.build:
         lines += ["[[tool.partsmith.build-packages]]", *_package_lines(package), ""]
@@ -87,18 +93,30 @@ def dumps(lock: Lock, part: str) -> str:
 
 def _package_lines(package: LockedPackage) -> list[str]:
     file = package.file
-    entry = {"name": file.name, "url": file.url, "path": file.path, "size": file.size,
-             "hashes": {"sha256": file.sha256}}
+    entry = {
+        "name": file.name,
+        "url": file.url,
+        "path": file.path,
+        "size": file.size,
+        "hashes": {"sha256": file.sha256},
+    }
     entry = {key: value for key, value in entry.items() if value is not None}
     value = f"[{_inline(entry)}]" if file.kind == "wheel" else _inline(entry)
-    return [f"name = {_string(package.name)}", f"version = {_string(package.version)}",
-            f"{'wheels' if file.kind == 'wheel' else 'sdist'} = {value}"]
+    return [
+        f"name = {_string(package.name)}",
+        f"version = {_string(package.version)}",
+        f"{'wheels' if file.kind == 'wheel' else 'sdist'} = {value}",
+    ]
 
 
 def _inline(value: object) -> str:
     """TOML for plain data: inline tables and arrays, keys in the order given (callers sort)."""
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + " }" if value else "{}"
+        return (
+            "{ " + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + " }"
+            if value
+            else "{}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_inline(item) for item in value) + "]"
     if isinstance(value, bool):
@@ -120,6 +138,7 @@ def _string(text: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------------
 
+
 def load(path: Path) -> Lock:
     """The lock at `path`; a file that is not a lock partsmith can follow is a clear error."""
     try:
@@ -129,12 +148,22 @@ def load(path: Path) -> Lock:
     except UnicodeDecodeError:
         raise _bad(path, "not UTF-8 text") from None
     if data.get("lock-version") != LOCK_VERSION:
-        raise _bad(path, f"lock-version is {data.get('lock-version')!r}; partsmith follows {LOCK_VERSION!r}")
+        raise _bad(
+            path,
+            f"lock-version is {data.get('lock-version')!r}; partsmith follows {LOCK_VERSION!r}",
+        )
     tool = data.get("tool", {}).get("partsmith", {}) if isinstance(data.get("tool"), dict) else {}
     if not isinstance(tool, dict) or not isinstance(tool.get("inputs"), dict):
-        raise _bad(path, "[tool.partsmith] inputs is missing: this lock was not written by `doit lock`")
-    packages = tuple(_package(path, entry) for entry in _tables(path, data.get("packages", []), "packages"))
-    build = tuple(_package(path, entry) for entry in _tables(path, tool.get("build-packages", []), "build-packages"))
+        raise _bad(
+            path, "[tool.partsmith] inputs is missing: this lock was not written by `doit lock`"
+        )
+    packages = tuple(
+        _package(path, entry) for entry in _tables(path, data.get("packages", []), "packages")
+    )
+    build = tuple(
+        _package(path, entry)
+        for entry in _tables(path, tool.get("build-packages", []), "build-packages")
+    )
     return Lock(packages, build, tool["inputs"])
 
 
@@ -150,7 +179,9 @@ def _package(path: Path, entry: dict) -> LockedPackage:
         raise _bad(path, f"a package without a name or version: {entry.get('name')!r}")
     wheels, sdist = entry.get("wheels"), entry.get("sdist")
     if isinstance(wheels, list) and wheels:
-        return LockedPackage(normalized(name), entry["version"], _file(path, name, "wheel", wheels[0]))
+        return LockedPackage(
+            normalized(name), entry["version"], _file(path, name, "wheel", wheels[0])
+        )
     if isinstance(sdist, dict):
         return LockedPackage(normalized(name), entry["version"], _file(path, name, "sdist", sdist))
     raise _bad(path, f"package {name!r} lists neither a wheel nor an sdist")
@@ -159,7 +190,9 @@ def _package(path: Path, entry: dict) -> LockedPackage:
 def _file(path: Path, package: str, kind: Literal["wheel", "sdist"], entry: object) -> LockedFile:
     if not isinstance(entry, dict):
         raise _bad(path, f"package {package!r}: its {kind} must be a table")
-    sha256 = entry.get("hashes", {}).get("sha256") if isinstance(entry.get("hashes"), dict) else None
+    sha256 = (
+        entry.get("hashes", {}).get("sha256") if isinstance(entry.get("hashes"), dict) else None
+    )
     if not isinstance(sha256, str) or not SHA256.match(sha256):
         raise _bad(path, f"package {package!r}: its {kind} has no valid sha256 hash ({sha256!r})")
     url, local = entry.get("url"), entry.get("path")
@@ -170,16 +203,25 @@ def _file(path: Path, package: str, kind: Literal["wheel", "sdist"], entry: obje
     if "/" in name or name in ("", ".", ".."):
         raise _bad(path, f"package {package!r}: {name!r} is not a file name")
     size = entry.get("size")
-    return LockedFile(kind, name, url if isinstance(url, str) else None, local if url is None else None,
-                      size if isinstance(size, int) else None, sha256)
+    return LockedFile(
+        kind,
+        name,
+        url if isinstance(url, str) else None,
+        local if url is None else None,
+        size if isinstance(size, int) else None,
+        sha256,
+    )
 
 
 def _bad(path: Path, message: str) -> PartsmithError:
-    return PartsmithError(f"{path}: {message}",
-                          resolution="Run `doit lock` to write it again (your edits to it are not kept).")
+    return PartsmithError(
+        f"{path}: {message}",
+        resolution="Run `doit lock` to write it again (your edits to it are not kept).",
+    )
 
 
 # -- comparing -------------------------------------------------------------------------------------
+
 
 def differences(locked: dict, current: dict) -> list[str]:
     """How the inputs a lock was resolved from differ from the part's: one line each."""
@@ -191,7 +233,9 @@ def differences(locked: dict, current: dict) -> list[str]:
         if isinstance(old, list) and isinstance(new, list):
             added = [str(x) for x in new if x not in old]
             removed = [str(x) for x in old if x not in new]
-            said = [f"added {', '.join(added)}"] * bool(added) + [f"removed {', '.join(removed)}"] * bool(removed)
+            said = [f"added {', '.join(added)}"] * bool(added) + [
+                f"removed {', '.join(removed)}"
+            ] * bool(removed)
             lines.append(f"{key}: {'; '.join(said) or 'reordered'}")
         elif isinstance(old, dict) and isinstance(new, dict):
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))

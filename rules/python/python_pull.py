@@ -8,29 +8,35 @@ lays out the part's pulled folder. A part without a lock is resolved first, the 
 lock` would, under a pull key, so it too resolves once per set of inputs. What a build installs is
 recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rules.cache import CachedAction, Produced, Store, run_cached
+from rules.core import (
+    SILENT,
+    BuildError,
+    PartsmithError,
+    Progress,
+    action_lock,
+    cache_root,
+    digest,
+    remove_tree,
+    swap_in,
+    write_atomic,
+)
+from rules.tree import capture, copy_checked, hash_file
+from rules.workspace import Layout, Workspace
+
 from . import sdists
-from rules.cache import CachedAction, Produced, run_cached
-from rules.core import cache_root
-from rules.core import digest
 from .locked_downloads import ensure_in_store
-from rules.core import BuildError, PartsmithError
-from rules.core import remove_tree, swap_in, write_atomic
-from .records import pull_record
-from rules.workspace import Layout
-from rules.core import action_lock
-from rules.core import SILENT, Progress
 from .pylock import Lock, LockedPackage, differences, load, lock_path
+from .records import pull_record
 from .requirements import declaration_files
 from .resolution import lock_inputs, resolve
-from rules.cache import Store
-from rules.tree import capture, copy_checked, hash_file
-from rules.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,11 @@ def committed_lock(workspace: Workspace, name: str) -> Lock | None:
     lock = load(path)
     changed = differences(lock.inputs, lock_inputs(workspace, name))
     if changed:
-        raise PartsmithError(f"part {name!r}: {path} does not match the part any more", "\n".join(changed),
-                             f"Run `doit lock part={name}` (or `doit lock`) and commit the lock.")
+        raise PartsmithError(
+            f"part {name!r}: {path} does not match the part any more",
+            "\n".join(changed),
+            f"Run `doit lock part={name}` (or `doit lock`) and commit the lock.",
+        )
     return lock
 
 
@@ -70,7 +79,9 @@ def _record(workspace: Workspace, name: str, lock: Lock | None) -> dict:
     return {**record, "lock": lock.contents()} if lock is not None else record
 
 
-def pull_python(workspace: Workspace, name: str, progress: Progress = SILENT) -> tuple[str, Pulled, str]:
+def pull_python(
+    workspace: Workspace, name: str, progress: Progress = SILENT
+) -> tuple[str, Pulled, str]:
     """Restore the part's pulled wheels from the store, or fetch them; returns what happened,
     what the part now has, and a note on where its files came from."""
     layout = Layout(workspace.build_root)
@@ -83,11 +94,22 @@ def pull_python(workspace: Workspace, name: str, progress: Progress = SILENT) ->
             return "up to date", load_pulled(layout, name), ""
         layout.pull_result(name).unlink(missing_ok=True)
         folder = layout.pulled(name)
-        ran = run_cached(CachedAction(
-            f"pull:{name}", store, key, record, folder, workspace.source_date_epoch, made="fetched",
-            produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
-            publish=lambda fresh, _tree: swap_in(fresh, folder)))  # its pulled.json came with it
-        layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
+        ran = run_cached(
+            CachedAction(
+                f"pull:{name}",
+                store,
+                key,
+                record,
+                folder,
+                workspace.source_date_epoch,
+                made="fetched",
+                produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
+                publish=lambda fresh, _tree: swap_in(fresh, folder),
+            )
+        )  # its pulled.json came with it
+        layout.pull_result(name).write_text(
+            json.dumps({"key": key, "record": record}, sort_keys=True)
+        )
         return ran.outcome, load_pulled(layout, name, checked=False), ran.note
 
 
@@ -102,25 +124,42 @@ def python_pull_is_current(workspace: Workspace, name: str) -> bool:
         return False
 
 
-def _resolved_and_fetched(workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int,
-                          progress: Progress) -> Produced:
+def _resolved_and_fetched(
+    workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int, progress: Progress
+) -> Produced:
     """The part's pulled folder made here: resolved first when no lock is committed."""
     if lock is None:
         progress.phase("resolving")
         lock = resolve(workspace, name, keep_open=(fd,), step="pull")
     fetched = _fetched(workspace, name, lock, store, (fd,), progress)
-    note = f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store" if fetched else "every file from the store"
-    note += "" if lock_path(workspace.path, name).is_file() else "; not locked: resolved now (`doit lock` pins it)"
+    note = (
+        f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store"
+        if fetched
+        else "every file from the store"
+    )
+    note += (
+        ""
+        if lock_path(workspace.path, name).is_file()
+        else "; not locked: resolved now (`doit lock` pins it)"
+    )
     folder = Layout(workspace.build_root).pulled(name)
     return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
 
 
-def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_open: tuple[int, ...],
-             progress: Progress) -> int:
+def _fetched(
+    workspace: Workspace,
+    name: str,
+    lock: Lock,
+    store: Store,
+    keep_open: tuple[int, ...],
+    progress: Progress,
+) -> int:
     """Every locked file into the store (fetched only when missing there), sdists built into
     wheels, then the part's pulled folder laid out from the store; returns how many were fetched."""
     folder = lock_path(workspace.path, name).parent
-    fetched = ensure_in_store(store, [p.file for p in (*lock.packages, *lock.build)], folder, progress)
+    fetched = ensure_in_store(
+        store, [p.file for p in (*lock.packages, *lock.build)], folder, progress
+    )
     wheels = tuple(_wheel(workspace, name, p, store, keep_open, progress) for p in lock.packages)
     build_wheels = tuple(_wheel(workspace, name, p, store, keep_open, progress) for p in lock.build)
     layout = Layout(workspace.build_root)
@@ -129,20 +168,33 @@ def _fetched(workspace: Workspace, name: str, lock: Lock, store: Store, keep_ope
     for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
         (out / sub).mkdir(parents=True)
         for wheel in group:
-            if copy_checked(store.blob(wheel.sha256), out / sub / wheel.file, 0o644) != wheel.sha256:
+            if (
+                copy_checked(store.blob(wheel.sha256), out / sub / wheel.file, 0o644)
+                != wheel.sha256
+            ):
                 store.blob(wheel.sha256).unlink()
-                raise BuildError(f"part {name!r}: the store's copy of {wheel.file} was damaged and is removed",
-                                 resolution="Run again: it is fetched again.")
+                raise BuildError(
+                    f"part {name!r}: the store's copy of {wheel.file} was damaged and is removed",
+                    resolution="Run again: it is fetched again.",
+                )
     _publish(out, Pulled(layout.pulled(name), wheels, build_wheels))
     progress.clear()
     return fetched
 
 
-def _wheel(workspace: Workspace, name: str, package: LockedPackage, store: Store, keep_open: tuple[int, ...],
-           progress: Progress) -> Wheel:
+def _wheel(
+    workspace: Workspace,
+    name: str,
+    package: LockedPackage,
+    store: Store,
+    keep_open: tuple[int, ...],
+    progress: Progress,
+) -> Wheel:
     if package.file.kind == "wheel":
         if not package.file.name.endswith(".whl"):
-            raise PartsmithError(f"part {name!r}: package {package.pin}: {package.file.name!r} is not a wheel file name")
+            raise PartsmithError(
+                f"part {name!r}: package {package.pin}: {package.file.name!r} is not a wheel file name"
+            )
         return Wheel(package.name, package.version, package.file.name, package.file.sha256)
     progress.phase(f"building {package.pin} from its sdist")
     file, sha256 = sdists.built_wheel(workspace, name, package, store, keep_open)
@@ -153,7 +205,10 @@ def _publish(out: Path, pulled: Pulled) -> None:
     """Replace the part's pulled folder; the record is written last, as the mark of completeness."""
     record = pulled.folder / "pulled.json"
     swap_in(out, pulled.folder, marks=(record,))
-    data = {"wheels": [w.__dict__ for w in pulled.wheels], "build-wheels": [w.__dict__ for w in pulled.build_wheels]}
+    data = {
+        "wheels": [w.__dict__ for w in pulled.wheels],
+        "build-wheels": [w.__dict__ for w in pulled.build_wheels],
+    }
     write_atomic(record, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
@@ -166,10 +221,15 @@ def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
         wheels = tuple(Wheel(**w) for w in data["wheels"])
         build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
     except FileNotFoundError:
-        raise BuildError(f"part {name!r} has not been pulled", resolution=f"Run `doit pull:{name}` (or `doit stage`).") from None
+        raise BuildError(
+            f"part {name!r} has not been pulled",
+            resolution=f"Run `doit pull:{name}` (or `doit stage`).",
+        ) from None
     except (ValueError, KeyError, TypeError):
-        raise BuildError(f"part {name!r}: {folder / 'pulled.json'} is damaged",
-                         resolution=f"Run `doit clean pull:{name}`, then run again.") from None
+        raise BuildError(
+            f"part {name!r}: {folder / 'pulled.json'} is damaged",
+            resolution=f"Run `doit clean pull:{name}`, then run again.",
+        ) from None
     for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)) if checked else ():
         for wheel in group:
             path = folder / sub / wheel.file

@@ -1,16 +1,16 @@
 """The record whose digest is the key of a python part's pull, and the toolchain it names."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
 
-from rules.core import RULES_VERSION
-from rules.core import digest
-from rules.action import source_manifest, stat_cache
-from rules.action import interpreter, interpreter_facts
-from .uv import uv_version
+from rules.action import interpreter, interpreter_facts, source_manifest, stat_cache
+from rules.core import RULES_VERSION, digest
 from rules.workspace import Workspace
+
+from .uv import uv_version
 
 
 def toolchain_record(workspace: Workspace) -> dict:
@@ -35,11 +35,16 @@ def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
         "python-requirements": list(part.python_requirements),
         "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
         "index-url": workspace.python.index_url,
-        "find-links": {_relative(link, workspace): _folder_digest(link, workspace) for link in workspace.python.find_links},
+        "find-links": {
+            _relative(link, workspace): _folder_digest(link, workspace)
+            for link in workspace.python.find_links
+        },
         "build-environment": [list(pair) for pair in part.build_environment],
         "source-date-epoch": workspace.source_date_epoch,
         "toolchain": toolchain_record(workspace),
-        **({"python-constraints": list(part.python_constraints)} if part.python_constraints else {}),
+        **(
+            {"python-constraints": list(part.python_constraints)} if part.python_constraints else {}
+        ),
     }
 
 
@@ -47,7 +52,9 @@ def _folder_digest(link: str, workspace: Workspace) -> str | None:
     """What a local find-links folder holds: a new or rebuilt wheel there is a new pull input."""
     if "://" in link or not Path(link).is_dir():
         return None
-    return digest(sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items()))
+    return digest(
+        sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items())
+    )
 
 
 def _file_digest(path: Path) -> str:

@@ -1,5 +1,6 @@
 """What a python part asks for, read from its files: the files whose change means it must be
 resolved again, and the hashes its requirements files pin."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,9 @@ FILE_VARIABLES = ("PIP_CONSTRAINT", "PIP_REQUIREMENT")
 
 
 def has_project(source: Path | None) -> bool:
-    return source is not None and any((source / name).is_file() for name in ("pyproject.toml", "setup.py"))
+    return source is not None and any(
+        (source / name).is_file() for name in ("pyproject.toml", "setup.py")
+    )
 
 
 def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
@@ -51,7 +54,9 @@ def _environment_files(part: Part, source: Path) -> list[Path]:
 
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)[\s=]\s*(\S+)")
 # Where the installer looks is the workspace's `python:` settings alone; a file may not widen it.
-WHERE_OPTIONS = re.compile(r"^\s*(-i|--index-url|--extra-index-url|-f|--find-links|--no-index|--trusted-host)\b")
+WHERE_OPTIONS = re.compile(
+    r"^\s*(-i|--index-url|--extra-index-url|-f|--find-links|--no-index|--trusted-host)\b"
+)
 
 
 def _included(path: Path, part: str) -> list[str]:
@@ -95,7 +100,9 @@ def build_requirements(source: Path) -> list[str]:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise PartsmithError(f"{pyproject}: not valid TOML: {err}", resolution="Fix the file and run again.") from None
+        raise PartsmithError(
+            f"{pyproject}: not valid TOML: {err}", resolution="Fix the file and run again."
+        ) from None
     system = data.get("build-system", {})
     requires = system.get("requires", DEFAULT_BUILD_REQUIRES) if isinstance(system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):

@@ -8,6 +8,7 @@ backend asks for at build time (`get_requires_for_build_wheel`, e.g. `wheel` for
 than 70.1), asked of the backend itself in an environment holding the static ones. A previous
 lock's versions are preferences, so locking again moves nothing unless asked (`upgrade=`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,19 +18,21 @@ import tomllib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from rules.action import caller_umask_ignored, execute, prepare_sandbox
-from rules.workspace import Sandbox
-from rules.core import BuildError, PartsmithError
-from rules.core import remove_tree
-from rules.action import interpreter_facts
-from rules.workspace import Layout
+from rules.action import (
+    caller_umask_ignored,
+    copy_source,
+    execute,
+    interpreter,
+    interpreter_facts,
+    part_step,
+    prepare_sandbox,
+)
+from rules.core import BuildError, PartsmithError, remove_tree
+from rules.workspace import Layout, Part, Sandbox, Workspace
+
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
-from rules.action import part_step
-from rules.action import copy_source
-from rules.action import interpreter
 from .uv import index_options, uv_command
-from rules.workspace import Part, Workspace
 
 # pip's variables a part declares, in uv's words (uv reads no PIP_*): they are the part's inputs
 PIP_VARIABLES = r"""uv_args=()
@@ -65,16 +68,28 @@ def lock_inputs(workspace: Workspace, name: str) -> dict:
         "python-packages": list(part.python_packages),
         "python-requirements": list(part.python_requirements),
         "python-constraints": list(part.python_constraints),
-        "files": {str(path.relative_to(source)) if source and path.is_relative_to(source) else str(path):
-                  _sha256(path) for path in declaration_files(workspace, part)},
+        "files": {
+            str(path.relative_to(source))
+            if source and path.is_relative_to(source)
+            else str(path): _sha256(path)
+            for path in declaration_files(workspace, part)
+        },
         "index-url": workspace.python.index_url or "",
         "find-links": [_relative(link, workspace) for link in workspace.python.find_links],
-        "pip-environment": [f"{k}={v}" for k, v in part.build_environment if k.startswith(("PIP_", "UV_"))],
+        "pip-environment": [
+            f"{k}={v}" for k, v in part.build_environment if k.startswith(("PIP_", "UV_"))
+        ],
     }
 
 
-def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgrade: str | None = None,
-            keep_open: tuple[int, ...] = (), step: str = "lock") -> Lock:
+def resolve(
+    workspace: Workspace,
+    name: str,
+    previous: Lock | None = None,
+    upgrade: str | None = None,
+    keep_open: tuple[int, ...] = (),
+    step: str = "lock",
+) -> Lock:
     part = workspace.parts[name]
     sandbox = Sandbox(Layout(workspace.build_root).root / "sandbox" / f"{name}.lock")
     source = workspace.source_dir(part)
@@ -93,7 +108,9 @@ def resolve(workspace: Workspace, name: str, previous: Lock | None = None, upgra
     return Lock(packages, build, lock_inputs(workspace, name))
 
 
-def _prepare(sandbox: Sandbox, workspace: Workspace, part: Part, source: Path | None, previous: Lock | None) -> None:
+def _prepare(
+    sandbox: Sandbox, workspace: Workspace, part: Part, source: Path | None, previous: Lock | None
+) -> None:
     prepare_sandbox(sandbox)
     with caller_umask_ignored():  # uv may write a project's metadata: it works in a copy
         if source is not None:
@@ -103,7 +120,9 @@ def _prepare(sandbox: Sandbox, workspace: Workspace, part: Part, source: Path | 
         copy_source(sandbox.src, sandbox.build, skip=(), link=True)
         out = sandbox.root / "out"
         out.mkdir()
-        (sandbox.root / "requirements.in").write_text("".join(f"{p}\n" for p in part.python_packages))
+        (sandbox.root / "requirements.in").write_text(
+            "".join(f"{p}\n" for p in part.python_packages)
+        )
         (sandbox.root / "hook.py").write_text(HOOK)
         if previous is not None:  # uv prefers the versions an existing output file names
             (out / "pylock.packages.toml").write_text(_preferences(previous.packages))
@@ -112,14 +131,21 @@ def _prepare(sandbox: Sandbox, workspace: Workspace, part: Part, source: Path | 
 
 def _preferences(packages: tuple[LockedPackage, ...]) -> str:
     return 'lock-version = "1.0"\ncreated-by = "partsmith"\n' + "".join(
-        f'\n[[packages]]\nname = "{p.name}"\nversion = "{p.version}"\n' for p in packages)
+        f'\n[[packages]]\nname = "{p.name}"\nversion = "{p.version}"\n' for p in packages
+    )
 
 
 def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str | None) -> str:
     python = interpreter(workspace)
     where = index_options(workspace.python)
     moved = ["--upgrade-package", upgrade] if upgrade else []
-    compile_ = [*uv_command(("pip", "compile", "-q"), python), "--format", "pylock.toml", *where, *moved]
+    compile_ = [
+        *uv_command(("pip", "compile", "-q"), python),
+        "--format",
+        "pylock.toml",
+        *where,
+        *moved,
+    ]
     wanted = list(part.python_requirements)  # uv pip compile reads requirements files as arguments
     wanted += ["../requirements.in"] if part.python_packages else []
     project = has_project(source)
@@ -128,7 +154,10 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
     lines = [PIP_VARIABLES]
     if wanted:
-        lines.append(shlex.join([*compile_, "-o", "../out/pylock.packages.toml", *constraints, *wanted]) + ' "${uv_args[@]}"')
+        lines.append(
+            shlex.join([*compile_, "-o", "../out/pylock.packages.toml", *constraints, *wanted])
+            + ' "${uv_args[@]}"'
+        )
     else:
         lines.append("rm -f ../out/pylock.packages.toml")
     if project:
@@ -138,22 +167,35 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     return "\n".join(lines)
 
 
-def _build_requirement_lines(compile_: list[str], static: list[str], python: Path, where: list[str]) -> list[str]:
+def _build_requirement_lines(
+    compile_: list[str], static: list[str], python: Path, where: list[str]
+) -> list[str]:
     """Lock what building the project needs: the static requirements, then what the backend
     asks for once they are installed (in a throwaway venv)."""
     venv = "../build-env"
     lines = [shlex.join([*uv_command(("venv", "-q"), python), venv])]
     if static:
-        install = [*uv_command(("pip", "install", "-q"), Path(f"{venv}/bin/python")), *where, *static]
+        install = [
+            *uv_command(("pip", "install", "-q"), Path(f"{venv}/bin/python")),
+            *where,
+            *static,
+        ]
         lines.append(shlex.join(install) + ' "${uv_args[@]}"')
     lines.append(f"printf '%s\\n' {shlex.join(static) if static else ''} > ../out/build.in")
-    lines.append(f"{venv}/bin/python ../hook.py ../out/dynamic.in && cat ../out/dynamic.in >> ../out/build.in")
-    lines.append('if grep -q . ../out/build.in; then ' + shlex.join([*compile_, "-o", "../out/pylock.build.toml", "../out/build.in"])
-                 + ' "${uv_args[@]}"; else rm -f ../out/pylock.build.toml; fi')
+    lines.append(
+        f"{venv}/bin/python ../hook.py ../out/dynamic.in && cat ../out/dynamic.in >> ../out/build.in"
+    )
+    lines.append(
+        "if grep -q . ../out/build.in; then "
+        + shlex.join([*compile_, "-o", "../out/pylock.build.toml", "../out/build.in"])
+        + ' "${uv_args[@]}"; else rm -f ../out/pylock.build.toml; fi'
+    )
     return lines
 
 
-def _read(path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str, set[str]]) -> tuple[LockedPackage, ...]:
+def _read(
+    path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str, set[str]]
+) -> tuple[LockedPackage, ...]:
     """uv's pylock output, reduced to the one file pull fetches per package: the first wheel,
     or the first whose sha256 a requirements file pins."""
     if not path.is_file():
@@ -164,12 +206,18 @@ def _read(path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str,
         name = normalized(entry["name"])
         wheels, sdist = entry.get("wheels") or [], entry.get("sdist")
         if "version" not in entry or not (wheels or sdist):
-            where = next((k for k in ("directory", "vcs", "archive") if k in entry), "no index file")
-            raise PartsmithError(f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
-                                 resolution="Publish it as a wheel into a find-links folder, or make it a part of its own.")
+            where = next(
+                (k for k in ("directory", "vcs", "archive") if k in entry), "no index file"
+            )
+            raise PartsmithError(
+                f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
+                resolution="Publish it as a wheel into a find-links folder, or make it a part of its own.",
+            )
         allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())]
         chosen, kind = ((allowed or wheels)[0], "wheel") if wheels else (sdist, "sdist")
-        packages.append(LockedPackage(name, entry["version"], _file(chosen, kind, workspace, lock_folder)))
+        packages.append(
+            LockedPackage(name, entry["version"], _file(chosen, kind, workspace, lock_folder))
+        )
     return tuple(sorted(packages, key=lambda p: p.name))
 
 
@@ -187,8 +235,10 @@ def _file(entry: dict, kind: str, workspace: Workspace, lock_folder: Path) -> Lo
     name = entry.get("name") or unquote((url or path_text or "").rsplit("/", 1)[-1])
     sha256 = _sha256_of(entry)
     if sha256 is None:
-        raise PartsmithError(f"{name}: the resolver gave no sha256 for it, and a lock must pin every file",
-                             resolution="Serve it from an index or find-links folder that lists hashes.")
+        raise PartsmithError(
+            f"{name}: the resolver gave no sha256 for it, and a lock must pin every file",
+            resolution="Serve it from an index or find-links folder that lists hashes.",
+        )
     return LockedFile(kind, name, url, path_text, size, sha256)  # type: ignore[arg-type]
 
 
@@ -197,7 +247,9 @@ def _sha256_of(entry: dict) -> str | None:
     return hashes.get("sha256") if isinstance(hashes, dict) else None
 
 
-def _check_pinned_hashes(name: str, packages: tuple[LockedPackage, ...], pinned: dict[str, set[str]]) -> None:
+def _check_pinned_hashes(
+    name: str, packages: tuple[LockedPackage, ...], pinned: dict[str, set[str]]
+) -> None:
     """A requirements file's `--hash` values bind the lock: a file outside them is refused."""
     for package in packages:
         allowed = pinned.get(package.name)
@@ -205,36 +257,66 @@ def _check_pinned_hashes(name: str, packages: tuple[LockedPackage, ...], pinned:
             raise PartsmithError(
                 f"part {name!r}: package {package.pin}: the file {package.file.name} (sha256 {package.file.sha256[:12]})"
                 " is not among the hashes its requirements file pins",
-                resolution="Pin the version whose hashes the file lists, or update the hashes.")
+                resolution="Pin the version whose hashes the file lists, or update the hashes.",
+            )
 
 
-UNREACHABLE = ("dns error", "Connection refused", "error sending request", "failed to lookup address",
-               "Name or service not known", "timed out", "Could not connect")
+UNREACHABLE = (
+    "dns error",
+    "Connection refused",
+    "error sending request",
+    "failed to lookup address",
+    "Name or service not known",
+    "timed out",
+    "Could not connect",
+)
 
 
 def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> BuildError:
     lines = sandbox.log.read_text(errors="replace").splitlines()
     said = explaining_lines(lines)
     facts = interpreter_facts(str(interpreter(workspace)))
-    brief = (f"part {name!r}: {step} failed: no set of packages satisfies the part's requirements for "
-             f"{facts['implementation']} {facts['version']} on {facts['platform']}")
+    brief = (
+        f"part {name!r}: {step} failed: no set of packages satisfies the part's requirements for "
+        f"{facts['implementation']} {facts['version']} on {facts['platform']}"
+    )
     if any(marker in line for line in lines for marker in UNREACHABLE):
         brief = f"part {name!r}: {step} failed: the package index could not be reached"
-    resolution = ("Check the package names, versions and hashes, and the workspace's python: index-url and "
-                  f"find-links; the full log is {sandbox.log}")
+    resolution = (
+        "Check the package names, versions and hashes, and the workspace's python: index-url and "
+        f"find-links; the full log is {sandbox.log}"
+    )
     if any("Failed to build" in line or "build backend" in line for line in lines):
-        resolution = ("A package's sdist did not build: the lines above say why; a missing system library "
-                      "goes into the part's build-packages. " + resolution)
+        resolution = (
+            "A package's sdist did not build: the lines above say why; a missing system library "
+            "goes into the part's build-packages. " + resolution
+        )
     return BuildError(brief, "\n".join(said), resolution)
 
 
 def explaining_lines(lines: list[str]) -> list[str]:
     """uv's error block, and the lines of a failed build that say what was missing."""
-    kept = [line for line in lines if line.lstrip().startswith(("×", "╰─▶", "├─▶", "│", "error:", "cause:", "help:", "hint:"))]
-    causes = [line.strip() for line in lines
-              if any(marker in line for marker in ("configure: error", "fatal error:", "error: command", "ModuleNotFoundError",
-                                                   "No such file or directory", "not found"))
-              and line.strip() not in kept]
+    kept = [
+        line
+        for line in lines
+        if line.lstrip().startswith(("×", "╰─▶", "├─▶", "│", "error:", "cause:", "help:", "hint:"))
+    ]
+    causes = [
+        line.strip()
+        for line in lines
+        if any(
+            marker in line
+            for marker in (
+                "configure: error",
+                "fatal error:",
+                "error: command",
+                "ModuleNotFoundError",
+                "No such file or directory",
+                "not found",
+            )
+        )
+        and line.strip() not in kept
+    ]
     return (causes[:5] + kept[:30]) or lines[-10:]
 
 

@@ -6,6 +6,7 @@ build requirements from where the workspace's `python:` says (pull may use the n
 Normalized: members in sorted order (RECORD last), every time SOURCE_DATE_EPOCH, modes 0644 or
 0755, so the wheel's bytes depend on what the backend wrote, not when or by whom.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -14,55 +15,73 @@ import time
 import zipfile
 from pathlib import Path
 
-from rules.core import RULES_VERSION
-from rules.action import caller_umask_ignored, execute, prepare_sandbox
-from rules.core import digest
-from rules.workspace import Sandbox
-from rules.core import BuildError
-from rules.core import atomic_file, remove_tree
-from .records import toolchain_record
-from rules.workspace import Layout
-from .pylock import LockedPackage
-from .resolution import PIP_VARIABLES, explaining_lines
-from rules.action import part_step
+from rules.action import caller_umask_ignored, execute, interpreter, part_step, prepare_sandbox
 from rules.cache import Store
-from rules.action import interpreter
+from rules.core import RULES_VERSION, BuildError, atomic_file, digest, remove_tree
 from rules.tree import capture
+from rules.workspace import Layout, Sandbox, Workspace
+
+from .pylock import LockedPackage
+from .records import toolchain_record
+from .resolution import PIP_VARIABLES, explaining_lines
 from .uv import index_options, uv_command
-from rules.workspace import Workspace
 
 
-def built_wheel(workspace: Workspace, part: str, package: LockedPackage, store: Store,
-                keep_open: tuple[int, ...] = ()) -> tuple[str, str]:
+def built_wheel(
+    workspace: Workspace,
+    part: str,
+    package: LockedPackage,
+    store: Store,
+    keep_open: tuple[int, ...] = (),
+) -> tuple[str, str]:
     """(file name, sha256) of the wheel built from `package`'s sdist, which is in the store."""
-    record = {"rule": "sdist-wheel", "rules-version": RULES_VERSION, "sdist": package.file.sha256,
-              "package": package.pin, "source-date-epoch": workspace.source_date_epoch,
-              "toolchain": toolchain_record(workspace), "index-url": workspace.python.index_url or ""}
+    record = {
+        "rule": "sdist-wheel",
+        "rules-version": RULES_VERSION,
+        "sdist": package.file.sha256,
+        "package": package.pin,
+        "source-date-epoch": workspace.source_date_epoch,
+        "toolchain": toolchain_record(workspace),
+        "index-url": workspace.python.index_url or "",
+    }
     key = digest(record)
     cached = store.get(key)
     if cached is not None and len(cached.tree) == 1:
-        (name, entry), = cached.tree.items()
+        ((name, entry),) = cached.tree.items()
         if store.blob(entry.digest).is_file():
             return name, entry.digest
     out = _build(workspace, part, package, store, keep_open)
     tree = capture(out, workspace.source_date_epoch).tree
     store.put(key, record, tree, out)
     remove_tree(out.parent)
-    (name, entry), = tree.items()
+    ((name, entry),) = tree.items()
     return name, entry.digest
 
 
-def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store, keep_open: tuple[int, ...]) -> Path:
+def _build(
+    workspace: Workspace,
+    part: str,
+    package: LockedPackage,
+    store: Store,
+    keep_open: tuple[int, ...],
+) -> Path:
     sandbox = Sandbox(Layout(workspace.build_root).root / "sandbox" / f"{part}.sdist")
     prepare_sandbox(sandbox)
     with caller_umask_ignored():
         sandbox.build.mkdir(parents=True)
         shutil.copyfile(store.blob(package.file.sha256), sandbox.build / package.file.name)
         (sandbox.root / "out").mkdir()
-    command = [*uv_command(("build", "--wheel"), interpreter(workspace)), *index_options(workspace.python),
-               "--out-dir", "../out", package.file.name]
-    status = execute(part_step(workspace, part, sandbox, keep_open, network=True),
-                            PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"')
+    command = [
+        *uv_command(("build", "--wheel"), interpreter(workspace)),
+        *index_options(workspace.python),
+        "--out-dir",
+        "../out",
+        package.file.name,
+    ]
+    status = execute(
+        part_step(workspace, part, sandbox, keep_open, network=True),
+        PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"',
+    )
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
         lines = sandbox.log.read_text(errors="replace").splitlines()
@@ -70,7 +89,8 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
             f"part {part!r}: package {package.pin}: its sdist {package.file.name} failed to build",
             "\n".join(explaining_lines(lines)),
             "A missing system library or tool goes into the part's build-packages (e.g. libgtk-3-dev, "
-            f"pkg-config); the full log is {sandbox.log}")
+            f"pkg-config); the full log is {sandbox.log}",
+        )
     normalize_wheel(wheels[0], workspace.source_date_epoch)
     for path in (sandbox.root / "out").iterdir():
         if path not in wheels:
@@ -81,8 +101,15 @@ def _build(workspace: Workspace, part: str, package: LockedPackage, store: Store
 def normalize_wheel(path: Path, epoch: int) -> None:
     """Rewrite the wheel with sorted members, fixed times and modes (its RECORD stays valid)."""
     when = _zip_time(epoch)
-    with zipfile.ZipFile(path) as source, atomic_file(path) as fresh, zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out:
-        members = sorted(source.infolist(), key=lambda info: (info.filename.endswith(".dist-info/RECORD"), info.filename))
+    with (
+        zipfile.ZipFile(path) as source,
+        atomic_file(path) as fresh,
+        zipfile.ZipFile(fresh, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        members = sorted(
+            source.infolist(),
+            key=lambda info: (info.filename.endswith(".dist-info/RECORD"), info.filename),
+        )
         for info in members:
             if info.is_dir():
                 continue
@@ -95,4 +122,11 @@ def normalize_wheel(path: Path, epoch: int) -> None:
 
 def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
     moment = time.gmtime(max(epoch, 315532800))  # zip cannot hold a time before 1980
-    return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min, moment.tm_sec - moment.tm_sec % 2)
+    return (
+        moment.tm_year,
+        moment.tm_mon,
+        moment.tm_mday,
+        moment.tm_hour,
+        moment.tm_min,
+        moment.tm_sec - moment.tm_sec % 2,
+    )

@@ -6,6 +6,7 @@ rows are its own. It runs isolated from the caller: the action environment holds
 of the caller, and `--no-config` makes it read no uv.toml or pip.conf. Its cache, shared by every
 workspace of the user, lives beside the store; the build only reads wheels the key names.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,10 +19,11 @@ from rules.workspace import PythonSettings
 
 def uv_binary() -> str:
     from uv import find_uv_bin  # the binary shipped in the `uv` wheel; imported only when uv runs
+
     return find_uv_bin()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def uv_version() -> str:
     return version("uv")  # reads package metadata from disk: once per process is enough
 
@@ -29,10 +31,19 @@ def uv_version() -> str:
 def uv_base() -> tuple[str, ...]:
     """uv with no configuration file, no Python download, and partsmith's cache."""
     # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA included)
-    return (uv_binary(), "--no-config", "--no-python-downloads", "--system-certs", "--cache-dir", str(cache_root() / "uv"))
+    return (
+        uv_binary(),
+        "--no-config",
+        "--no-python-downloads",
+        "--system-certs",
+        "--cache-dir",
+        str(cache_root() / "uv"),
+    )
 
 
-def uv_command(subcommand: tuple[str, ...], interpreter: Path, base: tuple[str, ...] | None = None) -> list[str]:
+def uv_command(
+    subcommand: tuple[str, ...], interpreter: Path, base: tuple[str, ...] | None = None
+) -> list[str]:
     """`uv <subcommand>` for `interpreter`."""
     return [*(base or uv_base()), *subcommand, "--python", str(interpreter)]
 

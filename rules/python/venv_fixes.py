@@ -7,6 +7,7 @@ holds that wheel's path, and .pyc files hold the source path and mtime. Each is 
 files are compiled with checked-hash invalidation and paths relative to the venv root, which
 Python validates and uses at run time, whatever folder the venv ends up in.
 """
+
 from __future__ import annotations
 
 import base64
@@ -120,9 +121,29 @@ def _compile(install: Path, env: dict[str, str]) -> None:
     # -I -S: no site, so no .pth file runs an import that writes a timestamped .pyc first; -f
     # rewrites any .pyc that got there anyway.
     subprocess.run(
-        [str(install / "bin" / "python"), "-I", "-S", "-m", "compileall", "-q", "-f", "-j", str(cores_per_task()),
-         "--invalidation-mode", "checked-hash", "-s", str(install), "-p", "/", str(install / "lib")],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022,
+        [
+            str(install / "bin" / "python"),
+            "-I",
+            "-S",
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "-j",
+            str(cores_per_task()),
+            "--invalidation-mode",
+            "checked-hash",
+            "-s",
+            str(install),
+            "-p",
+            "/",
+            str(install / "lib"),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        umask=0o022,
     )
 
 

@@ -1,5 +1,4 @@
-"""Layer 5: what is made of a finished prime: the reproducible archive (`pack`) and `verify`.
-"""
+"""Layer 5: what is made of a finished prime: the reproducible archive (`pack`) and `verify`."""
 
 from .archive import archive_is_intact, pack
 from .reproducibility import verify

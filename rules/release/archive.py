@@ -5,6 +5,7 @@ SOURCE_DATE_EPOCH; modes 0644/0755 (links 0777); GNU tar headers (long names wit
 records, so no times beyond the header's); gzip with mtime 0, no file name, level 9. The bytes
 depend on the primed Tree and the epoch alone (and on zlib's output for level 9).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -13,12 +14,10 @@ import io
 import tarfile
 from pathlib import Path
 
-from rules.core import BuildError
-from rules.core import atomic_file, write_atomic
-from rules.workspace import Layout
+from rules.core import BuildError, atomic_file, write_atomic
 from rules.stage import recorded_tree
 from rules.tree import Entry, hash_file
-from rules.workspace import Workspace
+from rules.workspace import Layout, Workspace
 
 LEVEL = 9
 
@@ -51,11 +50,15 @@ def _primed_tree(layout: Layout) -> dict[str, Entry]:
     try:
         return recorded_tree(layout.prime)
     except OSError:
-        raise BuildError("pack: nothing primed yet", resolution="Run `doit prime` (pack runs it for you).") from None
+        raise BuildError(
+            "pack: nothing primed yet", resolution="Run `doit prime` (pack runs it for you)."
+        ) from None
 
 
 def write_archive(raw: io.BufferedIOBase, tree: dict[str, Entry], root: Path, epoch: int) -> None:
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=LEVEL, fileobj=raw, mtime=0) as compressed:
+    with gzip.GzipFile(
+        filename="", mode="wb", compresslevel=LEVEL, fileobj=raw, mtime=0
+    ) as compressed:
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as tar:
             for path in sorted(tree):
                 _add(tar, path, tree[path], root, epoch)
@@ -75,7 +78,9 @@ def _add(tar: tarfile.TarFile, path: str, entry: Entry, root: Path, epoch: int) 
     else:
         data = (root / path).read_bytes()
         if hashlib.sha256(data).hexdigest() != entry.digest:
-            raise BuildError(f"pack: {root / path} was changed since it was primed",
-                             resolution="Run `doit clean prime`, then `doit pack` again.")
+            raise BuildError(
+                f"pack: {root / path} was changed since it was primed",
+                resolution="Run `doit clean prime`, then `doit pack` again.",
+            )
         info.mode, info.size = (0o755 if entry.executable else 0o644), len(data)
         tar.addfile(info, io.BytesIO(data))

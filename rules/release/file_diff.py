@@ -1,6 +1,7 @@
 """Say what differs between two versions of one output file: sizes and digests always; a short
 unified diff for text; for .pyc, the embedded constant, name or path that differs; for archives,
 which members differ (in the spirit of diffoscope, much smaller)."""
+
 from __future__ import annotations
 
 import difflib
@@ -28,8 +29,14 @@ def describe(path: str, old: Entry, new: Entry, old_file: Path, new_file: Path) 
     elif path.endswith(ARCHIVES):
         lines += [f"  {line}" for line in _archive(path, a, b)]
     elif _is_text(a) and _is_text(b):
-        diff = difflib.unified_diff(a.decode().splitlines(), b.decode().splitlines(), "first build", "second build",
-                                    lineterm="", n=1)
+        diff = difflib.unified_diff(
+            a.decode().splitlines(),
+            b.decode().splitlines(),
+            "first build",
+            "second build",
+            lineterm="",
+            n=1,
+        )
         lines += [f"  {line}" for line in list(diff)[:DIFF_LINES]]
     return lines
 
@@ -46,18 +53,33 @@ def _is_text(data: bytes) -> bool:
 
 def _pyc(a: bytes, b: bytes) -> list[str]:
     if a[:16] != b[:16]:
-        return [f"header differs: {a[:16].hex()} vs {b[:16].hex()} (magic, flags, source hash or mtime)"]
+        return [
+            f"header differs: {a[:16].hex()} vs {b[:16].hex()} (magic, flags, source hash or mtime)"
+        ]
     try:
         first, second = marshal.loads(a[16:]), marshal.loads(b[16:])
     except (ValueError, EOFError, TypeError):
         return ["the code objects cannot be read by this Python"]
     found = _code_difference(first, second, "<module>")
-    return [found] if found else ["the marshalled bytes differ but the code objects compare equal (reference flags)"]
+    return (
+        [found]
+        if found
+        else ["the marshalled bytes differ but the code objects compare equal (reference flags)"]
+    )
 
 
 def _code_difference(a: types.CodeType, b: types.CodeType, where: str) -> str | None:
-    for field in ("co_filename", "co_name", "co_qualname", "co_names", "co_varnames", "co_flags",
-                  "co_firstlineno", "co_linetable", "co_code"):
+    for field in (
+        "co_filename",
+        "co_name",
+        "co_qualname",
+        "co_names",
+        "co_varnames",
+        "co_flags",
+        "co_firstlineno",
+        "co_linetable",
+        "co_code",
+    ):
         if getattr(a, field) != getattr(b, field):
             return f"{where}: {field} {_short(getattr(a, field))} vs {_short(getattr(b, field))}"
     if len(a.co_consts) != len(b.co_consts):
@@ -78,10 +100,17 @@ def _archive(path: str, a: bytes, b: bytes) -> list[str]:
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError):
         return ["not a readable archive"]
     lines = [f"member only in the first build: {name}" for name in sorted(set(first) - set(second))]
-    lines += [f"member only in the second build: {name}" for name in sorted(set(second) - set(first))]
-    lines += [f"member differs: {name} ({first[name]} vs {second[name]})"
-              for name in sorted(set(first) & set(second)) if first[name] != second[name]]
-    return lines[:DIFF_LINES] or ["same members with the same contents: the archive's own metadata differs (times, order)"]
+    lines += [
+        f"member only in the second build: {name}" for name in sorted(set(second) - set(first))
+    ]
+    lines += [
+        f"member differs: {name} ({first[name]} vs {second[name]})"
+        for name in sorted(set(first) & set(second))
+        if first[name] != second[name]
+    ]
+    return lines[:DIFF_LINES] or [
+        "same members with the same contents: the archive's own metadata differs (times, order)"
+    ]
 
 
 def _members(path: str, data: bytes) -> dict[str, str]:
@@ -95,8 +124,10 @@ def _members(path: str, data: bytes) -> dict[str, str]:
 def _tar_member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
     stream = archive.extractfile(member) if member.isfile() else None
     content = hashlib.sha256(stream.read()).hexdigest()[:12] if stream else member.linkname or "-"
-    return (f"content {content}, size {member.size}, mtime {member.mtime}, mode {member.mode:o}, "
-            f"owner {member.uid}:{member.gid} {member.uname or '-'}:{member.gname or '-'}")
+    return (
+        f"content {content}, size {member.size}, mtime {member.mtime}, mode {member.mode:o}, "
+        f"owner {member.uid}:{member.gid} {member.uname or '-'}:{member.gname or '-'}"
+    )
 
 
 def _short(value: object) -> str:

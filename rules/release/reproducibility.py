@@ -3,6 +3,7 @@ under varied conditions, and compare the two Trees (like `nix-build --check`, wi
 variations). What differs is printed file by file; the exit status says whether all parts are
 reproducible.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,40 +11,51 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from rules.action import Conditions, run_action
-from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.build import plan
+from rules.core import BuildError, PartsmithError, action_lock, remove_tree
+from rules.stage import placement, reported_if_changed_by_hand, staged
+from rules.tree import Tree, merge, read_manifest
+from rules.workspace import Layout, Sandbox, Workspace
+
 from .file_diff import describe
-from rules.workspace import Sandbox
-from rules.core import BuildError, PartsmithError
-from rules.core import remove_tree
-from rules.workspace import Layout
-from rules.core import action_lock
-from rules.tree import merge
-from rules.tree import Tree, read_manifest
-from rules.workspace import Workspace
 
 # What a caller might have set: none of it may reach a build (the first build ran without it).
 HOSTILE_CALLER = {
-    "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_REQUIRE_VIRTUALENV": "1", "PIP_NO_COMPILE": "1",
-    "UV_INDEX_URL": "http://127.0.0.1:9/simple", "UV_LINK_MODE": "symlink", "UV_COMPILE_BYTECODE": "1",
-    "UV_CACHE_DIR": "/nonexistent-uv-cache", "UV_NO_CACHE": "1",
-    "PYTHONPATH": "/nonexistent", "PYTHONHASHSEED": "12345", "PYTHONDONTWRITEBYTECODE": "1",
-    "LANG": "fr_FR.UTF-8", "LC_ALL": "fr_FR.UTF-8", "TZ": "Pacific/Kiritimati", "HOME": "/nonexistent-home",
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+    "PIP_REQUIRE_VIRTUALENV": "1",
+    "PIP_NO_COMPILE": "1",
+    "UV_INDEX_URL": "http://127.0.0.1:9/simple",
+    "UV_LINK_MODE": "symlink",
+    "UV_COMPILE_BYTECODE": "1",
+    "UV_CACHE_DIR": "/nonexistent-uv-cache",
+    "UV_NO_CACHE": "1",
+    "PYTHONPATH": "/nonexistent",
+    "PYTHONHASHSEED": "12345",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "LANG": "fr_FR.UTF-8",
+    "LC_ALL": "fr_FR.UTF-8",
+    "TZ": "Pacific/Kiritimati",
+    "HOME": "/nonexistent-home",
 }
-FAKETIME = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-            "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
+FAKETIME = (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+)
 
 
 def conditions() -> tuple[Conditions, list[str]]:
     """The variations this machine allows, and how to name them in the summary."""
     wrapper: list[str] = []
-    named = ["a sandbox outside the checkout", "a hostile caller (umask 077, TZ, locale, HOME, hash seed, "
-             "PIP_*, UV_*, PYTHON*)", "source entries created in reverse order"]
+    named = [
+        "a sandbox outside the checkout",
+        "a hostile caller (umask 077, TZ, locale, HOME, hash seed, PIP_*, UV_*, PYTHON*)",
+        "source entries created in reverse order",
+    ]
     cpus = sorted(os.sched_getaffinity(0))
     if shutil.which("taskset") and len(cpus) > 1:
         wrapper += ["taskset", "-c", str(cpus[-1])]
@@ -71,7 +83,10 @@ def _works(command: list[str]) -> bool:
 
 def verify(workspace: Workspace, only: str | None) -> str:
     if only is not None and only not in workspace.parts:
-        raise PartsmithError(f"verify: no part named {only!r}", resolution=f"Choose one of {', '.join(workspace.parts)}.")
+        raise PartsmithError(
+            f"verify: no part named {only!r}",
+            resolution=f"Choose one of {', '.join(workspace.parts)}.",
+        )
     names = [only] if only else workspace.build_order()
     varied, named = conditions()
     problems: list[str] = []
@@ -93,16 +108,22 @@ def verify(workspace: Workspace, only: str | None) -> str:
             "Make each listed file independent of the time, randomness, the process, the host and the "
             "build path (SOURCE_DATE_EPOCH, fixed seeds, relative paths), then run verify again.",
         )
-    return (f"verify: {len(names)} part{'s' if len(names) != 1 else ''} reproducible, {compared} entries "
-            f"identical in two builds (varied: {', '.join(named)})")
+    return (
+        f"verify: {len(names)} part{'s' if len(names) != 1 else ''} reproducible, {compared} entries "
+        f"identical in two builds (varied: {', '.join(named)})"
+    )
 
 
-def _check(workspace: Workspace, name: str, varied: Conditions, place: Path) -> tuple[list[str], int]:
+def _check(
+    workspace: Workspace, name: str, varied: Conditions, place: Path
+) -> tuple[list[str], int]:
     layout = Layout(workspace.build_root)
     try:
         first = read_manifest(layout.manifest(name))
     except FileNotFoundError:
-        raise PartsmithError(f"verify: part {name!r} is not built", resolution="Run `doit stage` first.") from None
+        raise PartsmithError(
+            f"verify: part {name!r} is not built", resolution="Run `doit stage` first."
+        ) from None
     sandbox = Sandbox(place)
     if not dict(varied.extra_env).get("FAKETIME"):
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
@@ -111,14 +132,21 @@ def _check(workspace: Workspace, name: str, varied: Conditions, place: Path) -> 
         visible = placement(merge(f"staging the parts {name!r} is after", deps))
         try:
             with reported_if_changed_by_hand(layout):
-                second = run_action(plan(workspace, name), sandbox, visible, keep_open=(lock,), conditions=varied)
+                second = run_action(
+                    plan(workspace, name), sandbox, visible, keep_open=(lock,), conditions=varied
+                )
         except BuildError as err:
-            return [f"part {name!r}: the second build failed: {err.brief}", *err.details.splitlines()], 0
+            return [
+                f"part {name!r}: the second build failed: {err.brief}",
+                *err.details.splitlines(),
+            ], 0
     found = compare(first, layout.install(name), second.capture.tree, second.folder)
     if found:
         paths = sum(1 for line in found if not line.startswith("  "))
-        return [f"part {name!r}: {paths} path{'s' if paths != 1 else ''} differ between two builds:",
-                *[f"  {line}" for line in found]], len(first)
+        return [
+            f"part {name!r}: {paths} path{'s' if paths != 1 else ''} differ between two builds:",
+            *[f"  {line}" for line in found],
+        ], len(first)
     return [], len(first)
 
 
@@ -130,7 +158,9 @@ def compare(first: Tree, first_root: Path, second: Tree, second_root: Path) -> l
         elif path not in first:
             lines.append(f"{path}: only in the second build")
         elif first[path] != second[path]:
-            lines += describe(path, first[path], second[path], first_root / path, second_root / path)
+            lines += describe(
+                path, first[path], second[path], first_root / path, second_root / path
+            )
     return lines
 
 

@@ -24,6 +24,7 @@ is removed first and written last; a run that finds it missing, or a record miss
 record: it checks what the records it has say for writes through links, then builds the folder
 anew beside the old one and swaps it in.
 """
+
 from __future__ import annotations
 
 import errno
@@ -33,15 +34,25 @@ import marshal
 import os
 import posixpath
 import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from rules.core import remove_tree, write_atomic
-from rules.tree import Contribution, Owned, merge
-from rules.tree import ChangedSince, Entry, Tree, copy_checked, hash_file
+from rules.tree import (
+    ChangedSince,
+    Contribution,
+    Entry,
+    Owned,
+    Tree,
+    copy_checked,
+    hash_file,
+    merge,
+)
 
-Repair = Callable[[str], Path]  # restores a part whose install was written through; returns its folder
+Repair = Callable[
+    [str], Path
+]  # restores a part whose install was written through; returns its folder
 
 # A record's row for one path: the entry's five fields, then whether this part placed it, and for
 # a placed file the inode, ctime and link count after linking, whether it is a hard link, and its
@@ -117,7 +128,9 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
     root = str(dest)
     summary, found = _read_summary(dest), _found_intact.pop(root, None)
     checked = found is not None and summary is not None and found[0] == summary[0]
-    records = found[1] if checked else (_read_records(_records_folder(dest)) if dest.is_dir() else {})
+    records = (
+        found[1] if checked else (_read_records(_records_folder(dest)) if dest.is_dir() else {})
+    )
     trusted = summary is not None and dest.is_dir() and set(records) == set(summary[1]["records"])
     states = {} if checked else _states(root, records, epoch)
     sources, repaired = _repaired(root, sources, records, states, repair)
@@ -168,8 +181,11 @@ def recorded_tree(dest: Path) -> dict[str, Entry]:
     """What the last complete assemble put in `dest` (pack reads prime this way)."""
     if _read_summary(dest) is None:
         raise FileNotFoundError(errno.ENOENT, "not assembled", str(_summary(dest)))
-    found = {path: Entry._make(row[:5]) for record in _read_records(_records_folder(dest)).values()
-             for path, row in record.placed()}
+    found = {
+        path: Entry._make(row[:5])
+        for record in _read_records(_records_folder(dest)).values()
+        for path, row in record.placed()
+    }
     return dict(sorted(found.items()))
 
 
@@ -182,6 +198,7 @@ def _summary(dest: Path) -> Path:
 
 
 # -- writes through links --------------------------------------------------------------------------
+
 
 def _states(root: str, records: dict[str, PartRecord], epoch: int) -> dict[str, str]:
     """Each placed entry's state, parents first; nothing below a folder that is no longer ours is
@@ -211,10 +228,16 @@ def _row_state(path: str, row: Row, epoch: int) -> str:
             return "replaced"
         return "intact" if info.st_mtime == epoch else "changed"
     if kind == "symlink":
-        return "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
+        return (
+            "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
+        )
     if not stat.S_ISREG(info.st_mode) or info.st_ino != ino:
         return "replaced"
-    if info.st_size != size or info.st_mtime_ns != mtime_ns or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644):
+    if (
+        info.st_size != size
+        or info.st_mtime_ns != mtime_ns
+        or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644)
+    ):
         return "written" if linked else "replaced"
     if info.st_ctime_ns != ctime_ns and info.st_nlink == nlink:  # a new link moves the ctime too
         # Only the ctime moved: a write that set the mtime back, or a link made and removed since
@@ -224,32 +247,52 @@ def _row_state(path: str, row: Row, epoch: int) -> str:
     return "intact"
 
 
-def _repaired(root: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
-              repair: Repair) -> tuple[list[Source], set[str]]:
+def _repaired(
+    root: str,
+    sources: list[Source],
+    records: dict[str, PartRecord],
+    states: dict[str, str],
+    repair: Repair,
+) -> tuple[list[Source], set[str]]:
     """Restore each part whose install was written through; its files come from the new folder.
     A part no longer in the workspace is not restored: its entries go."""
     present = {s.part for s in sources}
     written = sorted(path for path, state in states.items() if state == "written")
-    owners = {path: part for part, record in records.items() if part in present for path in written
-              if path in record.claims and record.claims[path][OWNED]}
+    owners = {
+        path: part
+        for part, record in records.items()
+        if part in present
+        for path in written
+        if path in record.claims and record.claims[path][OWNED]
+    }
     for path, part in sorted(owners.items()):
-        print(f"partsmith: {root}/{path} was changed by hand: it is a link to part {part!r}'s file, "
-              "so that part is restored")
+        print(
+            f"partsmith: {root}/{path} was changed by hand: it is a link to part {part!r}'s file, "
+            "so that part is restored"
+        )
     parts = set(owners.values())
     folders = {part: repair(part) for part in sorted(parts)}
-    return [Source(s.part, folders.get(s.part, s.root), s.tree, s.decided_by, s.selection) for s in sources], parts
+    return [
+        Source(s.part, folders.get(s.part, s.root), s.tree, s.decided_by, s.selection)
+        for s in sources
+    ], parts
 
 
 # -- a new folder ----------------------------------------------------------------------------------
 
-def _replace_all(dest: Path, contributions: list[Contribution], owned: Owned, seen: dict[str, Seen],
-                 epoch: int) -> Outcome:
+
+def _replace_all(
+    dest: Path, contributions: list[Contribution], owned: Owned, seen: dict[str, Seen], epoch: int
+) -> Outcome:
     """The folder built beside `dest` from the merge of every part's Tree, then swapped in."""
     _replace(dest, owned, epoch)
     root, records = str(dest), {}
     for contribution in contributions:
         part = contribution.part
-        claims = {path: _new_row(root, path, entry, owned[path][2] == part) for path, entry in contribution.tree.items()}
+        claims = {
+            path: _new_row(root, path, entry, owned[path][2] == part)
+            for path, entry in contribution.tree.items()
+        }
         records[part] = PartRecord(seen[part].folder, seen[part].fingerprint, claims)
     return Outcome(records, set(records))
 
@@ -266,7 +309,9 @@ def _replace(dest: Path, owned: Owned, epoch: int) -> None:
     into = str(fresh)
     for path in sorted(owned):
         _place(f"{into}/{path}", owned[path][0], f"{owned[path][1]}/{path}")
-    _set_folder_times(into, sorted(p for p, (entry, _, _) in owned.items() if entry.kind == "dir"), epoch)
+    _set_folder_times(
+        into, sorted(p for p, (entry, _, _) in owned.items() if entry.kind == "dir"), epoch
+    )
     if os.path.lexists(dest):
         os.rename(dest, old)
     os.rename(fresh, dest)
@@ -274,6 +319,7 @@ def _replace(dest: Path, owned: Owned, epoch: int) -> None:
 
 
 # -- an update in place ----------------------------------------------------------------------------
+
 
 @dataclass
 class _Plan:
@@ -289,8 +335,14 @@ class _Plan:
     keep: set[str]  # affected paths already as they should be
 
 
-def _update(dest: Path, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
-            plan: _Plan, epoch: int) -> Outcome:
+def _update(
+    dest: Path,
+    sources: list[Source],
+    records: dict[str, PartRecord],
+    states: dict[str, str],
+    plan: _Plan,
+    epoch: int,
+) -> Outcome:
     root = str(dest)
     for path in sorted(plan.affected - plan.keep, reverse=True):  # children first
         if path in plan.old_owner and states.get(path) != "under":  # under: gone with its folder
@@ -299,25 +351,41 @@ def _update(dest: Path, sources: list[Source], records: dict[str, PartRecord], s
         if path in plan.owned:
             entry, folder, _ = plan.owned[path]
             if path not in plan.old_owner:
-                _remove(f"{root}/{path}")  # a path no part placed before: what is there was put by hand
+                _remove(
+                    f"{root}/{path}"
+                )  # a path no part placed before: what is there was put by hand
             _place(f"{root}/{path}", entry, f"{folder}/{path}")
     outcome = _records_after(root, sources, records, plan)
     changed_folders = sorted(path for path, state in states.items() if state == "changed")
     _remove_strays(root, changed_folders, outcome.records, epoch)
     parents = {posixpath.dirname(path) for path in plan.affected} | set(changed_folders)
-    _set_folder_times(root, sorted(p for p in parents | plan.affected if _is_our_folder(p, plan)), epoch)
+    _set_folder_times(
+        root, sorted(p for p in parents | plan.affected if _is_our_folder(p, plan)), epoch
+    )
     return outcome
 
 
 def _differs(seen: Seen, record: PartRecord | None) -> bool:
-    return record is None or seen.fingerprint is None or (record.fingerprint, record.folder) != (seen.fingerprint, seen.folder)
+    return (
+        record is None
+        or seen.fingerprint is None
+        or (record.fingerprint, record.folder) != (seen.fingerprint, seen.folder)
+    )
 
 
-def _plan(step: str, sources: list[Source], records: dict[str, PartRecord], states: dict[str, str],
-          repaired: set[str], seen: dict[str, Seen]) -> _Plan:
+def _plan(
+    step: str,
+    sources: list[Source],
+    records: dict[str, PartRecord],
+    states: dict[str, str],
+    repaired: set[str],
+    seen: dict[str, Seen],
+) -> _Plan:
     """Read the Trees of the parts that changed, and merge again only the affected paths (with
     what every other part's record says it brings there). Nothing is touched yet."""
-    changed = {s.part for s in sources if s.part in repaired or _differs(seen[s.part], records.get(s.part))}
+    changed = {
+        s.part for s in sources if s.part in repaired or _differs(seen[s.part], records.get(s.part))
+    }
     trees = {s.part: s.tree() for s in sources if s.part in changed}
     affected = {path for path, state in states.items() if state not in INTACT}
     gone = set(records) - {s.part for s in sources}
@@ -326,16 +394,24 @@ def _plan(step: str, sources: list[Source], records: dict[str, PartRecord], stat
             affected.update(records[part].claims)
     for tree in trees.values():
         affected.update(tree)
-    contributions = [Contribution(s.part, _claimed(s.part, trees, records, affected), s.root) for s in sources]
+    contributions = [
+        Contribution(s.part, _claimed(s.part, trees, records, affected), s.root) for s in sources
+    ]
     owned = merge(step, contributions)
-    old_owner = {path: part for part, record in records.items()
-                 for path in record.claims.keys() & affected if record.claims[path][OWNED]}
+    old_owner = {
+        path: part
+        for part, record in records.items()
+        for path in record.claims.keys() & affected
+        if record.claims[path][OWNED]
+    }
     plan = _Plan(changed, seen, trees, affected, owned, old_owner, set())
     plan.keep = {path for path in affected if _kept(path, plan, records, states)}
     return plan
 
 
-def _claimed(part: str, trees: dict[str, Tree], records: dict[str, PartRecord], affected: set[str]) -> dict[str, Entry]:
+def _claimed(
+    part: str, trees: dict[str, Tree], records: dict[str, PartRecord], affected: set[str]
+) -> dict[str, Entry]:
     if part in trees:
         tree = trees[part]
         return {path: tree[path] for path in tree.keys() & affected}
@@ -351,10 +427,16 @@ def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[s
     row = records[old].claims[path]
     if entry.kind == "dir":
         return row[0] == "dir"  # a folder is a folder, whichever part placed it
-    return part == old and records[old].folder == plan.seen[part].folder and tuple(row[:5]) == tuple(entry)
+    return (
+        part == old
+        and records[old].folder == plan.seen[part].folder
+        and tuple(row[:5]) == tuple(entry)
+    )
 
 
-def _records_after(root: str, sources: list[Source], records: dict[str, PartRecord], plan: _Plan) -> Outcome:
+def _records_after(
+    root: str, sources: list[Source], records: dict[str, PartRecord], plan: _Plan
+) -> Outcome:
     """Every part's record after the update. A part whose Tree changed gets a new one; any other
     keeps its record file unless a row of it at an affected path changed (a path it now places,
     or no longer places)."""
@@ -362,13 +444,20 @@ def _records_after(root: str, sources: list[Source], records: dict[str, PartReco
     for source in sources:
         part = source.part
         if part in plan.changed:
-            claims = {path: _row_after(root, part, path, entry, plan, records) for path, entry in plan.trees[part].items()}
-            outcome.records[part] = PartRecord(plan.seen[part].folder, plan.seen[part].fingerprint, claims)
+            claims = {
+                path: _row_after(root, part, path, entry, plan, records)
+                for path, entry in plan.trees[part].items()
+            }
+            outcome.records[part] = PartRecord(
+                plan.seen[part].folder, plan.seen[part].fingerprint, claims
+            )
             outcome.rewritten.add(part)
             continue
         record = records[part]
-        rows = {path: _row_after(root, part, path, Entry._make(record.claims[path][:5]), plan, records)
-                for path in record.claims.keys() & plan.affected}
+        rows = {
+            path: _row_after(root, part, path, Entry._make(record.claims[path][:5]), plan, records)
+            for path in record.claims.keys() & plan.affected
+        }
         rows = {path: row for path, row in rows.items() if row != record.claims[path]}
         if rows:
             record = PartRecord(record.folder, record.fingerprint, {**record.claims, **rows})
@@ -377,7 +466,9 @@ def _records_after(root: str, sources: list[Source], records: dict[str, PartReco
     return outcome
 
 
-def _row_after(root: str, part: str, path: str, entry: Entry, plan: _Plan, records: dict[str, PartRecord]) -> Row:
+def _row_after(
+    root: str, part: str, path: str, entry: Entry, plan: _Plan, records: dict[str, PartRecord]
+) -> Row:
     placing = path in plan.owned and plan.owned[path][2] == part
     if placing and path in plan.keep and entry.kind == "file":
         return records[part].claims[path]  # kept: the same part placed the same file
@@ -419,7 +510,9 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
-def _remove_strays(root: str, folders: list[str], records: dict[str, PartRecord], epoch: int) -> None:
+def _remove_strays(
+    root: str, folders: list[str], records: dict[str, PartRecord], epoch: int
+) -> None:
     """Entries added by hand: only the folders whose mtime moved (and the top) are listed."""
     top = [""] if os.lstat(root).st_mtime != epoch else []
     for path in top + folders:
@@ -465,10 +558,15 @@ def _copy(source: str, target: str, entry: Entry) -> None:
     folder = os.path.dirname(target)
     if not _said_copies:
         _said_copies.add(folder)
-        print(f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
-              "files are copied")
+        print(
+            f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
+            "files are copied"
+        )
     mtime = os.stat(source).st_mtime
-    if copy_checked(source, target, 0o755 if entry.executable else 0o644, int(mtime)) != entry.digest:
+    if (
+        copy_checked(source, target, 0o755 if entry.executable else 0o644, int(mtime))
+        != entry.digest
+    ):
         os.unlink(target)
         raise ChangedSince(Path(source))
 
@@ -485,6 +583,7 @@ def _set_folder_times(root: str, folders: list[str], epoch: int) -> None:
 
 # -- records ---------------------------------------------------------------------------------------
 
+
 def _read_records(folder: Path) -> dict[str, PartRecord]:
     records = {}
     for name in os.listdir(folder) if folder.is_dir() else []:
@@ -493,7 +592,9 @@ def _read_records(folder: Path) -> dict[str, PartRecord]:
         try:
             records[name] = PartRecord.load((folder / name).read_bytes())
         except (OSError, EOFError, ValueError, TypeError, IndexError):
-            (folder / name).unlink(missing_ok=True)  # damaged: not trusted, the folder is built anew
+            (folder / name).unlink(
+                missing_ok=True
+            )  # damaged: not trusted, the folder is built anew
     return records
 
 
@@ -506,7 +607,9 @@ def _read_summary(dest: Path) -> tuple[bytes, dict] | None:
         return None
 
 
-def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None) -> int:
+def _write(
+    dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None
+) -> int:
     """The records that changed, then the summary, written last: the mark of a complete assemble.
     It names every record by digest, so a task depending on it (pack on prime) reruns when what
     was placed changed. Returns the number of entries placed."""
@@ -521,5 +624,7 @@ def _write(dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summar
         (folder / part).unlink(missing_ok=True)
     digests = {part: digests[part] for part in sorted(outcome.records)}
     entries = sum(1 for record in outcome.records.values() for _ in record.placed())
-    write_atomic(_summary(dest), json.dumps({"entries": entries, "records": digests}, sort_keys=True))
+    write_atomic(
+        _summary(dest), json.dumps({"entries": entries, "records": digests}, sort_keys=True)
+    )
     return entries

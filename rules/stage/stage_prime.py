@@ -3,22 +3,21 @@ merge, any difference is a conflict, every conflict reported in one error) into 
 to the parts' install folders (linkfarm.py). Nothing is touched unless the merge succeeded, so a
 failed stage leaves the previous one exactly as it was.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock
 
-from rules.core import BuildError
-from rules.tree import select
-from rules.workspace import Layout
-from .linkfarm import Repair, Source, assemble
-from rules.tree import Contribution, Owned
 from rules.action import primed_by_script
-from rules.tree import ChangedSince, Placement, read_manifest
-from rules.workspace import Workspace
+from rules.core import BuildError
+from rules.tree import ChangedSince, Contribution, Owned, Placement, read_manifest, select
+from rules.workspace import Layout, Workspace
+
+from .linkfarm import Repair, Source, assemble
 
 
 def staged(workspace: Workspace, part: str) -> Contribution:
@@ -34,8 +33,12 @@ def staged(workspace: Workspace, part: str) -> Contribution:
 def primed(workspace: Workspace, part: str) -> Contribution:
     contribution = staged(workspace, part)
     if workspace.parts[part].override_prime is not None:
-        return Contribution(part, *primed_by_script(workspace, part, contribution.tree, contribution.root))
-    return Contribution(part, select(contribution.tree, workspace.parts[part].prime), contribution.root)
+        return Contribution(
+            part, *primed_by_script(workspace, part, contribution.tree, contribution.root)
+        )
+    return Contribution(
+        part, select(contribution.tree, workspace.parts[part].prime), contribution.root
+    )
 
 
 def stage_parts(workspace: Workspace, repair: Repair) -> int:
@@ -57,8 +60,16 @@ def prime_parts(workspace: Workspace, repair: Repair) -> int:
 def _stage_source(workspace: Workspace, layout: Layout, part: str) -> Source:
     """A part's staged Tree is decided by its Tree file and its stage fileset."""
     settings = workspace.parts[part]
-    fileset = ("override-stage",) if settings.override_stage is not None else ("stage", *settings.stage)
-    return Source(part, layout.install(part), lambda: staged(workspace, part).tree, layout.manifest(part), (fileset,))
+    fileset = (
+        ("override-stage",) if settings.override_stage is not None else ("stage", *settings.stage)
+    )
+    return Source(
+        part,
+        layout.install(part),
+        lambda: staged(workspace, part).tree,
+        layout.manifest(part),
+        (fileset,),
+    )
 
 
 def _prime_source(workspace: Workspace, layout: Layout, part: str) -> Source:
@@ -69,8 +80,13 @@ def _prime_source(workspace: Workspace, layout: Layout, part: str) -> Source:
         made = primed(workspace, part)
         return Source(part, made.root, lambda: made.tree)
     staging = _stage_source(workspace, layout, part)
-    return Source(part, staging.root, lambda: primed(workspace, part).tree, staging.decided_by,
-                  (*staging.selection, ("prime", *settings.prime)))
+    return Source(
+        part,
+        staging.root,
+        lambda: primed(workspace, part).tree,
+        staging.decided_by,
+        (*staging.selection, ("prime", *settings.prime)),
+    )
 
 
 def placement(owned: Owned) -> Placement:

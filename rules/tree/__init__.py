@@ -4,7 +4,27 @@ filesets and the merge of several parts' Trees.
 
 from .filesets import organize, select
 from .merge_parts import Contribution, Owned, merge
-from .tree import Capture, ChangedSince, Entry, Placement, Tree, capture, copy_captured, copy_checked, file_mode, from_data, hash_file, link_escapes, materialize, normalize_modes, read_manifest, to_json, tree_digest, write_manifest, write_tree
+from .tree import (
+    Capture,
+    ChangedSince,
+    Entry,
+    Placement,
+    Tree,
+    capture,
+    copy_captured,
+    copy_checked,
+    file_mode,
+    from_data,
+    hash_file,
+    link_escapes,
+    materialize,
+    normalize_modes,
+    read_manifest,
+    to_json,
+    tree_digest,
+    write_manifest,
+    write_tree,
+)
 
 __all__ = [
     "Capture",

@@ -6,6 +6,7 @@ everything below it, an excluded directory takes everything below it away, and t
 every kept path are kept. `**` matches any number of folders. Unlike Python's glob, `*` also
 matches names starting with a dot, so a part's hidden files are staged by default.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 from rules.core import BuildError
+
 from .tree import Entry, Tree, with_parents
 
 
@@ -43,7 +45,11 @@ def _match_parts(names: list[str], parts: list[str]) -> bool:
         return not names
     if parts[0] == "**":
         return any(_match_parts(names[i:], parts[1:]) for i in range(len(names) + 1))
-    return bool(names) and fnmatch.fnmatchcase(names[0], parts[0]) and _match_parts(names[1:], parts[1:])
+    return (
+        bool(names)
+        and fnmatch.fnmatchcase(names[0], parts[0])
+        and _match_parts(names[1:], parts[1:])
+    )
 
 
 def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> None:
@@ -58,9 +64,17 @@ def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> 
         # a glob may match the target folder itself: that is not a move
         found = [rel for rel in found if not (into_folder and install / rel == folder)]
         if not found:
-            _organize_error(part, f"nothing matches {source!r} in the part's install folder", install)
-        if into_folder and os.path.lexists(folder) and not (folder.is_dir() and not folder.is_symlink()):
-            _organize_error(part, f"{target!r} is not a folder, so nothing can be moved into it", install)
+            _organize_error(
+                part, f"nothing matches {source!r} in the part's install folder", install
+            )
+        if (
+            into_folder
+            and os.path.lexists(folder)
+            and not (folder.is_dir() and not folder.is_symlink())
+        ):
+            _organize_error(
+                part, f"{target!r} is not a folder, so nothing can be moved into it", install
+            )
         for rel in found:
             path = install / rel
             dest = folder / path.name if into_folder else folder
@@ -90,15 +104,23 @@ def _outermost(paths: list[str]) -> list[str]:
 def _check_destination(install: Path, path: Path, dest: Path, part: str) -> None:
     rel = _rel(dest, install)
     if os.path.lexists(dest):
-        _organize_error(part, f"{_rel(path, install)!r} -> {rel!r}: the destination already exists", install)
+        _organize_error(
+            part, f"{_rel(path, install)!r} -> {rel!r}: the destination already exists", install
+        )
     if dest.is_relative_to(path):
         _organize_error(part, f"{_rel(path, install)!r} cannot move into itself", install)
     for parent in dest.relative_to(install).parents:
         step = install / parent
         if parent != Path(".") and step.is_symlink():
-            _organize_error(part, f"{rel!r} would be written through the symlink {_rel(step, install)!r}", install)
+            _organize_error(
+                part,
+                f"{rel!r} would be written through the symlink {_rel(step, install)!r}",
+                install,
+            )
         if parent != Path(".") and os.path.lexists(step) and not step.is_dir():
-            _organize_error(part, f"{rel!r}: {_rel(step, install)!r} is a file, not a folder", install)
+            _organize_error(
+                part, f"{rel!r}: {_rel(step, install)!r} is a file, not a folder", install
+            )
 
 
 def _organize_error(part: str, problem: str, install: Path) -> None:

@@ -1,6 +1,7 @@
 """Merging parts' Trees by digest: identical entries merge, any difference is a conflict, and
 every conflict of every pair of parts is reported in one error (stage, prime, and the staged
 files a build of a later part sees)."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rules.core import Conflict, StageConflictError
+
 from .tree import Entry, Tree
 
-Owned = dict[str, tuple[Entry, Path, str]]  # path -> (entry, folder holding it, the part that brings it first)
+Owned = dict[
+    str, tuple[Entry, Path, str]
+]  # path -> (entry, folder holding it, the part that brings it first)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,11 @@ def difference(a: Entry, b: Entry) -> str:
     if a.kind == "symlink":
         return f"link target differs: {a.target} vs {b.target}"
     if a.digest != b.digest:
-        return (f"bytes differ: {a.size} bytes, sha256 {a.digest[:12]} vs "
-                f"{b.size} bytes, sha256 {b.digest[:12]}")
-    return f"mode differs: {'executable' if a.executable else 'not executable'} vs " \
-           f"{'executable' if b.executable else 'not executable'}"
+        return (
+            f"bytes differ: {a.size} bytes, sha256 {a.digest[:12]} vs "
+            f"{b.size} bytes, sha256 {b.digest[:12]}"
+        )
+    return (
+        f"mode differs: {'executable' if a.executable else 'not executable'} vs "
+        f"{'executable' if b.executable else 'not executable'}"
+    )

@@ -4,6 +4,7 @@
 reading it (and, in the same read, looks for the sandbox path that must not leak into outputs),
 checks symlinks, and returns the manifest. Nobody re-reads a file to compare it afterwards.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,12 +13,12 @@ import os
 import posixpath
 import shutil
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Mapping, NamedTuple
+from typing import Literal, NamedTuple
 
-from rules.core import Digest
-from rules.core import write_atomic
+from rules.core import Digest, write_atomic
 
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
@@ -35,17 +36,31 @@ class Entry(NamedTuple):
 
     def to_json(self) -> dict:
         if self.kind == "file":
-            return {"kind": "file", "sha256": self.digest, "size": self.size, "executable": self.executable}
+            return {
+                "kind": "file",
+                "sha256": self.digest,
+                "size": self.size,
+                "executable": self.executable,
+            }
         if self.kind == "symlink":
             return {"kind": "symlink", "target": self.target}
         return {"kind": "dir"}
 
     @staticmethod
-    def from_json(data: dict) -> "Entry":
+    def from_json(data: dict) -> Entry:
         # tuple.__new__ with the fields in order: Trees of 100k entries are read on every restore
         kind = data["kind"]
         if kind == "file":
-            return _new(Entry, ("file", data.get("sha256", ""), data.get("size", 0), data.get("executable", False), ""))
+            return _new(
+                Entry,
+                (
+                    "file",
+                    data.get("sha256", ""),
+                    data.get("size", 0),
+                    data.get("executable", False),
+                    "",
+                ),
+            )
         return _new(Entry, (kind, "", 0, False, data.get("target", "")))
 
     def describe(self) -> str:
@@ -77,13 +92,18 @@ def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Captur
     result = Capture()
     os.chmod(root, 0o755)
     _capture_dir(root, "", epoch, forbidden, result)
-    result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
-                              if entry.kind == "symlink" and link_escapes(result.tree, path)]
+    result.escaping_links += [
+        f"{path} -> {entry.target}"
+        for path, entry in result.tree.items()
+        if entry.kind == "symlink" and link_escapes(result.tree, path)
+    ]
     os.utime(root, (epoch, epoch))
     return result
 
 
-def _capture_dir(folder: Path | str, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture) -> None:
+def _capture_dir(
+    folder: Path | str, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture
+) -> None:
     with os.scandir(folder) as listing:
         names = sorted(entry.name for entry in listing)
     for name in names:
@@ -114,8 +134,14 @@ def _capture_dir(folder: Path | str, prefix: str, epoch: int, forbidden: tuple[b
         os.utime(path, (epoch, epoch), follow_symlinks=False)
 
 
-def copy_captured(source: Path, dest: Path, skip: frozenset[str], epoch: int, forbidden: tuple[bytes, ...] = (),
-                  reverse: bool = False) -> Capture:
+def copy_captured(
+    source: Path,
+    dest: Path,
+    skip: frozenset[str],
+    epoch: int,
+    forbidden: tuple[bytes, ...] = (),
+    reverse: bool = False,
+) -> Capture:
     """Copy `source` into the new folder `dest` as a captured output: modes 0644/0755, mtimes
     `epoch`, each file hashed (and searched for `forbidden`) while it is copied: the copy and its
     Tree in one read, one creation per file. `skip`: paths (as strings) left out; `reverse`:
@@ -124,14 +150,25 @@ def copy_captured(source: Path, dest: Path, skip: frozenset[str], epoch: int, fo
     os.mkdir(dest, 0o755)
     os.chmod(dest, 0o755)
     _copy_dir(str(source), str(dest), "", skip, epoch, forbidden, reverse, result)
-    result.escaping_links += [f"{path} -> {entry.target}" for path, entry in result.tree.items()
-                              if entry.kind == "symlink" and link_escapes(result.tree, path)]
+    result.escaping_links += [
+        f"{path} -> {entry.target}"
+        for path, entry in result.tree.items()
+        if entry.kind == "symlink" and link_escapes(result.tree, path)
+    ]
     os.utime(dest, (epoch, epoch))
     return result
 
 
-def _copy_dir(source: str, dest: str, prefix: str, skip: frozenset[str], epoch: int, forbidden: tuple[bytes, ...],
-              reverse: bool, result: Capture) -> None:
+def _copy_dir(
+    source: str,
+    dest: str,
+    prefix: str,
+    skip: frozenset[str],
+    epoch: int,
+    forbidden: tuple[bytes, ...],
+    reverse: bool,
+    result: Capture,
+) -> None:
     with os.scandir(source) as listing:
         entries = sorted(listing, key=lambda entry: entry.name, reverse=reverse)
     for entry in entries:
@@ -152,7 +189,9 @@ def _copy_dir(source: str, dest: str, prefix: str, skip: frozenset[str], epoch: 
             result.tree[rel] = Entry("dir")
         elif stat.S_ISREG(info.st_mode):
             executable = bool(info.st_mode & 0o111)
-            digest, size, leaked = copy_hashed(entry.path, target, 0o755 if executable else 0o644, epoch, forbidden)
+            digest, size, leaked = copy_hashed(
+                entry.path, target, 0o755 if executable else 0o644, epoch, forbidden
+            )
             result.tree[rel] = Entry("file", digest, size, executable)
             if leaked:
                 result.leaks.append(rel)
@@ -197,7 +236,9 @@ def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str,
     found = False
     overlap = max((len(f) for f in forbidden), default=1) - 1
     tail = b""
-    reader = os.open(path, os.O_RDONLY)  # a descriptor, not a file object: this runs once per source file
+    reader = os.open(
+        path, os.O_RDONLY
+    )  # a descriptor, not a file object: this runs once per source file
     try:
         while chunk := os.read(reader, CHUNK):
             sha.update(chunk)
@@ -240,7 +281,11 @@ def link_escapes(tree: Tree, link: str) -> bool:
 
 def to_json(tree: Tree) -> str:
     # no indent: json's C encoder, several times faster than its Python one on 40k entries
-    return json.dumps({path: entry.to_json() for path, entry in tree.items()}, sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        {path: entry.to_json() for path, entry in tree.items()},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def from_json(text: str) -> dict[str, Entry]:
@@ -287,14 +332,21 @@ class ChangedSince(Exception):
         self.path = path
 
 
-def copy_checked(source: Path | str, target: Path | str, mode: int, mtime: int | None = None) -> str:
+def copy_checked(
+    source: Path | str, target: Path | str, mode: int, mtime: int | None = None
+) -> str:
     """Copy `source` to the new file `target` with `mode` (and `mtime`); returns the sha256 of
     what was copied."""
     return copy_hashed(source, target, mode, mtime)[0]
 
 
-def copy_hashed(source: Path | str, target: Path | str, mode: int, mtime: int | None = None,
-                forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
+def copy_hashed(
+    source: Path | str,
+    target: Path | str,
+    mode: int,
+    mtime: int | None = None,
+    forbidden: tuple[bytes, ...] = (),
+) -> tuple[str, int, bool]:
     """`copy_checked`, also returning the size and whether any `forbidden` bytes occur.
 
     Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
@@ -313,7 +365,7 @@ def copy_hashed(source: Path | str, target: Path | str, mode: int, mtime: int | 
                     found = any(f in window for f in forbidden)
                     tail = window[-overlap:] if overlap else b""
                 while chunk:
-                    chunk = chunk[os.write(writer, chunk):]
+                    chunk = chunk[os.write(writer, chunk) :]
             os.fchmod(writer, mode)
             if mtime is not None:
                 os.utime(writer, (mtime, mtime))
@@ -324,7 +376,9 @@ def copy_hashed(source: Path | str, target: Path | str, mode: int, mtime: int | 
     return sha.hexdigest(), size, found
 
 
-FileWriter = Callable[[str, Entry, str], bool]  # (path in the Tree, its entry, where it goes) -> written
+FileWriter = Callable[
+    [str, Entry, str], bool
+]  # (path in the Tree, its entry, where it goes) -> written
 
 
 def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bool:
@@ -371,6 +425,7 @@ def file_mode(entry: Entry) -> int:
 def materialize(placement: Placement, dest: Path, epoch: int) -> None:
     """Create `dest` holding every entry of `placement`, each file copied from its folder and
     checked against its digest in the same read: bytes changed since capture never spread."""
+
     def copy(path: str, entry: Entry, target: str) -> bool:
         source = f"{placement[path][1]}/{path}"
         if copy_checked(source, target, file_mode(entry), epoch) != entry.digest:

@@ -14,6 +14,7 @@ Debian architecture (env.DEB_ARCH). As in craft-grammar, a statement with severa
 first `else` giving something wins. Every statement is checked, also those that do not apply
 here, so a typo shows on every machine; only the branches that apply are resolved.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,7 +81,9 @@ def _values(reader: Reader, node: yaml.Node, key: str, arch: str, live: bool) ->
     return values + _taken(reader, current, key, arch, live)
 
 
-def _taken(reader: Reader, statement: _Statement | None, key: str, arch: str, live: bool) -> list[yaml.Node]:
+def _taken(
+    reader: Reader, statement: _Statement | None, key: str, arch: str, live: bool
+) -> list[yaml.Node]:
     """The values of the branch of `statement` that applies; every other branch is checked only."""
     if statement is None:
         return []
@@ -91,7 +94,11 @@ def _taken(reader: Reader, statement: _Statement | None, key: str, arch: str, li
         pending = live and not statement.applies and not chosen
         if body is None:
             if pending:
-                reader.problem(else_node, key, f"no statement above applies on {arch}, and `else fail` says one must")
+                reader.problem(
+                    else_node,
+                    key,
+                    f"no statement above applies on {arch}, and `else fail` says one must",
+                )
             break
         chosen += _body(reader, body, key, arch, pending)
     return chosen
@@ -115,8 +122,12 @@ def _parse(reader: Reader, item: yaml.Node, key: str) -> tuple[str, yaml.Node | 
     if _is_else_fail(item):
         return "else", None
     if len(item.value) != 1:
-        reader.problem(item, key, "a grammar statement is a mapping of one key (on ARCH, to ARCH, "
-                       f"on ARCH to ARCH or else), got {len(item.value)} keys")
+        reader.problem(
+            item,
+            key,
+            "a grammar statement is a mapping of one key (on ARCH, to ARCH, "
+            f"on ARCH to ARCH or else), got {len(item.value)} keys",
+        )
         return None
     head_node, body = item.value[0]
     head = " ".join(head_node.value.split()) if is_string(head_node) else ""
@@ -124,11 +135,19 @@ def _parse(reader: Reader, item: yaml.Node, key: str) -> tuple[str, yaml.Node | 
         return "else", body
     match = STATEMENT.fullmatch(head)
     if match is None or not head:
-        written = repr(head) if is_string(head_node) else kind(head_node)  # a bare `on:` is YAML's true
-        reader.problem(head_node, key, f"{written} is not a statement partsmith supports: write `on ARCH`, "
-                       "`to ARCH`, `on ARCH to ARCH`, `else` or `else fail` (ARCH: a Debian architecture, e.g. amd64)")
+        written = (
+            repr(head) if is_string(head_node) else kind(head_node)
+        )  # a bare `on:` is YAML's true
+        reader.problem(
+            head_node,
+            key,
+            f"{written} is not a statement partsmith supports: write `on ARCH`, "
+            "`to ARCH`, `on ARCH to ARCH`, `else` or `else fail` (ARCH: a Debian architecture, e.g. amd64)",
+        )
         return None
-    selectors = [_selectors(reader, head_node, key, group) for group in match.groups() if group is not None]
+    selectors = [
+        _selectors(reader, head_node, key, group) for group in match.groups() if group is not None
+    ]
     if any(group is None for group in selectors):
         return None
     applies = {frozenset(group) for group in selectors}  # type: ignore[arg-type]
@@ -140,8 +159,12 @@ def _selectors(reader: Reader, node: yaml.Node, key: str, text: str) -> set[str]
     names = text.split(",")
     unknown = [name for name in names if name not in ARCHITECTURES]
     for name in unknown:
-        reader.problem(node, key, f"{name!r} is not a Debian architecture: one of {', '.join(ARCHITECTURES)}"
-                       + suggestion(name, ARCHITECTURES))
+        reader.problem(
+            node,
+            key,
+            f"{name!r} is not a Debian architecture: one of {', '.join(ARCHITECTURES)}"
+            + suggestion(name, ARCHITECTURES),
+        )
     return None if unknown else set(names)
 
 

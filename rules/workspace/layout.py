@@ -1,9 +1,11 @@
 """Where things go below a workspace's build root (SPEC.md, "Where things go")."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
 
 @dataclass(frozen=True)
 class Sandbox:

@@ -1,10 +1,12 @@
 """The workspace model: what a loaded workspace file is, frozen and validated (workspace.py
 reads and checks the file; everything else reads only these types)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, get_args
+from typing import Literal, get_args
 
 from .layout import Layout
 
@@ -33,8 +35,14 @@ class Fetch:
     checksum: str | None = None  # "<algorithm>/<hex digest>", e.g. sha256/...
 
     def config(self) -> dict:
-        return {"kind": self.kind, "tag": self.tag, "branch": self.branch, "commit": self.commit,
-                "depth": self.depth, "checksum": self.checksum}
+        return {
+            "kind": self.kind,
+            "tag": self.tag,
+            "branch": self.branch,
+            "commit": self.commit,
+            "depth": self.depth,
+            "checksum": self.checksum,
+        }
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,29 @@
 is valid for. Adding a key is a row here (and its field in model.Part); the source keys and the
 python keys, read together because they depend on each other, live in sourcekeys.py and
 pythonkeys.py, the snapcraft-only ones in snapcraft.py."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import yaml
+
+from rules.core import DEB_ARCH
 
 from . import advanced_grammar as grammar
 from . import python_schema as pythonkeys
 from . import snapcraft
 from . import source_schema as sourcekeys
-from rules.core import DEB_ARCH
 from .advanced_grammar import Shape
 from .model import PLUGINS, Part, PluginName
 from .yaml_nodes import Entries, Reader, kind, suggestion
 
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")  # no :arch, no version: apt and dpkg must agree on the name
+DEB_NAME = re.compile(
+    r"[a-z0-9][a-z0-9+.-]+"
+)  # no :arch, no version: apt and dpkg must agree on the name
 
 ValueReader = Callable[[Reader, yaml.Node, str], object]
 
@@ -45,11 +49,20 @@ class PartKey:
 def _plugin(reader: Reader, node: yaml.Node, key: str) -> PluginName | None:
     value = reader.string(node, key)
     if value in snapcraft.FOREIGN_PLUGINS:
-        reader.problem(node, key, f"plugin {value!r} is a snapcraft plugin partsmith does not support: "
-                       f"partsmith builds {', '.join(PLUGINS)} parts (see README, Coming from snapcraft)")
+        reader.problem(
+            node,
+            key,
+            f"plugin {value!r} is a snapcraft plugin partsmith does not support: "
+            f"partsmith builds {', '.join(PLUGINS)} parts (see README, Coming from snapcraft)",
+        )
         return None
     if value is not None and value not in PLUGINS:
-        reader.problem(node, key, f"unknown plugin {value!r}: choose one of {', '.join(PLUGINS)}" + suggestion(value, PLUGINS))
+        reader.problem(
+            node,
+            key,
+            f"unknown plugin {value!r}: choose one of {', '.join(PLUGINS)}"
+            + suggestion(value, PLUGINS),
+        )
         return None
     return value  # type: ignore[return-value]
 
@@ -62,8 +75,13 @@ def _environment(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, 
         for name, (name_node, value_node) in reader.mapping(item, key, None).items():
             if not ENV_NAME_PATTERN.fullmatch(name):
                 reader.problem(name_node, f"{key}.{name}", "not a valid environment variable name")
-            elif not isinstance(value_node, yaml.ScalarNode) or value_node.tag == "tag:yaml.org,2002:null":
-                reader.problem(value_node, f"{key}.{name}", f"expected a string value, got {kind(value_node)}")
+            elif (
+                not isinstance(value_node, yaml.ScalarNode)
+                or value_node.tag == "tag:yaml.org,2002:null"
+            ):
+                reader.problem(
+                    value_node, f"{key}.{name}", f"expected a string value, got {kind(value_node)}"
+                )
             else:
                 pairs.append((name, value_node.value))
     return tuple(pairs)
@@ -73,8 +91,12 @@ def _debs(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     items = reader.string_list(node, key)
     for item, value in items:
         if not DEB_NAME.fullmatch(value):
-            reader.problem(item, key, f"{value!r} is not a Debian package name "
-                           "(versions, architectures and alternatives are not supported: name the package)")
+            reader.problem(
+                item,
+                key,
+                f"{value!r} is not a Debian package name "
+                "(versions, architectures and alternatives are not supported: name the package)",
+            )
     return tuple(value for _, value in items if DEB_NAME.fullmatch(value))
 
 
@@ -86,7 +108,9 @@ def _fileset(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     kept = []
     for item, value in reader.string_list(node, key):
         if value == "-":
-            reader.problem(item, key, "'-' excludes nothing: write the path to exclude after the dash")
+            reader.problem(
+                item, key, "'-' excludes nothing: write the path to exclude after the dash"
+            )
             continue
         exclude = value.startswith("-")
         path = reader.relative_path(item, key, value[1:] if exclude else value)
@@ -100,7 +124,11 @@ def _organize(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, str
     for name, (key_node, value_node) in reader.mapping(node, key, None).items():
         source = reader.relative_path(key_node, f"{key}.{name}", name)
         target_text = reader.string(value_node, f"{key}.{name}")
-        target = reader.relative_path(value_node, f"{key}.{name}", target_text) if target_text is not None else None
+        target = (
+            reader.relative_path(value_node, f"{key}.{name}", target_text)
+            if target_text is not None
+            else None
+        )
         if source is not None and target is not None:
             pairs.append((source, target + ("/" if target_text.endswith("/") else "")))
     return tuple(pairs)
@@ -111,7 +139,11 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("source", grammar="one"),
     *(PartKey(name) for name in sourcekeys.SOURCE_KEYS),
     PartKey("python-packages", plugins=("python",), grammar="list"),
-    *(PartKey(name, plugins=("python",)) for name in pythonkeys.PART_KEYS if name != "python-packages"),
+    *(
+        PartKey(name, plugins=("python",))
+        for name in pythonkeys.PART_KEYS
+        if name != "python-packages"
+    ),
     PartKey("build-environment", _environment),
     PartKey("build-packages", _debs, grammar="list"),
     PartKey("stage-packages", _debs, grammar="list"),
@@ -132,15 +164,21 @@ _VALUE_KEYS = tuple(key for key in KEYS if key.read is not None and key.name != 
 def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
     """The part `name`, or None when it is too broken to build (every problem is reported)."""
     key = f"parts.{name}"
-    entries = reader.mapping(node, key, NAMES + snapcraft.UNSUPPORTED_PART_KEYS + snapcraft.foreign_plugin_keys(node),
-                             hints=snapcraft.era_keys(NAMES, reader.base))
+    entries = reader.mapping(
+        node,
+        key,
+        NAMES + snapcraft.UNSUPPORTED_PART_KEYS + snapcraft.foreign_plugin_keys(node),
+        hints=snapcraft.era_keys(NAMES, reader.base),
+    )
     if not isinstance(node, yaml.MappingNode):
         return None
     snapcraft.check_part_keys(reader, entries, key)
     entries = _grammar_resolved(reader, entries, key)
     plugin = reader.optional(entries, "plugin", lambda n, k: _plugin(reader, n, k), f"{key}.plugin")
     if "plugin" not in entries:
-        reader.problem(node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}")
+        reader.problem(
+            node, f"{key}.plugin", f"required key is missing: choose one of {', '.join(PLUGINS)}"
+        )
     fields = sourcekeys.read_source(reader, entries, key)
     if plugin == "dump" and "source" not in entries:
         reader.problem(node, f"{key}.source", "required for plugin: dump (the folder to copy)")
@@ -149,7 +187,12 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
         return None
     fields |= pythonkeys.read_part_keys(reader, entries, key, plugin, fields["source"])
     for part_key in _VALUE_KEYS:
-        value = reader.optional(entries, part_key.name, lambda n, k: part_key.read(reader, n, k), f"{key}.{part_key.name}")
+        value = reader.optional(
+            entries,
+            part_key.name,
+            lambda n, k: part_key.read(reader, n, k),
+            f"{key}.{part_key.name}",
+        )
         if value is not None:
             fields[part_key.field] = value
     return Part(name=name, plugin=plugin, **fields)
@@ -173,10 +216,15 @@ def _grammar_resolved(reader: Reader, entries: Entries, key: str) -> Entries:
     return resolved
 
 
-def _refuse_other_plugins_keys(reader: Reader, entries: Entries, key: str, plugin: str | None) -> None:
+def _refuse_other_plugins_keys(
+    reader: Reader, entries: Entries, key: str, plugin: str | None
+) -> None:
     if plugin is None:
         return
     for part_key in KEYS:
         if part_key.name in entries and plugin not in part_key.plugins:
-            reader.problem(entries[part_key.name][0], f"{key}.{part_key.name}",
-                           f"only valid for plugin: {', '.join(part_key.plugins)}, not {plugin}")
+            reader.problem(
+                entries[part_key.name][0],
+                f"{key}.{part_key.name}",
+                f"only valid for plugin: {', '.join(part_key.plugins)}, not {plugin}",
+            )

@@ -4,6 +4,7 @@ A snapcraft.yaml is a workspace as it stands: its parts use the keys partsmith s
 snapcraft; the snap's metadata (apps, confinement, plugs, ...) is accepted and named once as not
 used for building; the plugins partsmith does not have are refused before anything runs.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,10 +15,39 @@ from .yaml_nodes import Entries, Reader, is_string
 
 # Top-level keys of snapcraft.yaml that describe the snap, not how its parts are built.
 SNAP_METADATA = (
-    "adopt-info", "apps", "architectures", "assumes", "base", "build-base", "components", "compression",
-    "confinement", "contact", "description", "donation", "environment", "epoch", "grade", "hooks", "icon",
-    "issues", "layout", "license", "lint", "package-repositories", "passthrough", "platforms", "plugs",
-    "slots", "source-code", "summary", "system-usernames", "title", "type", "version", "website",
+    "adopt-info",
+    "apps",
+    "architectures",
+    "assumes",
+    "base",
+    "build-base",
+    "components",
+    "compression",
+    "confinement",
+    "contact",
+    "description",
+    "donation",
+    "environment",
+    "epoch",
+    "grade",
+    "hooks",
+    "icon",
+    "issues",
+    "layout",
+    "license",
+    "lint",
+    "package-repositories",
+    "passthrough",
+    "platforms",
+    "plugs",
+    "slots",
+    "source-code",
+    "summary",
+    "system-usernames",
+    "title",
+    "type",
+    "version",
+    "website",
 )
 # Read by partsmith: `base` picks the names its error messages use, `adopt-info` names the part
 # whose `craftctl set version=...` is the project's version.
@@ -25,15 +55,41 @@ USED_METADATA = ("adopt-info", "base")
 
 # snapcraft plugins partsmith does not build (craft-parts' list and snapcraft's own).
 FOREIGN_PLUGINS = (
-    "ant", "autotools", "catkin", "catkin-tools", "cmake", "colcon", "conda", "crystal", "dotnet",
-    "flutter", "go", "go-use", "gradle", "kernel", "make", "maven", "maven-use", "meson", "npm", "poetry",
-    "qmake", "ruby", "rust", "scons", "uv",
+    "ant",
+    "autotools",
+    "catkin",
+    "catkin-tools",
+    "cmake",
+    "colcon",
+    "conda",
+    "crystal",
+    "dotnet",
+    "flutter",
+    "go",
+    "go-use",
+    "gradle",
+    "kernel",
+    "make",
+    "maven",
+    "maven-use",
+    "meson",
+    "npm",
+    "poetry",
+    "qmake",
+    "ruby",
+    "rust",
+    "scons",
+    "uv",
 )
 
 # Part keys of snapcraft that partsmith does not implement: refused by name, never ignored,
 # because each changes what a part contains.
 UNSUPPORTED_PART_KEYS = (
-    "build-snaps", "stage-snaps", "source-subdir", "source-submodules", "parse-info",
+    "build-snaps",
+    "stage-snaps",
+    "source-subdir",
+    "source-submodules",
+    "parse-info",
 )
 
 # Part keys of snapcraft that say nothing about how a part is built: accepted, named as not used.
@@ -76,8 +132,11 @@ def check_part_keys(reader: Reader, entries: Entries, key: str) -> None:
     """Refuse the part keys partsmith does not implement; note the ones it does not need."""
     for unsupported in UNSUPPORTED_PART_KEYS:
         if unsupported in entries:
-            reader.problem(entries[unsupported][0], f"{key}.{unsupported}", "not supported by partsmith: "
-                           "remove it (see README, Coming from snapcraft)")
+            reader.problem(
+                entries[unsupported][0],
+                f"{key}.{unsupported}",
+                "not supported by partsmith: remove it (see README, Coming from snapcraft)",
+            )
     reader.unused += [f"{key}.{name}" for name in UNUSED_PART_KEYS if name in entries]
 
 
@@ -87,8 +146,16 @@ def foreign_plugin_keys(part: yaml.Node) -> tuple[str, ...]:
     says all there is to fix, an "unknown key" for each of them would only repeat it."""
     if not isinstance(part, yaml.MappingNode):
         return ()
-    plugin = next((value.value for key, value in part.value
-                   if is_string(key) and key.value == "plugin" and is_string(value)), None)
+    plugin = next(
+        (
+            value.value
+            for key, value in part.value
+            if is_string(key) and key.value == "plugin" and is_string(value)
+        ),
+        None,
+    )
     if plugin not in FOREIGN_PLUGINS:
         return ()
-    return tuple(key.value for key, _ in part.value if is_string(key) and key.value.startswith(f"{plugin}-"))
+    return tuple(
+        key.value for key, _ in part.value if is_string(key) and key.value.startswith(f"{plugin}-")
+    )

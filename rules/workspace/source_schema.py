@@ -1,12 +1,14 @@
 """A part's `source` and the keys that go with it: a local folder inside the project, or a git
 repository or tar archive that pull fetches (source-type, -tag, -branch, -commit, -depth,
 -checksum). They are read together: what each may say depends on what the source is."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import yaml
 
@@ -14,11 +16,21 @@ from . import snapcraft
 from .model import Fetch
 from .yaml_nodes import Entries, Reader, is_string, suggestion
 
-SOURCE_KEYS = ("source-type", "source-tag", "source-branch", "source-commit", "source-depth", "source-checksum")
+SOURCE_KEYS = (
+    "source-type",
+    "source-tag",
+    "source-branch",
+    "source-commit",
+    "source-depth",
+    "source-checksum",
+)
 KEYS = ("source", *SOURCE_KEYS)
 # source-checksum algorithms: those with a digest of fixed length, and that length in hex digits
-HEX_LENGTHS = {name: hashlib.new(name).digest_size * 2 for name in hashlib.algorithms_guaranteed
-               if not name.startswith("shake_")}
+HEX_LENGTHS = {
+    name: hashlib.new(name).digest_size * 2
+    for name in hashlib.algorithms_guaranteed
+    if not name.startswith("shake_")
+}
 
 T = TypeVar("T")
 
@@ -26,8 +38,11 @@ T = TypeVar("T")
 def read_source(reader: Reader, entries: Entries, key: str) -> dict:
     """The Part fields `source` (a local folder) and `fetch` (what pull fetches)."""
     fetch = _fetch(reader, entries, key)
-    source = None if fetch is not None else reader.optional(entries, "source", lambda n, k: _local(reader, n, k),
-                                                            f"{key}.source")
+    source = (
+        None
+        if fetch is not None
+        else reader.optional(entries, "source", lambda n, k: _local(reader, n, k), f"{key}.source")
+    )
     return {"source": source, "fetch": fetch}
 
 
@@ -39,43 +54,65 @@ def _fetch(reader: Reader, entries: Entries, key: str) -> Fetch | None:
     if not _keys_fit(reader, entries, key, kind) or kind is None:
         return None
     if text is None:
-        reader.problem(entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}")
+        reader.problem(
+            entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}"
+        )
         return None
 
     def read(name: str, check: Callable[[Reader, yaml.Node, str], T]) -> T | None:
         return reader.optional(entries, name, lambda n, k: check(reader, n, k), f"{key}.{name}")
 
-    return Fetch(kind, _url(reader, node, f"{key}.source", text, kind),
-                 tag=read("source-tag", Reader.string), branch=read("source-branch", Reader.string),
-                 commit=read("source-commit", _commit), depth=read("source-depth", _depth),
-                 checksum=read("source-checksum", _checksum))
+    return Fetch(
+        kind,
+        _url(reader, node, f"{key}.source", text, kind),
+        tag=read("source-tag", Reader.string),
+        branch=read("source-branch", Reader.string),
+        commit=read("source-commit", _commit),
+        depth=read("source-depth", _depth),
+        checksum=read("source-checksum", _checksum),
+    )
 
 
 def _source_type(reader: Reader, entries: Entries, key: str, text: str | None) -> str | None:
     """git or tar; None for a local folder (or an unsupported source-type, reported)."""
     kind = reader.optional(entries, "source-type", reader.string, f"{key}.source-type")
     if kind is not None and kind not in snapcraft.SOURCE_TYPES:
-        reader.problem(entries["source-type"][1], f"{key}.source-type", f"source-type {kind!r} is not supported: "
-                       f"use one of {', '.join(snapcraft.SOURCE_TYPES)}" + suggestion(kind, snapcraft.SOURCE_TYPES))
+        reader.problem(
+            entries["source-type"][1],
+            f"{key}.source-type",
+            f"source-type {kind!r} is not supported: "
+            f"use one of {', '.join(snapcraft.SOURCE_TYPES)}"
+            + suggestion(kind, snapcraft.SOURCE_TYPES),
+        )
         return None
     kind = kind or (guess_source_type(text) if text is not None else None)
     if kind in (None, "local") and text is not None and "://" in text:
-        reader.problem(entries["source"][1], f"{key}.source", f"cannot tell what {text!r} is: set source-type: git or tar")
+        reader.problem(
+            entries["source"][1],
+            f"{key}.source",
+            f"cannot tell what {text!r} is: set source-type: git or tar",
+        )
     return None if kind == "local" else kind
 
 
 def _keys_fit(reader: Reader, entries: Entries, key: str, kind: str | None) -> bool:
     """source-tag/-branch/-commit/-depth only for git, source-checksum only for tar, one ref."""
-    allowed = {"git": ("source-tag", "source-branch", "source-commit", "source-depth"),
-               "tar": ("source-checksum",)}.get(kind or "", ())
+    allowed = {
+        "git": ("source-tag", "source-branch", "source-commit", "source-depth"),
+        "tar": ("source-checksum",),
+    }.get(kind or "", ())
     fit = True
-    for extra in (k for k in SOURCE_KEYS if k in entries and k != "source-type" and k not in allowed):
+    for extra in (
+        k for k in SOURCE_KEYS if k in entries and k != "source-type" and k not in allowed
+    ):
         message = f"not valid for a {kind} source" if kind else "only valid for a git or tar source"
         reader.problem(entries[extra][0], f"{key}.{extra}", message)
         fit = False
     refs = [k for k in ("source-tag", "source-branch", "source-commit") if k in entries]
     if len(refs) > 1:
-        reader.problem(entries[refs[1]][0], f"{key}.{refs[1]}", f"give one of {', '.join(refs)}, not several")
+        reader.problem(
+            entries[refs[1]][0], f"{key}.{refs[1]}", f"give one of {', '.join(refs)}, not several"
+        )
     return fit
 
 
@@ -92,7 +129,11 @@ def _url(reader: Reader, node: yaml.Node, key: str, text: str, kind: str) -> str
 def _depth(reader: Reader, node: yaml.Node, key: str) -> int | None:
     value = reader.integer(node, key, "a number of commits")
     if value is not None and value < 1:
-        reader.problem(node, key, f"{value} commits: give 1 or more (or leave source-depth out for the whole history)")
+        reader.problem(
+            node,
+            key,
+            f"{value} commits: give 1 or more (or leave source-depth out for the whole history)",
+        )
         return None
     return value
 
@@ -102,8 +143,12 @@ def _checksum(reader: Reader, node: yaml.Node, key: str) -> str | None:
     algorithm, _, value = (text or "").partition("/")
     length = HEX_LENGTHS.get(algorithm)
     if text is not None and (length is None or not re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
-        reader.problem(node, key, f"{text!r} is not <algorithm>/<hex digest>: one of "
-                       f"{', '.join(sorted(HEX_LENGTHS))} with its full digest (e.g. sha256/ and 64 hex digits)")
+        reader.problem(
+            node,
+            key,
+            f"{text!r} is not <algorithm>/<hex digest>: one of "
+            f"{', '.join(sorted(HEX_LENGTHS))} with its full digest (e.g. sha256/ and 64 hex digits)",
+        )
         return None
     return text
 
@@ -123,12 +168,18 @@ def _local(reader: Reader, node: yaml.Node, key: str) -> str | None:
         return None
     folder = reader.top / value
     if not folder.is_dir():
-        where = f"in the project folder {reader.top}" if reader.snapcraft else f"next to {reader.path.name}"
+        where = (
+            f"in the project folder {reader.top}"
+            if reader.snapcraft
+            else f"next to {reader.path.name}"
+        )
         reader.problem(node, key, f"{value!r} is not a folder {where}: create it or fix the path")
         return None
     real_top = os.path.realpath(reader.top)
     if os.path.commonpath([real_top, os.path.realpath(folder)]) != real_top:
-        reader.problem(node, key, f"{value!r} leads outside the workspace folder through a symbolic link")
+        reader.problem(
+            node, key, f"{value!r} leads outside the workspace folder through a symbolic link"
+        )
         return None
     return value
 

@@ -2,12 +2,14 @@
 constructed; merge keys applied as PyYAML does) and the typed accessors every key reader uses,
 each of which reports a problem with file:line and the dotted key instead of raising, so a user
 fixes a broken file in one pass."""
+
 from __future__ import annotations
 
 import difflib
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import yaml
 
@@ -20,7 +22,9 @@ SAFE_TAGS = {
 STR_TAG = "tag:yaml.org,2002:str"
 
 T = TypeVar("T")
-Entries = dict[str, tuple[yaml.Node, yaml.Node]]  # a mapping's entries: key -> (key node, value node)
+Entries = dict[
+    str, tuple[yaml.Node, yaml.Node]
+]  # a mapping's entries: key -> (key node, value node)
 
 
 class Reader:
@@ -65,12 +69,19 @@ class Reader:
         seen.add(id(node))
         ok = True
         if node.tag not in SAFE_TAGS:
-            self.problem(node, "", f"tag {node.tag!r} is not allowed: workspace files are plain data")
+            self.problem(
+                node, "", f"tag {node.tag!r} is not allowed: workspace files are plain data"
+            )
             ok = False
         return all([self.tags_are_safe(child, seen) for child in children(node)]) and ok
 
-    def mapping(self, node: yaml.Node, key: str, known: tuple[str, ...] | None,
-                hints: tuple[str, ...] | None = None) -> Entries:
+    def mapping(
+        self,
+        node: yaml.Node,
+        key: str,
+        known: tuple[str, ...] | None,
+        hints: tuple[str, ...] | None = None,
+    ) -> Entries:
         """A mapping's entries by key; unknown keys (when `known` is given) are reported, with
         the closest of `hints` (default: `known`) as a suggestion."""
         if not isinstance(node, yaml.MappingNode):
@@ -113,7 +124,9 @@ class Reader:
         items = [(item, self.string(item, f"{key}[{i}]")) for i, item in enumerate(node.value)]
         return [(item, value) for item, value in items if value is not None]
 
-    def optional(self, entries: Entries, name: str, read: Callable[[yaml.Node, str], T], key: str) -> T | None:
+    def optional(
+        self, entries: Entries, name: str, read: Callable[[yaml.Node, str], T], key: str
+    ) -> T | None:
         if name not in entries:
             return None
         return read(entries[name][1], key)
@@ -125,7 +138,9 @@ class Reader:
             return None
         normal = posixpath.normpath(value.rstrip("/") or "/")
         if not value or posixpath.isabs(value) or normal == ".." or normal.startswith("../"):
-            self.problem(node, key, f"{value!r} must be a relative path that stays inside its folder")
+            self.problem(
+                node, key, f"{value!r} must be a relative path that stays inside its folder"
+            )
             return None
         return normal
 
@@ -164,7 +179,9 @@ def _key_name(key: yaml.Node) -> object:
 
 
 def entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:
-    return next((k, v) for k, v in mapping.value if isinstance(k, yaml.ScalarNode) and k.value == key)
+    return next(
+        (k, v) for k, v in mapping.value if isinstance(k, yaml.ScalarNode) and k.value == key
+    )
 
 
 def is_string(node: yaml.Node | None) -> bool:
@@ -182,5 +199,10 @@ def kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     name = node.tag.rsplit(":", 1)[-1]
-    return {"str": "a string", "int": "an integer", "bool": "a boolean", "null": "nothing",
-            "float": "a number"}.get(name, name) + f" ({node.value!r})"
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "bool": "a boolean",
+        "null": "nothing",
+        "float": "a number",
+    }.get(name, name) + f" ({node.value!r})"

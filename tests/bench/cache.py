@@ -21,6 +21,7 @@ With --python it also builds a workspace of four python parts from a local wheel
 workspace's pins, downloaded once) and measures restore vs cold build (target <= 0.05x) and
 `doit -n 2 stage` vs `-n 1` on a cold cache (target >= 1.7x faster).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DOIT = [sys.executable, "-m", "doit"]
-PINS = ["flask==3.0.3", "click==8.1.7", "certifi==2024.8.30", "werkzeug==3.0.6", "jinja2==3.1.4",
-        "markupsafe==2.1.5", "itsdangerous==2.2.0", "blinker==1.8.2"]
+PINS = [
+    "flask==3.0.3",
+    "click==8.1.7",
+    "certifi==2024.8.30",
+    "werkzeug==3.0.6",
+    "jinja2==3.1.4",
+    "markupsafe==2.1.5",
+    "itsdangerous==2.2.0",
+    "blinker==1.8.2",
+]
 
 
 SYNC = False  # --sync: flush the disk before every timed step, so writeback is not carried over
@@ -87,7 +96,9 @@ def generate(root: Path, parts: int, files: int) -> Path:
     lines = ["name: bench", "parts:"]
     for part in range(parts):
         for index in range(files):
-            path = root / f"p{part}" / f"p{part}" / f"d{index % 20}" / f"f{index}.txt"  # no two parts clash
+            path = (
+                root / f"p{part}" / f"p{part}" / f"d{index % 20}" / f"f{index}.txt"
+            )  # no two parts clash
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f"part {part} file {index}\n" * 4)
         lines.append(f"  p{part}: {{plugin: dump, source: p{part}}}")
@@ -103,11 +114,19 @@ def dump_figures(top: Path, parts: int, files: int, rounds: int) -> None:
     trivial.mkdir()
     (trivial / "dodo.py").write_text("def task_nothing():\n    return {'actions': None}\n")
 
-    copy = median(lambda: (shutil.rmtree(top / "copy", ignore_errors=True),
-                           timed(["cp", "-a", str(ws.parent), str(top / "copy")], top))[1], rounds)
+    copy = median(
+        lambda: (
+            shutil.rmtree(top / "copy", ignore_errors=True),
+            timed(["cp", "-a", str(ws.parent), str(top / "copy")], top),
+        )[1],
+        rounds,
+    )
     cold = timed(stage, top, env)
     doit_floor = median(lambda: timed([*DOIT, "nothing"], trivial), rounds)
-    walk_floor = median(lambda: (lambda s: (walk(ws.parent), time.perf_counter() - s)[1])(time.perf_counter()), rounds)
+    walk_floor = median(
+        lambda: (lambda s: (walk(ws.parent), time.perf_counter() - s)[1])(time.perf_counter()),
+        rounds,
+    )
     floor = doit_floor + walk_floor
     noop = median(lambda: timed(stage, top, env), rounds)
 
@@ -115,23 +134,36 @@ def dump_figures(top: Path, parts: int, files: int, rounds: int) -> None:
         target = ws.parent / "p0" / "p0" / "d0" / "f0.txt"
         target.write_text(target.read_text() + "x\n")
         return timed(stage, top, env)
+
     edit = median(one_edit, rounds)
 
     installs = ws.parent / "build" / "parts"
-    copy_installs = median(lambda: (shutil.rmtree(top / "installs", ignore_errors=True),
-                                    timed(["cp", "-a", str(installs), str(top / "installs")], top))[1], rounds)
+    copy_installs = median(
+        lambda: (
+            shutil.rmtree(top / "installs", ignore_errors=True),
+            timed(["cp", "-a", str(installs), str(top / "installs")], top),
+        )[1],
+        rounds,
+    )
 
     def restore() -> float:
         shutil.rmtree(ws.parent / "build")
         return timed(stage, top, env)
+
     restored = median(restore, rounds)
 
-    link_installs = median(lambda: (shutil.rmtree(top / "linked", ignore_errors=True),
-                                    timed(["cp", "-al", str(installs), str(top / "linked")], top))[1], rounds)
+    link_installs = median(
+        lambda: (
+            shutil.rmtree(top / "linked", ignore_errors=True),
+            timed(["cp", "-al", str(installs), str(top / "linked")], top),
+        )[1],
+        rounds,
+    )
 
     def restage() -> float:
         shutil.rmtree(ws.parent / "build" / "stage")
         return timed(stage, top, env)
+
     restaged = median(restage, rounds)
 
     # What each figure cannot avoid, measured here too, so that a miss names the work that stops it:
@@ -141,32 +173,63 @@ def dump_figures(top: Path, parts: int, files: int, rounds: int) -> None:
     checked = floor + stage_walk
     total = parts * files
     print(f"{parts} dump parts x {files} files ({total} files), medians of {rounds}:")
-    print(f"  floor      {floor:7.3f} s  (doit start-up {doit_floor:.3f} s + lstat walk {walk_floor:.3f} s)")
+    print(
+        f"  floor      {floor:7.3f} s  (doit start-up {doit_floor:.3f} s + lstat walk {walk_floor:.3f} s)"
+    )
     print(f"  no-op      {noop:7.3f} s  {noop / floor:5.2f}x floor          (target <= 1.2x)")
     print(f"  one edit   {edit:7.3f} s  {edit / noop:5.2f}x no-op          (target <= 1.5x)")
-    print(f"  cold       {cold:7.3f} s  {cold / copy:5.2f}x cp -a sources  (target <= 1.5x; cp -a {copy:.3f} s)")
-    print(f"  restore    {restored:7.3f} s  {restored / copy_installs:5.2f}x cp -a installs (target <= 1.1x; "
-          f"cp -a {copy_installs:.3f} s) = {restored / cold:.3f}x cold")
-    print(f"  restage    {restaged:7.3f} s  {restaged / link_installs:5.2f}x cp -al installs (target <= 2x; "
-          f"cp -al {link_installs:.3f} s)")
+    print(
+        f"  cold       {cold:7.3f} s  {cold / copy:5.2f}x cp -a sources  (target <= 1.5x; cp -a {copy:.3f} s)"
+    )
+    print(
+        f"  restore    {restored:7.3f} s  {restored / copy_installs:5.2f}x cp -a installs (target <= 1.1x; "
+        f"cp -a {copy_installs:.3f} s) = {restored / cold:.3f}x cold"
+    )
+    print(
+        f"  restage    {restaged:7.3f} s  {restaged / link_installs:5.2f}x cp -al installs (target <= 2x; "
+        f"cp -al {link_installs:.3f} s)"
+    )
     print("the work each figure cannot skip, measured in this run (ratios against it):")
-    print(f"  no-op      floor + one lstat per staged entry ({stage_walk:.3f} s) = {checked:.3f} s: {noop / checked:5.2f}x")
-    print(f"  cold       start-up + hash the sources ({hashing:.3f} s) + cp -a twice (install, store) + cp -al (stage) "
-          f"= {doit_floor + hashing + 2 * copy + link_installs:.3f} s: "
-          f"{cold / (doit_floor + hashing + 2 * copy + link_installs):5.2f}x")
-    print(f"  restore    floor + cp -a installs + cp -al installs = {floor + copy_installs + link_installs:.3f} s: "
-          f"{restored / (floor + copy_installs + link_installs):5.2f}x")
-    print(f"  restage    floor + cp -al installs = {floor + link_installs:.3f} s: {restaged / (floor + link_installs):5.2f}x")
+    print(
+        f"  no-op      floor + one lstat per staged entry ({stage_walk:.3f} s) = {checked:.3f} s: {noop / checked:5.2f}x"
+    )
+    print(
+        f"  cold       start-up + hash the sources ({hashing:.3f} s) + cp -a twice (install, store) + cp -al (stage) "
+        f"= {doit_floor + hashing + 2 * copy + link_installs:.3f} s: "
+        f"{cold / (doit_floor + hashing + 2 * copy + link_installs):5.2f}x"
+    )
+    print(
+        f"  restore    floor + cp -a installs + cp -al installs = {floor + copy_installs + link_installs:.3f} s: "
+        f"{restored / (floor + copy_installs + link_installs):5.2f}x"
+    )
+    print(
+        f"  restage    floor + cp -al installs = {floor + link_installs:.3f} s: {restaged / (floor + link_installs):5.2f}x"
+    )
 
 
 def python_figures(top: Path, rounds: int) -> None:
     wheels = top / "wheels"
-    subprocess.run([*DOIT[:1], "-m", "pip", "download", "-q", "--only-binary", ":all:", "-d", str(wheels), *PINS],
-                   check=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    subprocess.run(
+        [
+            *DOIT[:1],
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary",
+            ":all:",
+            "-d",
+            str(wheels),
+            *PINS,
+        ],
+        check=True,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
     # each part its own build-environment: four builds to run, not one result shared by four
     text = f"name: py\npython: {{index-url: none, find-links: [{wheels}]}}\nparts:\n" + "".join(
         f"  p{n}: {{plugin: python, python-packages: [{', '.join(PINS)}], build-environment: [{{N: '{n}'}}]}}\n"
-        for n in range(4))
+        for n in range(4)
+    )
     runs: dict[str, list[float]] = {"-n 1 cold": [], "-n 2 cold": [], "restore": []}
     for round_ in range(rounds):
         for jobs in ("1", "2"):
@@ -174,7 +237,15 @@ def python_figures(top: Path, rounds: int) -> None:
             ws.mkdir()
             (ws / "parts.yaml").write_text(text)
             env = {**os.environ, "PARTSMITH_CACHE_DIR": str(ws / "cache")}
-            command = [*DOIT, "-f", str(REPO / "dodo.py"), "-n", jobs, "stage", "workspace=parts.yaml"]
+            command = [
+                *DOIT,
+                "-f",
+                str(REPO / "dodo.py"),
+                "-n",
+                jobs,
+                "stage",
+                "workspace=parts.yaml",
+            ]
             runs[f"-n {jobs} cold"].append(timed(command, ws, env))
             if jobs == "1":
                 shutil.rmtree(ws / "build")

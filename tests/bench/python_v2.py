@@ -41,6 +41,7 @@ variables and pip.conf are kept from every command (partsmith's own actions drop
 Figures 2, 4, 5, 6 are cheap: they take medians of --quick-rounds (default 5); 1 and 3 of
 --rounds / --large-rounds (default 3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,29 +63,64 @@ REPO = Path(__file__).resolve().parents[2]
 DODO = REPO / "dodo.py"
 OLD_COMMIT = "5fe4e43"
 GIT = [REPO]  # the repository OLD_COMMIT is taken from (--git)
-PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))  # what partsmith makes venvs with
+PYTHON = os.path.realpath(
+    getattr(sys, "_base_executable", sys.executable)
+)  # what partsmith makes venvs with
 DOIT = [sys.executable, "-m", "doit"]
-PINS = ["flask==3.0.3", "click==8.1.7", "certifi==2024.8.30", "werkzeug==3.0.6", "jinja2==3.1.4",
-        "markupsafe==2.1.5", "itsdangerous==2.2.0", "blinker==1.8.2"]
+PINS = [
+    "flask==3.0.3",
+    "click==8.1.7",
+    "certifi==2024.8.30",
+    "werkzeug==3.0.6",
+    "jinja2==3.1.4",
+    "markupsafe==2.1.5",
+    "itsdangerous==2.2.0",
+    "blinker==1.8.2",
+]
 # The large part: what the brief names plus common libraries, top levels pinned (their
 # dependencies are resolved once by pip download and then fixed by the cached wheelhouse).
-LARGE = ["numpy==2.2.1", "pandas==2.2.3", "matplotlib==3.10.0", "scipy==1.14.1", "seaborn==0.13.2",
-         "openpyxl==3.1.5", "python-docx==1.1.2", "reportlab==4.2.5", "requests==2.32.3", "jinja2==3.1.4",
-         "pyyaml==6.0.2", "flask==3.0.3", "pydantic==2.10.3", "rich==13.9.4", "beautifulsoup4==4.12.3",
-         "sqlalchemy==2.0.36", "tqdm==4.67.1", "networkx==3.4.2", "attrs==24.2.0", "tabulate==0.9.0",
-         "xlsxwriter==3.2.0", "lxml==5.3.0", "pillow==11.0.0"]
+LARGE = [
+    "numpy==2.2.1",
+    "pandas==2.2.3",
+    "matplotlib==3.10.0",
+    "scipy==1.14.1",
+    "seaborn==0.13.2",
+    "openpyxl==3.1.5",
+    "python-docx==1.1.2",
+    "reportlab==4.2.5",
+    "requests==2.32.3",
+    "jinja2==3.1.4",
+    "pyyaml==6.0.2",
+    "flask==3.0.3",
+    "pydantic==2.10.3",
+    "rich==13.9.4",
+    "beautifulsoup4==4.12.3",
+    "sqlalchemy==2.0.36",
+    "tqdm==4.67.1",
+    "networkx==3.4.2",
+    "attrs==24.2.0",
+    "tabulate==0.9.0",
+    "xlsxwriter==3.2.0",
+    "lxml==5.3.0",
+    "pillow==11.0.0",
+]
 PYTHON_PARTS = ("openstack-projects", "cluster")  # the default workspace's
 
 
 # -- running things ------------------------------------------------------------------------------
+
 
 class Failed(Exception):
     pass
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "UV_", "PARTSMITH_")) and k not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "UV_", "PARTSMITH_"))
+        and k not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")
+    }
     env.update(PIP_CONFIG_FILE=os.devnull, TMPDIR=str(tmp))
     env.update(extra)
     return env
@@ -99,20 +135,36 @@ class Runner:
     def env(self, **extra: str) -> dict[str, str]:
         return clean_env(self.work / "tmp", **extra)
 
-    def run(self, command: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, str]:
+    def run(
+        self, command: list[str], cwd: Path | None = None, env: dict | None = None
+    ) -> tuple[float, str]:
         """Run `command`; returns its wall time and its output (stdout and stderr)."""
         self.count += 1
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd or self.work, env=env or self.env(), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        done = subprocess.run(
+            command,
+            cwd=cwd or self.work,
+            env=env or self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             tail = "\n".join(done.stdout.splitlines()[-30:])
             raise Failed(f"exit {done.returncode}: {' '.join(map(str, command))}\n{tail}")
         return seconds, done.stdout
 
-    def doit(self, args: list[str], workspace: Path, cache: Path, doit: list[str] | None = None,
-             dodo: Path = DODO) -> tuple[float, str]:
+    def doit(
+        self,
+        args: list[str],
+        workspace: Path,
+        cache: Path,
+        doit: list[str] | None = None,
+        dodo: Path = DODO,
+    ) -> tuple[float, str]:
         command = [*(doit or DOIT), "-f", str(dodo), *args, f"workspace={workspace}"]
         return self.run(command, cwd=workspace.parent, env=self.env(PARTSMITH_CACHE_DIR=str(cache)))
 
@@ -120,11 +172,15 @@ class Runner:
 def expect(output: str, *patterns: str) -> None:
     for pattern in patterns:
         if not re.search(pattern, output, re.MULTILINE):
-            raise Failed(f"expected /{pattern}/ in doit's output:\n" + "\n".join(output.splitlines()[-25:]))
+            raise Failed(
+                f"expected /{pattern}/ in doit's output:\n" + "\n".join(output.splitlines()[-25:])
+            )
 
 
 def summary_line(output: str) -> str:
-    return next((line for line in reversed(output.splitlines()) if line.startswith("partsmith:")), "")
+    return next(
+        (line for line in reversed(output.splitlines()) if line.startswith("partsmith:")), ""
+    )
 
 
 def child_cpu() -> float:
@@ -146,6 +202,7 @@ def remove(path: Path) -> None:
     def writable(function, name, _info):  # store blobs are read-only
         os.chmod(os.path.dirname(name), 0o755)
         function(name)
+
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
@@ -154,33 +211,68 @@ def remove(path: Path) -> None:
 
 def copy_workspace(source: Path, dest: Path) -> Path:
     """A workspace folder without its build root; returns its parts.yaml."""
-    shutil.copytree(source, dest, symlinks=True, ignore=lambda folder, names:
-                    ["build"] if Path(folder) == source else [n for n in names if n == "__pycache__"])
+    shutil.copytree(
+        source,
+        dest,
+        symlinks=True,
+        ignore=lambda folder, names: (
+            ["build"] if Path(folder) == source else [n for n in names if n == "__pycache__"]
+        ),
+    )
     return dest / "parts.yaml"
 
 
 def uv_bin() -> str:
     from uv import find_uv_bin  # the same binary partsmith runs
+
     return find_uv_bin()
 
 
 def uv(*args: str, cache: Path) -> list[str]:
     sub = 2 if args[0] == "pip" else 1
-    return [uv_bin(), *args[:sub], "-q", "--no-config", "--no-python-downloads", "--cache-dir", str(cache), *args[sub:]]
+    return [
+        uv_bin(),
+        *args[:sub],
+        "-q",
+        "--no-config",
+        "--no-python-downloads",
+        "--cache-dir",
+        str(cache),
+        *args[sub:],
+    ]
 
 
-def uv_floor(runner: Runner, venv: Path, cache: Path, wheels: Path, pins: list[str], *extra: str) -> float:
+def uv_floor(
+    runner: Runner, venv: Path, cache: Path, wheels: Path, pins: list[str], *extra: str
+) -> float:
     """`uv venv` + `uv pip install --no-index --find-links` of `pins`: the time of both."""
     made, _ = runner.run(uv("venv", "--python", PYTHON, str(venv), cache=cache))
-    installed, _ = runner.run(uv("pip", "install", "--python", str(venv / "bin/python"), "--no-index",
-                                 "--find-links", str(wheels), *extra, *pins, cache=cache))
+    installed, _ = runner.run(
+        uv(
+            "pip",
+            "install",
+            "--python",
+            str(venv / "bin/python"),
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            *extra,
+            *pins,
+            cache=cache,
+        )
+    )
     return made + installed
 
 
 # -- wheelhouses ---------------------------------------------------------------------------------
 
+
 def bench_cache() -> Path:
-    base = Path(os.environ["XDG_CACHE_HOME"]) if os.environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    base = (
+        Path(os.environ["XDG_CACHE_HOME"])
+        if os.environ.get("XDG_CACHE_HOME")
+        else Path.home() / ".cache"
+    )
     return base / "partsmith-bench"
 
 
@@ -194,8 +286,22 @@ def wheelhouse(runner: Runner, label: str, requirements: list[str]) -> tuple[Pat
         partial = kept.with_name(kept.name + ".partial")
         remove(partial)
         print(f"  downloading the {label} wheelhouse into {kept} (once)", flush=True)
-        runner.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--only-binary", ":all:",
-                    "-d", str(partial), *requirements], env=runner.env())
+        runner.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--only-binary",
+                ":all:",
+                "-d",
+                str(partial),
+                *requirements,
+            ],
+            env=runner.env(),
+        )
         (partial / ".complete").write_text("\n".join(requirements) + "\n")
         partial.rename(kept)
     copy = runner.work / f"wheels-{label}"
@@ -210,7 +316,10 @@ def wheelhouse(runner: Runner, label: str, requirements: list[str]) -> tuple[Pat
 
 def workspace_text(name: str, wheels: Path, parts: dict[str, list[str]]) -> str:
     lines = [f"name: {name}", f"python: {{index-url: none, find-links: [{wheels}]}}", "parts:"]
-    lines += [f"  {part}: {{plugin: python, python-packages: [{', '.join(pins)}]}}" for part, pins in parts.items()]
+    lines += [
+        f"  {part}: {{plugin: python, python-packages: [{', '.join(pins)}]}}"
+        for part, pins in parts.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -233,6 +342,7 @@ def fresh_copy(workspace: Path, dest: Path) -> Path:
 
 # -- the figures ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Row:
     figure: str
@@ -254,12 +364,27 @@ def setup_old(runner: Runner) -> tuple[list[str], Path]:
     """The code before this change, in tmpfs, with its own venv (it pins pip==26.3)."""
     old = runner.work / "old"
     old.mkdir()
-    archive = subprocess.run(["git", "-C", str(GIT[0]), "archive", OLD_COMMIT], check=True, stdout=subprocess.PIPE).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(GIT[0]), "archive", OLD_COMMIT], check=True, stdout=subprocess.PIPE
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     seconds, _ = runner.run([PYTHON, "-m", "venv", str(old / ".venv")])
-    more, _ = runner.run([str(old / ".venv/bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                          "-e", str(old)])
-    print(f"  old code {OLD_COMMIT} set up in {seconds + more:.1f} s (venv + pip install -e)", flush=True)
+    more, _ = runner.run(
+        [
+            str(old / ".venv/bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-e",
+            str(old),
+        ]
+    )
+    print(
+        f"  old code {OLD_COMMIT} set up in {seconds + more:.1f} s (venv + pip install -e)",
+        flush=True,
+    )
     return [str(old / ".venv/bin/python"), "-m", "doit"], old
 
 
@@ -267,11 +392,15 @@ def figure1(runner: Runner, rounds: int, state: dict) -> list[Row]:
     old_doit, old = setup_old(runner)
     times: dict[str, list[float]] = {"new": [], "old": []}
     for round_ in range(rounds):
-        for which in (("old", "new") if round_ % 2 else ("new", "old")):
+        for which in ("old", "new") if round_ % 2 else ("new", "old"):
             top = runner.work / f"f1-{which}-{round_}"
             ws = copy_workspace((REPO if which == "new" else old) / "workspace", top / "ws")
-            seconds, out = runner.doit(["stage"], ws, top / "cache", **(
-                {} if which == "new" else {"doit": old_doit, "dodo": old / "dodo.py"}))
+            seconds, out = runner.doit(
+                ["stage"],
+                ws,
+                top / "cache",
+                **({} if which == "new" else {"doit": old_doit, "dodo": old / "dodo.py"}),
+            )
             expect(out, r"parts 5 built, 0 restored")
             times[which].append(seconds)
             print(f"  1 round {round_} {which}: {seconds:.2f} s  ({summary_line(out)})", flush=True)
@@ -288,14 +417,22 @@ def figure1(runner: Runner, rounds: int, state: dict) -> list[Row]:
 
 def figure2(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[Row]:
     wheels, _ = flask
-    spaces = {n: locked_workspace(runner, runner.work / f"f2-ws{n}", workspace_text(
-        f"bench{n}", wheels, {name: PINS for name in ("one", "two")[:n]})) for n in (1, 2)}
+    spaces = {
+        n: locked_workspace(
+            runner,
+            runner.work / f"f2-ws{n}",
+            workspace_text(f"bench{n}", wheels, dict.fromkeys(("one", "two")[:n], PINS)),
+        )
+        for n in (1, 2)
+    }
     times: dict[int, list[float]] = {1: [], 2: []}
     for round_ in range(rounds):
-        for n in ((2, 1) if round_ % 2 else (1, 2)):
+        for n in (2, 1) if round_ % 2 else (1, 2):
             top = runner.work / f"f2-{n}-{round_}"
             seconds, out = runner.doit(["stage"], fresh_copy(spaces[n], top / "ws"), top / "cache")
-            expect(out, r"parts 1 built, 0 restored" if n == 1 else r"parts 1 built, 1 restored")  # shared key
+            expect(
+                out, r"parts 1 built, 0 restored" if n == 1 else r"parts 1 built, 1 restored"
+            )  # shared key
             times[n].append(seconds)
             remove(top)
     one, two = median(times[1]), median(times[2])
@@ -303,9 +440,20 @@ def figure2(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
     # the machine's other load than the difference of the medians (both printed)
     deltas = [b - a for a, b in zip(times[1], times[2])]
     delta = median(deltas)
-    print(f"  2 one part {shown(times[1])}  two parts {shown(times[2])}  differences {shown(deltas)}; "
-          f"difference of the medians {two - one:+.2f} s")
-    return [Row("2 cold stage, 2 same-lock parts vs 1", two, one, "+<= 0.3 s", f"{delta:+.2f} s", delta <= 0.3)]
+    print(
+        f"  2 one part {shown(times[1])}  two parts {shown(times[2])}  differences {shown(deltas)}; "
+        f"difference of the medians {two - one:+.2f} s"
+    )
+    return [
+        Row(
+            "2 cold stage, 2 same-lock parts vs 1",
+            two,
+            one,
+            "+<= 0.3 s",
+            f"{delta:+.2f} s",
+            delta <= 0.3,
+        )
+    ]
 
 
 def figure3(runner: Runner, rounds: int) -> list[Row]:
@@ -318,7 +466,9 @@ def figure3(runner: Runner, rounds: int) -> list[Row]:
     lock_seconds, out = runner.doit(["lock"], ws / "parts.yaml", runner.work / "f3-lock-cache")
     expect(out, r"^lock:big: wrote")
     print(f"  3 doit lock (cold uv cache, local wheelhouse): {lock_seconds:.2f} s", flush=True)
-    times: dict[str, list[float]] = {k: [] for k in ("pull", "build", "stage", "floor cold", "floor warm")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("pull", "build", "stage", "floor cold", "floor warm")
+    }
     cpu: dict[str, list[float]] = {k: [] for k in ("build", "floor cold", "floor warm")}
     entries = ""
     for round_ in range(rounds):
@@ -337,34 +487,63 @@ def figure3(runner: Runner, rounds: int) -> list[Row]:
         times["stage"].append(seconds)
         for kind in ("cold", "warm"):
             before = child_cpu()
-            times[f"floor {kind}"].append(uv_floor(runner, top / f"venv-{kind}", top / "uv", wheels, pins,
-                                                   "--compile-bytecode"))
+            times[f"floor {kind}"].append(
+                uv_floor(
+                    runner, top / f"venv-{kind}", top / "uv", wheels, pins, "--compile-bytecode"
+                )
+            )
             cpu[f"floor {kind}"].append(child_cpu() - before)
-        print(f"  3 round {round_}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+        print(
+            f"  3 round {round_}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
+            flush=True,
+        )
         remove(top)
     m = {k: median(v) for k, v in times.items()}
     print(f"  3 {entries} entries; " + "; ".join(f"{k} {shown(v)}" for k, v in times.items()))
-    print("  3 CPU seconds (user+sys): " + "; ".join(f"{k} {shown(v)}" for k, v in cpu.items())
-          + "; build/floor cold per round " + shown([b / f for b, f in zip(cpu["build"], cpu["floor cold"])]))
+    print(
+        "  3 CPU seconds (user+sys): "
+        + "; ".join(f"{k} {shown(v)}" for k, v in cpu.items())
+        + "; build/floor cold per round "
+        + shown([b / f for b, f in zip(cpu["build"], cpu["floor cold"])])
+    )
     cold_stage = m["pull"] + m["build"] + m["stage"]
     return [
         Row(f"3 large part ({len(pins)} wheels): pull", m["pull"], None, "-", "(info)", None),
         ratio_row("3 large part: build vs uv cold --compile", m["build"], m["floor cold"], 1.5),
         ratio_row("3 large part: build vs uv warm --compile", m["build"], m["floor warm"], None),
-        ratio_row("3 (CPU seconds: build vs uv cold)", median(cpu["build"]), median(cpu["floor cold"]), None),
+        ratio_row(
+            "3 (CPU seconds: build vs uv cold)",
+            median(cpu["build"]),
+            median(cpu["floor cold"]),
+            None,
+        ),
         ratio_row("3 large part: pull+build+stage vs uv cold", cold_stage, m["floor cold"], None),
     ]
 
 
 def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[Row]:
     wheels, _ = flask
-    ws = fresh_copy(locked_workspace(runner, runner.work / "f4-locked", workspace_text("b4", wheels, {"flask8": PINS})),
-                    runner.work / "f4-ws")
+    ws = fresh_copy(
+        locked_workspace(
+            runner, runner.work / "f4-locked", workspace_text("b4", wheels, {"flask8": PINS})
+        ),
+        runner.work / "f4-ws",
+    )
     _, out = runner.doit(["pull:flask8"], ws, runner.work / "f4-pull-cache")
     expect(out, r"^pull:flask8: fetched")
     warm_uv = runner.work / "f4-warm-uv"
-    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "doit list", "floor cold", "floor warm",
-                                                     "floor warm copy", "floor warm compile")}
+    times: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "cold",
+            "warm",
+            "doit list",
+            "floor cold",
+            "floor warm",
+            "floor warm copy",
+            "floor warm compile",
+        )
+    }
     for round_ in range(rounds):
         for kind in ("cold", "warm"):
             cache = runner.work / f"f4-cache-{kind}-{round_}"
@@ -381,8 +560,12 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
         top = runner.work / f"f4-floor-{round_}"
         times["floor cold"].append(uv_floor(runner, top / "cold", top / "uv", wheels, PINS))
         times["floor warm"].append(uv_floor(runner, top / "warm", top / "uv", wheels, PINS))
-        times["floor warm copy"].append(uv_floor(runner, top / "copy", top / "uv", wheels, PINS, "--link-mode", "copy"))
-        times["floor warm compile"].append(uv_floor(runner, top / "compile", top / "uv", wheels, PINS, "--compile-bytecode"))
+        times["floor warm copy"].append(
+            uv_floor(runner, top / "copy", top / "uv", wheels, PINS, "--link-mode", "copy")
+        )
+        times["floor warm compile"].append(
+            uv_floor(runner, top / "compile", top / "uv", wheels, PINS, "--compile-bytecode")
+        )
         remove(top)
     m = {k: median(v) for k, v in times.items()}
     print("  4 " + "; ".join(f"{k} {shown(v)}" for k, v in times.items()))
@@ -390,14 +573,23 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
         ratio_row("4 build 8 wheels, cold uv cache", m["cold"], m["floor cold"], 1.3),
         ratio_row("4 build 8 wheels, warm uv cache", m["warm"], m["floor warm"], 1.3),
         ratio_row("4 (warm, floor with --link-mode copy)", m["warm"], m["floor warm copy"], None),
-        ratio_row("4 (warm, floor with --compile-bytecode)", m["warm"], m["floor warm compile"], None),
-        ratio_row("4 (warm, net of doit list, vs compile)", m["warm"] - m["doit list"], m["floor warm compile"], None),
+        ratio_row(
+            "4 (warm, floor with --compile-bytecode)", m["warm"], m["floor warm compile"], None
+        ),
+        ratio_row(
+            "4 (warm, net of doit list, vs compile)",
+            m["warm"] - m["doit list"],
+            m["floor warm compile"],
+            None,
+        ),
     ]
 
 
 def figure5(runner: Runner, rounds: int, state: dict) -> list[Row]:
     if "default" not in state:
-        raise Failed("figure 5 pulls from the store figure 1's last new-code stage filled, and figure 1 failed")
+        raise Failed(
+            "figure 5 pulls from the store figure 1's last new-code stage filled, and figure 1 failed"
+        )
     ws, cache = state["default"]
     pulls = [f"pull:{name}" for name in PYTHON_PARTS]
     raw, trivial = [], []
@@ -410,8 +602,16 @@ def figure5(runner: Runner, rounds: int, state: dict) -> list[Row]:
         trivial.append(runner.doit(["list"], ws, cache)[0])
     per_part = (median(raw) - median(trivial)) / len(pulls)
     print(f"  5 pulls {shown(raw)}  doit list {shown(trivial)}")
-    return [Row(f"5 pull from store: {len(pulls)} parts raw | net/part", median(raw), median(trivial), "<= 0.1 s/part",
-                f"{per_part:.3f} s/part", per_part <= 0.1)]
+    return [
+        Row(
+            f"5 pull from store: {len(pulls)} parts raw | net/part",
+            median(raw),
+            median(trivial),
+            "<= 0.1 s/part",
+            f"{per_part:.3f} s/part",
+            per_part <= 0.1,
+        )
+    ]
 
 
 def figure6(runner: Runner, rounds: int) -> list[Row]:
@@ -432,11 +632,26 @@ def figure6(runner: Runner, rounds: int) -> list[Row]:
             remove(folder)
             shutil.copytree(REPO / "workspace" / name, folder)
             (folder / "requirements.in").write_text("".join(f"{p}\n" for p in PINS))
-            total += runner.run(uv("pip", "compile", "--python", PYTHON, "--format", "pylock.toml", "-o",
-                                   "pylock.toml", "requirements.in", "pyproject.toml", cache=cache / "uv"),
-                                cwd=folder)[0]
+            total += runner.run(
+                uv(
+                    "pip",
+                    "compile",
+                    "--python",
+                    PYTHON,
+                    "--format",
+                    "pylock.toml",
+                    "-o",
+                    "pylock.toml",
+                    "requirements.in",
+                    "pyproject.toml",
+                    cache=cache / "uv",
+                ),
+                cwd=folder,
+            )[0]
         floors.append(total)
-    print(f"  6 first lock (cold uv cache, PyPI) {first:.2f} s; warm {shown(times)}; uv pip compile x2 {shown(floors)}")
+    print(
+        f"  6 first lock (cold uv cache, PyPI) {first:.2f} s; warm {shown(times)}; uv pip compile x2 {shown(floors)}"
+    )
     row = ratio_row("6 doit lock, default ws, warm uv cache", median(times), median(floors), None)
     row.target, row.ok = "<= 2 s", median(times) <= 2
     row.result = f"{median(times):.2f} s ({median(times) / median(floors):.1f}x)"
@@ -445,16 +660,22 @@ def figure6(runner: Runner, rounds: int) -> list[Row]:
 
 # -- the table -----------------------------------------------------------------------------------
 
+
 def table(rows: list[Row]) -> str:
     def s(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f} s"
+
     width = max(len(r.figure) for r in rows)
-    lines = [f"{'figure':{width}s}  {'partsmith':>10s}  {'floor':>10s}  {'ratio/figure':>18s}  {'target':>14s}",
-             "-" * (width + 62)]
+    lines = [
+        f"{'figure':{width}s}  {'partsmith':>10s}  {'floor':>10s}  {'ratio/figure':>18s}  {'target':>14s}",
+        "-" * (width + 62),
+    ]
     for r in rows:
         verdict = "" if r.ok is None else ("  ok" if r.ok else "  MISSED")
-        lines.append(f"{r.figure:{width}s}  {s(r.partsmith):>10s}  {s(r.floor):>10s}  {r.result:>18s}  "
-                     f"{r.target:>14s}{verdict}")
+        lines.append(
+            f"{r.figure:{width}s}  {s(r.partsmith):>10s}  {s(r.floor):>10s}  {r.result:>18s}  "
+            f"{r.target:>14s}{verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -463,10 +684,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of figure 1")
     parser.add_argument("--large-rounds", type=int, default=3, help="rounds of figure 3")
     parser.add_argument("--quick-rounds", type=int, default=5, help="rounds of figures 2, 4, 5, 6")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="figures to run, e.g. 1,5 (5 needs 1)")
+    parser.add_argument(
+        "--only", default="1,2,3,4,5,6", help="figures to run, e.g. 1,5 (5 needs 1)"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the tmpfs folder for inspection")
-    parser.add_argument("--git", type=Path, default=REPO,
-                        help=f"the repository {OLD_COMMIT} is taken from (default: this checkout)")
+    parser.add_argument(
+        "--git",
+        type=Path,
+        default=REPO,
+        help=f"the repository {OLD_COMMIT} is taken from (default: this checkout)",
+    )
     options = parser.parse_args()
     wanted = {int(n) for n in options.only.split(",")}
     GIT[0] = options.git
@@ -498,7 +725,12 @@ def main() -> None:
             try:
                 rows += function()
             except Exception as err:  # one figure failing still leaves the others' numbers
-                print(f"  figure {number} FAILED: {err}" if isinstance(err, Failed) else traceback.format_exc(), flush=True)
+                print(
+                    f"  figure {number} FAILED: {err}"
+                    if isinstance(err, Failed)
+                    else traceback.format_exc(),
+                    flush=True,
+                )
                 rows.append(Row(f"{number} (failed: see above)", None, None, "-", "ERROR", False))
             print(f"  figure {number} took {time.perf_counter() - began:.0f} s", flush=True)
     finally:
@@ -507,8 +739,10 @@ def main() -> None:
         else:
             remove(work)
     print()
-    print(f"medians; figures 1: {options.rounds} rounds, 3: {options.large_rounds}, 2/4/5/6: {options.quick_rounds}; "
-          f"{time.perf_counter() - started:.0f} s in all")
+    print(
+        f"medians; figures 1: {options.rounds} rounds, 3: {options.large_rounds}, 2/4/5/6: {options.quick_rounds}; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
     print(table(rows))
 
 

@@ -4,6 +4,7 @@ build and against a restore from the local store, in the same run.
 Run as a script: `.venv/bin/python tests/bench/remote.py [rounds]` (needs Debian's nginx; the cold
 build pulls from PyPI). Prints medians and ratios.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,32 @@ def stage(checkout: Path, cache: Path, remote: str | None = None, upload: bool =
     if remote:
         env.update(PARTSMITH_REMOTE_CACHE=remote, PARTSMITH_REMOTE_UPLOAD="1" if upload else "0")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "stage", "workspace=workspace/parts.yaml"],
-                   cwd=checkout, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doit",
+            "-f",
+            str(REPO / "dodo.py"),
+            "stage",
+            "workspace=workspace/parts.yaml",
+        ],
+        cwd=checkout,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
 def checkout(top: Path, name: str) -> Path:
     folder = top / name
-    shutil.copytree(REPO / "workspace", folder / "workspace", ignore=shutil.ignore_patterns("build"), symlinks=True)
+    shutil.copytree(
+        REPO / "workspace",
+        folder / "workspace",
+        ignore=shutil.ignore_patterns("build"),
+        symlinks=True,
+    )
     return folder
 
 
@@ -44,7 +63,9 @@ def main() -> None:
         server = Nginx(top / "nginx", free_port()).start()
         try:
             cold = stage(checkout(top, "cold"), top / "cache-cold")
-            stage(checkout(top, "ci"), top / "cache-ci", server.url, upload=True)  # fills the server
+            stage(
+                checkout(top, "ci"), top / "cache-ci", server.url, upload=True
+            )  # fills the server
             local, remote = [], []
             for n in range(rounds):
                 shutil.rmtree(top / "cold" / "workspace" / "build")
@@ -56,8 +77,10 @@ def main() -> None:
     print(f"default workspace, medians of {rounds}:")
     print(f"  cold build             {cold:6.2f} s")
     print(f"  restore, local store   {local_median:6.2f} s  {local_median / cold:.3f}x cold")
-    print(f"  restore, remote nginx  {remote_median:6.2f} s  {remote_median / cold:.3f}x cold, "
-          f"{remote_median / local_median:.2f}x the local restore")
+    print(
+        f"  restore, remote nginx  {remote_median:6.2f} s  {remote_median / cold:.3f}x cold, "
+        f"{remote_median / local_median:.2f}x the local restore"
+    )
 
 
 if __name__ == "__main__":

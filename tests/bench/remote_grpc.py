@@ -5,6 +5,7 @@ the same run.
 Run as a script: `.venv/bin/python tests/bench/remote_grpc.py [rounds]` (needs Debian's nginx; BuildGrid's
 venv is made on first use, as the tests do; the cold builds pull from PyPI). Prints medians and ratios.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,12 @@ def main() -> None:
             grpc.start()
             cold = stage(checkout(top, "cold"), top / "cache-cold")
             for server in (http, grpc):  # each filled by a build that uploads
-                stage(checkout(top, f"ci-{type(server).__name__}"), top / f"cache-ci-{type(server).__name__}", server.url, upload=True)
+                stage(
+                    checkout(top, f"ci-{type(server).__name__}"),
+                    top / f"cache-ci-{type(server).__name__}",
+                    server.url,
+                    upload=True,
+                )
             local, over_http, over_grpc = [], [], []
             for n in range(rounds):
                 shutil.rmtree(top / "cold" / "workspace" / "build")
@@ -40,13 +46,19 @@ def main() -> None:
         finally:
             http.stop()
             grpc.stop()
-    local_median, http_median, grpc_median = (statistics.median(times) for times in (local, over_http, over_grpc))
+    local_median, http_median, grpc_median = (
+        statistics.median(times) for times in (local, over_http, over_grpc)
+    )
     print(f"default workspace, medians of {rounds}:")
     print(f"  cold build              {cold:6.2f} s")
     print(f"  restore, local store    {local_median:6.2f} s  {local_median / cold:.3f}x cold")
-    print(f"  restore, nginx (HTTP)   {http_median:6.2f} s  {http_median / local_median:.2f}x the local restore")
-    print(f"  restore, BuildGrid gRPC {grpc_median:6.2f} s  {grpc_median / local_median:.2f}x the local restore, "
-          f"{grpc_median / http_median:.2f}x nginx")
+    print(
+        f"  restore, nginx (HTTP)   {http_median:6.2f} s  {http_median / local_median:.2f}x the local restore"
+    )
+    print(
+        f"  restore, BuildGrid gRPC {grpc_median:6.2f} s  {grpc_median / local_median:.2f}x the local restore, "
+        f"{grpc_median / http_median:.2f}x nginx"
+    )
 
 
 if __name__ == "__main__":

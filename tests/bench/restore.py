@@ -5,6 +5,7 @@
 RULES_PARENT: a folder holding another `rules/` to time instead (`git archive main rules | tar -x
 -C /tmp/base`), to compare a change against its base on the same machine in the same minute.
 """
+
 import os
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[2]))
-from rules.core.files import remove_tree
 from rules.cache.store import Store
+from rules.core.files import remove_tree
 from rules.tree.tree import capture, materialize
 
 base = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
@@ -44,6 +45,8 @@ def best(write) -> float:
 r = best(lambda dest: store.restore(tree, dest, 0) or sys.exit("restore failed"))
 m = best(lambda dest: materialize({p: (e, src) for p, e in tree.items()}, dest, 0))
 floor = best(lambda dest: subprocess.run(["cp", "-a", str(src), str(dest)], check=True))
-print(f"{len(tree)} entries: cp -a {floor:.3f} s; restore {r:.3f} s ({r / floor:.2f}x); "
-      f"materialize {m:.3f} s ({m / floor:.2f}x)")
+print(
+    f"{len(tree)} entries: cp -a {floor:.3f} s; restore {r:.3f} s ({r / floor:.2f}x); "
+    f"materialize {m:.3f} s ({m / floor:.2f}x)"
+)
 remove_tree(base)

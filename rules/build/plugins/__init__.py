@@ -1,12 +1,12 @@
 """Plugins return data: the shell commands of a part's default build. One executor runs them."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rules.workspace import Part
-from . import dump
-from . import nil
-from . import python
+
+from . import dump, nil, python
 from .context import BuildContext
 
 DefaultBuild = Callable[[Part, BuildContext], tuple[str, ...]]

@@ -1,7 +1,9 @@
 """dump: the part's source, copied as it is into the install folder (symlinks stay links)."""
+
 from __future__ import annotations
 
 from rules.workspace import Part
+
 from .context import BuildContext
 
 

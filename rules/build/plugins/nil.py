@@ -1,7 +1,9 @@
 """nil: builds nothing; a part made only of its override-build script, or of nothing at all."""
+
 from __future__ import annotations
 
 from rules.workspace import Part
+
 from .context import BuildContext
 
 

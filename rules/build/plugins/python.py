@@ -9,12 +9,14 @@ them. The part's own project is built to a wheel first, once, offline, from the 
 build requirements, dynamic ones included; never installed from its folder. uv copies files out
 of its cache (--link-mode copy), so no install file is a link into it. normalize.py runs after.
 """
+
 from __future__ import annotations
 
 import shlex
 
 from rules.python import uv_command
 from rules.workspace import Part
+
 from .context import BuildContext
 
 WHEELS = "../inputs/wheels"  # relative to $CRAFT_PART_BUILD, where default builds run
@@ -28,17 +30,36 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
         # pull looked where a part's PIP_*/UV_* said; the build installs only what pull recorded
         "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
         f"mkdir -p {WHEELS} {BUILD_WHEELS}",  # uv refuses a --find-links folder that does not exist
-        shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"]) + ' "$CRAFT_PART_INSTALL"',
+        shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"])
+        + ' "$CRAFT_PART_INSTALL"',
     ]
     wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
     if context.project:
         commands.append("echo 'partsmith: building the project'")
         build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
-        commands.append(shlex.join([*build, *OFFLINE, "--find-links", BUILD_WHEELS, "--out-dir", PROJECT_DIST, "."]))
+        commands.append(
+            shlex.join(
+                [*build, *OFFLINE, "--find-links", BUILD_WHEELS, "--out-dir", PROJECT_DIST, "."]
+            )
+        )
     if wanted or context.project:
         commands.append(f"echo 'partsmith: installing {len(wanted) + context.project} wheels'")
-        install = [*context.uv, "pip", "install", "-q", "--python", "$CRAFT_PART_INSTALL/bin/python",
-                   *OFFLINE, "--link-mode", "copy", "--find-links", WHEELS, *wanted]
-        line = shlex.join(install).replace("'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"')
+        install = [
+            *context.uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            "$CRAFT_PART_INSTALL/bin/python",
+            *OFFLINE,
+            "--link-mode",
+            "copy",
+            "--find-links",
+            WHEELS,
+            *wanted,
+        ]
+        line = shlex.join(install).replace(
+            "'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"'
+        )
         commands.append(line + (f" {PROJECT_DIST}/*.whl" if context.project else ""))
     return tuple(commands)

@@ -5,6 +5,7 @@ A backend (HTTP in http_remote.py, REAPI gRPC in grpc_remote.py) moves bytes and
 it never checks a blob against its digest (remote.py does, once, for every backend), and every
 failure it cannot retry away ends in `give_up`, which marks the server down for the whole run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,6 +45,7 @@ class Oversized(Exception):
 @dataclass(frozen=True)
 class Blob:
     """A blob to send: its size is known at once, its bytes are read only when it is sent."""
+
     size: int
     load: Callable[[], bytes]
 
@@ -75,12 +77,17 @@ def split_url(url: str, schemes: tuple[str, ...]) -> SplitResult:
     if parts.scheme not in schemes or not parts.hostname:
         raise ValueError("PARTSMITH_REMOTE_CACHE is not an http(s):// or grpc(s):// URL")
     if parts.username or parts.password:
-        raise ValueError("PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER")
+        raise ValueError(
+            "PARTSMITH_REMOTE_CACHE holds credentials: put them in PARTSMITH_REMOTE_HEADER"
+        )
     return parts
 
 
 def parallel(work: Callable[[T], U], items: Iterable[T]) -> list[U]:
-    from concurrent.futures import ThreadPoolExecutor  # only a run that talks to a server pays for it
+    from concurrent.futures import (
+        ThreadPoolExecutor,
+    )  # only a run that talks to a server pays for it
+
     with ThreadPoolExecutor(PARALLEL) as pool:
         return list(pool.map(work, items))
 
@@ -88,6 +95,7 @@ def parallel(work: Callable[[T], U], items: Iterable[T]) -> list[U]:
 @dataclass
 class Remote:
     """One configured server, and the interface both backends implement."""
+
     url: str
     upload: bool = False
     down: bool = False
@@ -105,12 +113,14 @@ class Remote:
                 return call()
             except Transient as err:
                 reason = str(err)
-            time.sleep(0.2 * 2 ** number)
+            time.sleep(0.2 * 2**number)
         self.give_up(reason)
 
     def give_up(self, reason: str) -> NoReturn:
         self.down = True
-        self.announce = _mark_down(self.url) or self.announce  # the first process of the run to fail says so
+        self.announce = (
+            _mark_down(self.url) or self.announce
+        )  # the first process of the run to fail says so
         raise Unavailable(reason)
 
     # -- the interface: every method may raise Unavailable ---------------------------------------

@@ -9,6 +9,7 @@ the local store, then the remote; what comes from the remote is checked blob by 
 the backend, and lands in the local store. A server that is down, slow or failing costs one warning
 line and a local build, never the run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,11 +18,12 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from . import reapi
 from rules.core import digest
-from .backend import AC_LIMIT, Blob, Oversized, Remote, Unavailable
-from ..store import DIGEST, Store, check_tree
 from rules.tree import Tree, from_data, to_json
+
+from ..store import DIGEST, Store, check_tree
+from . import reapi
+from .backend import AC_LIMIT, Blob, Oversized, Remote, Unavailable
 
 RECORD_PATH = ".partsmith/result.json"  # an output file holding the key record and the whole Tree
 
@@ -29,14 +31,22 @@ RECORD_PATH = ".partsmith/result.json"  # an output file holding the key record 
 @functools.lru_cache(maxsize=1)
 def _configured(url: str, upload: bool, header: str) -> Remote:
     name, _, value = header.partition(":")
-    if header and (not name.strip() or not value.strip() or any(c in header for c in "\r\n\0")
-                   or not header.isascii()):
-        raise ValueError("PARTSMITH_REMOTE_HEADER must be one 'Name: value' line of ASCII (its value is not shown)")
+    if header and (
+        not name.strip()
+        or not value.strip()
+        or any(c in header for c in "\r\n\0")
+        or not header.isascii()
+    ):
+        raise ValueError(
+            "PARTSMITH_REMOTE_HEADER must be one 'Name: value' line of ASCII (its value is not shown)"
+        )
     pair = (name.strip(), value.strip()) if header else None
     if urlsplit(url).scheme in ("grpc", "grpcs"):
         from .grpc_backend import GrpcRemote  # grpcio itself is imported at the first call
+
         return GrpcRemote(url, upload, header=pair)
     from .http_backend import HttpRemote  # urllib's HTTP client, only when a remote cache is set
+
     return HttpRemote(url, upload, header=pair)
 
 
@@ -44,8 +54,11 @@ def remote_from_environment() -> Remote | None:
     url = os.environ.get("PARTSMITH_REMOTE_CACHE", "").strip()
     if not url:
         return None
-    return _configured(url, os.environ.get("PARTSMITH_REMOTE_UPLOAD") == "1",
-                       os.environ.get("PARTSMITH_REMOTE_HEADER", ""))
+    return _configured(
+        url,
+        os.environ.get("PARTSMITH_REMOTE_UPLOAD") == "1",
+        os.environ.get("PARTSMITH_REMOTE_HEADER", ""),
+    )
 
 
 _warned: set[str] = set()
@@ -99,14 +112,25 @@ def _fetch(remote: Remote, store: Store, key: str) -> bool:
         return False
     if digest(record) != key:
         return False  # a result stored under another action's key
-    wanted = {e.digest: e.size for e in tree.values() if e.kind == "file" and not store.blob(e.digest).exists()}
+    wanted = {
+        e.digest: e.size
+        for e in tree.values()
+        if e.kind == "file" and not store.blob(e.digest).exists()
+    }
     blobs = _checked(remote, wanted) if wanted else {}
     if blobs is None:
         return False  # missing or corrupt: a miss, built here (and re-uploaded when uploading)
     return _stored(store, key, record, tree, values, blobs)
 
 
-def _stored(store: Store, key: str, record: dict, tree: Tree, values: dict[str, str], blobs: dict[str, bytes]) -> bool:
+def _stored(
+    store: Store,
+    key: str,
+    record: dict,
+    tree: Tree,
+    values: dict[str, str],
+    blobs: dict[str, bytes],
+) -> bool:
     """Add the downloaded blobs and the result naming them under the store's lock, so that a
     concurrent cache-trim never sees the blobs without their result. A blob the store held when
     the fetch looked may have been trimmed since (the download took a while): a miss then."""
@@ -127,7 +151,9 @@ def _checked(remote: Remote, sizes: dict[str, int]) -> dict[str, bytes] | None:
         if data is not None and hashlib.sha256(data).hexdigest() == blob:
             good[blob] = data
         elif blob in served:
-            remote.distrusted.add(blob)  # sent again at the next upload, whatever the server says it holds
+            remote.distrusted.add(
+                blob
+            )  # sent again at the next upload, whatever the server says it holds
     return good if len(good) == len(sizes) else None
 
 
@@ -137,11 +163,19 @@ def _checked(remote: Remote, sizes: dict[str, int]) -> dict[str, bytes] | None:
 def _said(values: dict) -> dict[str, str]:
     """What a stored build said with `craftctl set`, as craftctl allows it: a version or grade,
     one printable line. Anything else a server holds is dropped, never printed."""
-    return {key: value for key, value in values.items()
-            if key in ("version", "grade") and isinstance(value, str) and value.isprintable() and len(value) <= 256}
+    return {
+        key: value
+        for key, value in values.items()
+        if key in ("version", "grade")
+        and isinstance(value, str)
+        and value.isprintable()
+        and len(value) <= 256
+    }
 
 
-def upload_to_remote(store: Store, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None) -> None:
+def upload_to_remote(
+    store: Store, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None
+) -> None:
     """Send a result built here, when uploads are on: blobs first, the action result last."""
     remote = remote_from_environment()
     if remote is None or not remote.upload or remote.down:
@@ -152,16 +186,34 @@ def upload_to_remote(store: Store, key: str, record: dict, tree: Tree, values: d
         _warn(remote, "continuing", err)
 
 
-def _upload(remote: Remote, store: Store, key: str, record: dict, tree: Tree, values: dict[str, str]) -> None:
-    document = {"record": record, "tree": json.loads(to_json(tree)), **({"values": values} if values else {})}
+def _upload(
+    remote: Remote, store: Store, key: str, record: dict, tree: Tree, values: dict[str, str]
+) -> None:
+    document = {
+        "record": record,
+        "tree": json.loads(to_json(tree)),
+        **({"values": values} if values else {}),
+    }
     payload = json.dumps(document, sort_keys=True).encode()
     payload_digest = hashlib.sha256(payload).hexdigest()
-    blobs = {e.digest: Blob(e.size, lambda d=e.digest: store.blob(d).read_bytes()) for e in tree.values() if e.kind == "file"}
+    blobs = {
+        e.digest: Blob(e.size, lambda d=e.digest: store.blob(d).read_bytes())
+        for e in tree.values()
+        if e.kind == "file"
+    }
     blobs[payload_digest] = Blob(len(payload), lambda: payload)
     sizes = {blob: item.size for blob, item in blobs.items()}
     missing = remote.missing_blobs(sizes) | (remote.distrusted & sizes.keys())
     remote.write_blobs({blob: blobs[blob] for blob in missing})
-    files = [reapi.OutputFile(path, e.digest, e.size, e.executable) for path, e in sorted(tree.items()) if e.kind == "file"]
+    files = [
+        reapi.OutputFile(path, e.digest, e.size, e.executable)
+        for path, e in sorted(tree.items())
+        if e.kind == "file"
+    ]
     files.append(reapi.OutputFile(RECORD_PATH, payload_digest, len(payload)))
-    links = [reapi.OutputSymlink(path, e.target) for path, e in sorted(tree.items()) if e.kind == "symlink"]
+    links = [
+        reapi.OutputSymlink(path, e.target)
+        for path, e in sorted(tree.items())
+        if e.kind == "symlink"
+    ]
     remote.put_result(key, reapi.encode(reapi.ActionResult(tuple(files), tuple(links))))

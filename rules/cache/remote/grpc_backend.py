@@ -7,6 +7,7 @@ blobs above the batch limit through ByteStream Read and Write. Messages are our 
 (reapi.py) sent as raw bytes through grpcio's generic calls, so grpcio is the only dependency and
 it is imported at the first call: a run without a grpc:// URL never loads it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,7 +27,9 @@ ACTION_CACHE = "/build.bazel.remote.execution.v2.ActionCache/"
 CAPABILITIES = "/build.bazel.remote.execution.v2.Capabilities/GetCapabilities"
 BYTESTREAM = "/google.bytestream.ByteStream/"
 
-BATCH_CAP = 4 << 20  # never more per batch, whatever the server allows: gRPC's default message limit
+BATCH_CAP = (
+    4 << 20
+)  # never more per batch, whatever the server allows: gRPC's default message limit
 OVERHEAD = 256  # bytes counted per blob in a batch for its digest, status and framing
 BATCH_COUNT = 500  # digests per request (BuildGrid's own cap)
 CHUNK = 1 << 20  # bytes per ByteStream message
@@ -36,7 +39,9 @@ RETRIED = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "ABORTED"}
 # cache by (hash, size) or by hash alone (BuildGrid's LRU cache by both), so all that matters is
 # that every partsmith asks with the same size.
 ACTION_SIZE = 0
-MISSING_GRPC = "PARTSMITH_REMOTE_CACHE is a gRPC URL, which needs grpcio: pip install 'partsmith[grpc]'"
+MISSING_GRPC = (
+    "PARTSMITH_REMOTE_CACHE is a gRPC URL, which needs grpcio: pip install 'partsmith[grpc]'"
+)
 
 
 def _chunks(sizes: dict[str, int], limit: int) -> list[list[reapi.Named]]:
@@ -64,9 +69,13 @@ class GrpcRemote(Remote):
     def __post_init__(self) -> None:
         parts = split_url(self.url, ("grpc", "grpcs"))
         if parts.query or parts.fragment:
-            raise ValueError("PARTSMITH_REMOTE_CACHE: a grpc:// URL is grpc://host:port[/instance], nothing more")
+            raise ValueError(
+                "PARTSMITH_REMOTE_CACHE: a grpc:// URL is grpc://host:port[/instance], nothing more"
+            )
         if self.header and not re.fullmatch(r"[0-9a-z_.-]+", self.header[0].lower()):
-            raise ValueError("PARTSMITH_REMOTE_HEADER: its name is not a gRPC metadata key (letters, digits, '-', '_', '.')")
+            raise ValueError(
+                "PARTSMITH_REMOTE_HEADER: its name is not a gRPC metadata key (letters, digits, '-', '_', '.')"
+            )
         if importlib.util.find_spec("grpc") is None:
             raise ValueError(MISSING_GRPC)
         self.tls = parts.scheme == "grpcs"
@@ -81,10 +90,16 @@ class GrpcRemote(Remote):
         with self._lock:
             if self._channel is None:
                 import grpc
-                options = [("grpc.max_receive_message_length", AC_LIMIT + BATCH_CAP),
-                           ("grpc.max_send_message_length", AC_LIMIT + BATCH_CAP)]
-                self._channel = (grpc.secure_channel(self.target, grpc.ssl_channel_credentials(), options) if self.tls
-                                 else grpc.insecure_channel(self.target, options))
+
+                options = [
+                    ("grpc.max_receive_message_length", AC_LIMIT + BATCH_CAP),
+                    ("grpc.max_send_message_length", AC_LIMIT + BATCH_CAP),
+                ]
+                self._channel = (
+                    grpc.secure_channel(self.target, grpc.ssl_channel_credentials(), options)
+                    if self.tls
+                    else grpc.insecure_channel(self.target, options)
+                )
             if method not in self._calls:
                 self._calls[method] = getattr(self._channel, shape)(method)
             return self._calls[method]
@@ -92,6 +107,7 @@ class GrpcRemote(Remote):
     def _guarded(self, call: Callable[[], Any], method: str) -> Any:
         """One try of `call`: NOT_FOUND is None, a transient failure Transient, any other the end."""
         import grpc
+
         try:
             return call()
         except grpc.RpcError as err:
@@ -99,14 +115,20 @@ class GrpcRemote(Remote):
             if code == grpc.StatusCode.NOT_FOUND:
                 return None
             details = (err.details() or "").splitlines()[:1] if isinstance(err, grpc.Call) else []
-            reason = f"gRPC {code.name} for {method.rsplit('/', 1)[-1]}" + (f": {details[0][:100]}" if details else "")
+            reason = f"gRPC {code.name} for {method.rsplit('/', 1)[-1]}" + (
+                f": {details[0][:100]}" if details else ""
+            )
             if code.name in RETRIED:
                 raise Transient(reason) from None
             self.give_up(reason)
 
     def _unary(self, method: str, request: bytes, timeout: float = TIMEOUT) -> bytes | None:
         call = self._call_of("unary_unary", method)
-        return self.attempt(lambda: self._guarded(lambda: call(request, timeout=timeout, metadata=self.metadata), method))
+        return self.attempt(
+            lambda: self._guarded(
+                lambda: call(request, timeout=timeout, metadata=self.metadata), method
+            )
+        )
 
     def _resource(self, path: str) -> str:
         return f"{self.instance}/{path}" if self.instance else path
@@ -115,7 +137,9 @@ class GrpcRemote(Remote):
         """Ask GetCapabilities once per process: SHA256 must be offered; 0 means no batch limit."""
         if not self._limit:
             try:
-                capabilities = reapi.decode_capabilities(self._unary(CAPABILITIES, reapi.capabilities_request(self.instance)) or b"")
+                capabilities = reapi.decode_capabilities(
+                    self._unary(CAPABILITIES, reapi.capabilities_request(self.instance)) or b""
+                )
             except ValueError:
                 self.give_up("its GetCapabilities answer cannot be read")
             if reapi.SHA256 not in capabilities.digest_functions:
@@ -128,7 +152,10 @@ class GrpcRemote(Remote):
 
     def get_result(self, key: str) -> bytes | None:
         self._batch_limit()
-        return self._unary(ACTION_CACHE + "GetActionResult", reapi.action_result_request(self.instance, (key, ACTION_SIZE)))
+        return self._unary(
+            ACTION_CACHE + "GetActionResult",
+            reapi.action_result_request(self.instance, (key, ACTION_SIZE)),
+        )
 
     def put_result(self, key: str, data: bytes) -> None:
         self._batch_limit()
@@ -138,8 +165,12 @@ class GrpcRemote(Remote):
 
     def read_blobs(self, sizes: dict[str, int]) -> dict[str, bytes | None]:
         limit = self._batch_limit()
-        found: dict[str, bytes | None] = {blob: b"" for blob, size in sizes.items() if size == 0}  # asked of no one
-        small = {blob: size for blob, size in sizes.items() if 0 < size and size + OVERHEAD <= limit}
+        found: dict[str, bytes | None] = {
+            blob: b"" for blob, size in sizes.items() if size == 0
+        }  # asked of no one
+        small = {
+            blob: size for blob, size in sizes.items() if 0 < size and size + OVERHEAD <= limit
+        }
         large = sorted(blob for blob, size in sizes.items() if size + OVERHEAD > limit)
         jobs = [partial(self._read_batch, chunk) for chunk in _chunks(small, limit)]
         jobs += [partial(self._read_stream, blob, sizes[blob]) for blob in large]
@@ -151,8 +182,10 @@ class GrpcRemote(Remote):
         self._batch_limit()
         names, missing = sorted(sizes.items()), set()
         for start in range(0, len(names), BATCH_COUNT):
-            chunk = names[start:start + BATCH_COUNT]
-            answer = self._unary(CAS + "FindMissingBlobs", reapi.find_missing_request(self.instance, chunk))
+            chunk = names[start : start + BATCH_COUNT]
+            answer = self._unary(
+                CAS + "FindMissingBlobs", reapi.find_missing_request(self.instance, chunk)
+            )
             try:
                 missing |= {blob for blob, _ in reapi.decode_find_missing(answer or b"")}
             except ValueError:
@@ -161,7 +194,11 @@ class GrpcRemote(Remote):
 
     def write_blobs(self, blobs: dict[str, Blob]) -> None:
         limit = self._batch_limit()
-        small = {blob: item.size for blob, item in blobs.items() if 0 < item.size and item.size + OVERHEAD <= limit}
+        small = {
+            blob: item.size
+            for blob, item in blobs.items()
+            if 0 < item.size and item.size + OVERHEAD <= limit
+        }
         large = sorted(blob for blob, item in blobs.items() if item.size + OVERHEAD > limit)
         jobs = [partial(self._write_batch, chunk, blobs) for chunk in _chunks(small, limit)]
         jobs += [partial(self._write_stream, blob, blobs[blob]) for blob in large]
@@ -170,13 +207,19 @@ class GrpcRemote(Remote):
     # -- one batch, one stream ----------------------------------------------------------------
 
     def _read_batch(self, chunk: list[reapi.Named]) -> dict[str, bytes | None]:
-        answer = self._unary(CAS + "BatchReadBlobs", reapi.batch_read_request(self.instance, chunk), DEADLINE)
+        answer = self._unary(
+            CAS + "BatchReadBlobs", reapi.batch_read_request(self.instance, chunk), DEADLINE
+        )
         try:
             served = reapi.decode_batch_read(answer or b"")
         except ValueError:
             return {}  # an answer we cannot read: every blob of it a miss
         asked = dict(chunk)
-        return {item.digest[0]: item.data for item in served if item.code == reapi.OK and item.digest[0] in asked}
+        return {
+            item.digest[0]: item.data
+            for item in served
+            if item.code == reapi.OK and item.digest[0] in asked
+        }
 
     def _read_stream(self, blob: str, size: int) -> dict[str, bytes | None]:
         call = self._call_of("unary_stream", BYTESTREAM + "Read")
@@ -199,10 +242,14 @@ class GrpcRemote(Remote):
         return self.attempt(lambda: self._guarded(once, BYTESTREAM + "Read")) or {}
 
     def _write_batch(self, chunk: list[reapi.Named], blobs: dict[str, Blob]) -> None:
-        request = reapi.batch_update_request(self.instance, [((blob, size), blobs[blob].load()) for blob, size in chunk])
+        request = reapi.batch_update_request(
+            self.instance, [((blob, size), blobs[blob].load()) for blob, size in chunk]
+        )
         answer = self._unary(CAS + "BatchUpdateBlobs", request, DEADLINE)
         try:
-            refused = [item for item in reapi.decode_batch_update(answer or b"") if item.code != reapi.OK]
+            refused = [
+                item for item in reapi.decode_batch_update(answer or b"") if item.code != reapi.OK
+            ]
         except ValueError:
             self.give_up("its BatchUpdateBlobs answer cannot be read")
         if refused:
@@ -213,13 +260,21 @@ class GrpcRemote(Remote):
         data = item.load()
 
         def requests() -> Any:
-            resource = self._resource(f"uploads/{uuid.uuid4()}/blobs/{blob}/{item.size}")  # a new one per try
+            resource = self._resource(
+                f"uploads/{uuid.uuid4()}/blobs/{blob}/{item.size}"
+            )  # a new one per try
             for offset in range(0, len(data), CHUNK):
                 last = offset + CHUNK >= len(data)
-                yield reapi.write_request(resource if offset == 0 else "", offset, data[offset:offset + CHUNK], last)
+                yield reapi.write_request(
+                    resource if offset == 0 else "", offset, data[offset : offset + CHUNK], last
+                )
 
         method = BYTESTREAM + "Write"
-        answer = self.attempt(lambda: self._guarded(lambda: call(requests(), timeout=DEADLINE, metadata=self.metadata), method))
+        answer = self.attempt(
+            lambda: self._guarded(
+                lambda: call(requests(), timeout=DEADLINE, metadata=self.metadata), method
+            )
+        )
         try:
             committed = reapi.decode_write_response(answer or b"")
         except ValueError:

@@ -2,6 +2,7 @@
 ActionResult messages) and `<url>/cas/<sha256>` (blobs). nginx with WebDAV PUT, bazel-remote and
 BuildBuddy serve it. One keep-alive connection per thread; blobs move one request each, in parallel.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -9,7 +10,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .backend import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Oversized, Remote, Transient, parallel, split_url
+from .backend import (
+    AC_LIMIT,
+    DEADLINE,
+    TIMEOUT,
+    Blob,
+    Oversized,
+    Remote,
+    Transient,
+    parallel,
+    split_url,
+)
 
 
 class TooSlow(Exception):
@@ -22,7 +33,9 @@ def _body(response: http.client.HTTPResponse, limit: int) -> bytes:
         raise Oversized(f"a body of {length} bytes where at most {limit} were expected")
     deadline = time.monotonic() + DEADLINE
     chunks, size = [], 0
-    while chunk := response.read(1 << 16):  # read, not read1: it closes a finished body, so the connection can be reused
+    while chunk := response.read(
+        1 << 16
+    ):  # read, not read1: it closes a finished body, so the connection can be reused
         size += len(chunk)
         if size > limit:
             raise Oversized(f"a body larger than the {limit} bytes expected")
@@ -53,7 +66,9 @@ class HttpRemote(Remote):
             self._local.connection = connection
         return connection
 
-    def _request(self, method: str, path: str, body: bytes | None = None, limit: int = AC_LIMIT) -> tuple[int, bytes]:
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, limit: int = AC_LIMIT
+    ) -> tuple[int, bytes]:
         headers = {"Content-Type": "application/octet-stream"}
         if self.header:
             headers[self.header[0]] = self.header[1]
@@ -83,7 +98,9 @@ class HttpRemote(Remote):
         self._local.connection = None
 
     def get(self, kind: str, name: str, size: int | None = None) -> bytes | None:
-        status, data = self._request("GET", f"{kind}/{name}", limit=AC_LIMIT if size is None else size)
+        status, data = self._request(
+            "GET", f"{kind}/{name}", limit=AC_LIMIT if size is None else size
+        )
         if status == 200:
             return data
         if status == 404:

@@ -10,6 +10,7 @@ the public remote_execution.proto:
                   repeated OutputSymlink output_symlinks = 12; }
 A dozen lines of encoder beat a dependency; tests decode our bytes with the protobuf runtime.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -92,10 +93,10 @@ def _fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
             size, at = _read_varint(data, at)
             if at + size > len(data):
                 raise ValueError("truncated message")
-            value, at = data[at:at + size], at + size
+            value, at = data[at : at + size], at + size
         elif wire in (1, 5):  # fixed64, fixed32: skipped
             width = 8 if wire == 1 else 4
-            value, at = data[at:at + width], at + width
+            value, at = data[at : at + width], at + width
         else:
             raise ValueError(f"unsupported wire type {wire}")
         fields.append((number, wire, value))
@@ -211,7 +212,9 @@ class BlobStatus:
 
 
 def _number(number: int, value: int) -> bytes:
-    return _key(number, VARINT) + _varint(value & (1 << 64) - 1) if value else b""  # negatives: two's complement
+    return (
+        _key(number, VARINT) + _varint(value & (1 << 64) - 1) if value else b""
+    )  # negatives: two's complement
 
 
 def _string(number: int, text: str) -> bytes:
@@ -231,7 +234,9 @@ def find_missing_request(instance: str, digests: list[Named]) -> bytes:
 
 
 def batch_update_request(instance: str, blobs: list[tuple[Named, bytes]]) -> bytes:
-    requests = b"".join(_bytes(2, _bytes(1, _digest(*named)) + _bytes(2, data)) for named, data in blobs)
+    requests = b"".join(
+        _bytes(2, _bytes(1, _digest(*named)) + _bytes(2, data)) for named, data in blobs
+    )
     return _string(1, instance) + requests + _number(5, SHA256)
 
 
@@ -245,7 +250,9 @@ def action_result_request(instance: str, action: Named) -> bytes:
 
 def update_action_result_request(instance: str, action: Named, result: bytes) -> bytes:
     """`result`: an ActionResult already encoded."""
-    return _string(1, instance) + _bytes(2, _digest(*action)) + _bytes(3, result) + _number(5, SHA256)
+    return (
+        _string(1, instance) + _bytes(2, _digest(*action)) + _bytes(3, result) + _number(5, SHA256)
+    )
 
 
 def read_request(resource: str) -> bytes:
