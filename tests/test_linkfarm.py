@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import DODO, doit, make_workspace, snapshot
 
-from rules.core.errors import StageConflictError
+from rules.tree.errors import StageConflictError
 from rules.stage import linkfarm
 from rules.tree.tree import capture
 

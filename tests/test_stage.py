@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.core.errors import StageConflictError
+from rules.tree.errors import StageConflictError
 from rules.tree.merge_parts import Contribution, merge
 from rules.tree.tree import Entry
 

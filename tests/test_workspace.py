@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.core.errors import PartsmithError, Problem, WorkspaceError
+from rules.core.errors import PartsmithError
+from rules.workspace.errors import Problem, WorkspaceError
 from rules.workspace.loader import MIN_SOURCE_DATE_EPOCH, PythonSettings, load_workspace
 
 

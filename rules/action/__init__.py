@@ -3,6 +3,7 @@ copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 """
 
 from .environment import action_environment
+from .errors import ActionError
 from .run import (
     Action,
     Conditions,
@@ -19,6 +20,7 @@ from .toolchain import interpreter, interpreter_facts
 
 __all__ = [
     "Action",
+    "ActionError",
     "Conditions",
     "Manifest",
     "OutputFix",

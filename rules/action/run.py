@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from rules.core import BuildError, remove_tree
+from rules.core import remove_tree
 from rules.tree import (
     Capture,
     Placement,
@@ -40,6 +40,7 @@ from rules.workspace import Sandbox
 
 from .environment import action_environment, export_lines
 from .environment import quote as shell_quote
+from .errors import ActionError
 from .network_cut import namespace_command, network_hint
 from .source_copy import copy_source
 
@@ -206,7 +207,7 @@ class Step:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
             log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
             hint = None if self.network else network_hint(log)
-            raise BuildError(
+            raise ActionError(
                 f"part {self.part!r}: {what} failed with exit status {status}",
                 _tail(log),
                 "\n".join(
@@ -270,7 +271,7 @@ def unpack_deb(deb: Path, install: Path, part: str) -> None:
         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
     )
     if result.returncode != 0:
-        raise BuildError(
+        raise ActionError(
             f"part {part!r}: stage-package {deb.name} could not be unpacked",
             result.stderr.strip(),
             "Run `doit clean pull:<part>` and run again.",
@@ -465,7 +466,7 @@ esac
 
 def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     if folder.is_symlink() or not folder.is_dir():
-        raise BuildError(
+        raise ActionError(
             f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
             resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.",
         )
@@ -486,7 +487,7 @@ def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
         + [f"{path}: not a file, folder or symlink" for path in result.unsupported]
     )
     if problems:
-        raise BuildError(
+        raise ActionError(
             f"part {part!r}: {len(problems)} output{'s' if len(problems) != 1 else ''} refused",
             "\n".join(problems),
             "Outputs must not depend on where the build ran: write relative paths or "

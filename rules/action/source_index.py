@@ -13,8 +13,10 @@ import os
 import stat
 from pathlib import Path
 
-from rules.core import PartsmithError, cache_root, write_atomic
+from rules.core import cache_root, write_atomic
 from rules.tree import hash_file
+
+from .errors import ActionError
 
 # relpath -> ("file", sha256, executable) | ("link", target) | ("dir",)
 Manifest = dict[str, tuple]
@@ -29,7 +31,7 @@ def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Pat
     skips = frozenset(str(path) for path in (skip if isinstance(skip, tuple) else (skip,)))
     _walk(str(source), "", skips, cached, fresh, manifest, special)
     if special:
-        raise PartsmithError(
+        raise ActionError(
             f"source {source} holds {len(special)} entr{'y' if len(special) == 1 else 'ies'} that are not "
             "files, folders or symlinks (sockets, fifos, devices): " + ", ".join(special[:5]),
             resolution="Move them out of the source folder.",

@@ -12,8 +12,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from rules.core import PartsmithError
 from rules.workspace import Workspace
+
+from .errors import ActionError
 
 
 def interpreter(workspace: Workspace) -> Path:
@@ -25,7 +26,7 @@ def interpreter(workspace: Workspace) -> Path:
         return Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
     found = shutil.which(wanted)
     if found is None:
-        raise PartsmithError(
+        raise ActionError(
             f"{workspace.path.name}: python.interpreter: {wanted!r} is not an executable on PATH",
             resolution="Install it, or name an interpreter that exists (e.g. python3).",
         )
@@ -44,9 +45,9 @@ def _real_interpreter(found: str, directory: Path) -> Path:
             [found, "-c", probe], cwd=directory, capture_output=True, text=True, timeout=60
         )
     except (OSError, subprocess.TimeoutExpired) as err:
-        raise PartsmithError(f"python.interpreter: {found} does not run: {err}") from None
+        raise ActionError(f"python.interpreter: {found} does not run: {err}") from None
     if result.returncode != 0 or not result.stdout.strip():
-        raise PartsmithError(
+        raise ActionError(
             f"python.interpreter: {found} is not a working Python interpreter",
             "\n".join(result.stderr.splitlines()[-5:]),
         )

@@ -3,10 +3,12 @@ publish; the pull task; `explain`.
 """
 
 from .builder import build_is_current, build_part, plan, restore_written_through
+from .errors import PartBuildError
 from .explanation import explain
 from .pull_task import needs_pull, pull_is_current, pull_part, pulled_things
 
 __all__ = [
+    "PartBuildError",
     "build_is_current",
     "build_part",
     "explain",

@@ -16,7 +16,6 @@ from typing import Literal
 from rules.action import Action, Manifest, interpreter, run_action
 from rules.cache import CachedAction, Produced, Store, run_cached
 from rules.core import (
-    BuildError,
     PartsmithError,
     Progress,
     action_lock,
@@ -33,6 +32,7 @@ from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
 
 from . import plugins
+from .errors import PartBuildError
 from .key_record import build_record
 from .plugins.context import BuildContext
 
@@ -160,7 +160,7 @@ def _built(
         result = run_action(planned, sandbox, visible, keep_open=(lock,))
     copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
     if not copied and build_record(workspace, name)[1] != manifest:
-        raise BuildError(
+        raise PartBuildError(
             f"part {name!r}: its source changed while it was being built",
             resolution="Run again once the source is saved.",
         )

@@ -3,13 +3,20 @@ remote caches in `cache.remote` (Bazel's HTTP cache, REAPI's gRPC cache).
 """
 
 from .cached_action import CachedAction, Produced, run_cached
+from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unavailable
 from .remote.client import remote_from_environment
 from .store import Store
 
 __all__ = [
+    "CacheError",
     "CachedAction",
+    "Oversized",
     "Produced",
+    "RemoteError",
     "Store",
+    "TooSlow",
+    "Transient",
+    "Unavailable",
     "remote_from_environment",
     "run_cached",
 ]

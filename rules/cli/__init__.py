@@ -2,8 +2,10 @@
 `doit lock`.
 """
 
+from .errors import CommandError
 from .task_table import doit_globals
 
 __all__ = [
+    "CommandError",
     "doit_globals",
 ]

@@ -7,7 +7,9 @@ import os
 import re
 
 from rules.cache import Store
-from rules.core import PartsmithError, cache_root, write_atomic
+from rules.core import cache_root, write_atomic
+
+from .errors import CommandError
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 LAST_RUN = "last-run.json"
@@ -16,7 +18,7 @@ LAST_RUN = "last-run.json"
 def parse_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
     if match is None:
-        raise PartsmithError(
+        raise CommandError(
             f"PARTSMITH_CACHE_MAX_SIZE={text!r} is not a size",
             resolution="Write a number of bytes with an optional K, M, G or T suffix, e.g. 2G.",
         )
@@ -48,7 +50,7 @@ def show() -> str:
 def trim() -> str:
     limit = os.environ.get("PARTSMITH_CACHE_MAX_SIZE")
     if not limit:
-        raise PartsmithError(
+        raise CommandError(
             "no size limit to trim to", resolution="Set PARTSMITH_CACHE_MAX_SIZE, e.g. 2G."
         )
     evicted = Store(cache_root()).trim(parse_size(limit))

@@ -17,6 +17,7 @@ from rules.pull import needs_source_pull, pull_source, source_is_current
 from rules.python import Lock, differences, dumps, load, lock_inputs, lock_path, normalized, resolve
 from rules.workspace import Layout, Workspace
 
+from .errors import CommandError
 from .reporter import shown
 
 
@@ -25,7 +26,7 @@ def python_parts(workspace: Workspace, only: str | None) -> list[str]:
     if only is None:
         return names
     if only not in names:
-        raise PartsmithError(
+        raise CommandError(
             f"lock: {only!r} is not a python part of {workspace.path.name}",
             resolution=f"Name one of: {', '.join(names) or '(none)'}.",
         )
@@ -54,7 +55,7 @@ def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = No
     if upgrade and not any(
         p.name == normalized(upgrade) for lock in resolved.values() for p in lock.packages
     ):
-        raise PartsmithError(
+        raise CommandError(
             f"lock: upgrade={upgrade}: no locked part holds that package",
             "\n".join(said),
             "Name a package one of the locks lists.",
@@ -111,7 +112,7 @@ def check(workspace: Workspace, only: str | None = None) -> str:
         changed = differences(load(path).inputs, lock_inputs(workspace, name))
         stale += [f"{name}: {line}" for line in changed]
     if stale:
-        raise PartsmithError(
+        raise CommandError(
             f"lock: {len(stale)} difference{'s' * (len(stale) != 1)} between the locks and the parts",
             "\n".join(stale),
             "Run `doit lock` and commit the locks.",

@@ -4,14 +4,7 @@ files and folder swaps, flocks, the cache's root folder, the progress line, the 
 
 from .cache_location import cache_root
 from .cores import cores_per_task
-from .errors import (
-    BuildError,
-    Conflict,
-    PartsmithError,
-    Problem,
-    StageConflictError,
-    WorkspaceError,
-)
+from .errors import BuildError, PartsmithError
 from .files import atomic_file, remove_tree, swap_in, write_atomic
 from .flock import action_lock, flocked
 from .hashing import Digest, digest
@@ -22,16 +15,12 @@ from .version import RULES_VERSION
 __all__ = [
     "ARCH_TRIPLET",
     "BuildError",
-    "Conflict",
     "DEB_ARCH",
     "Digest",
     "PartsmithError",
-    "Problem",
     "Progress",
     "RULES_VERSION",
     "SILENT",
-    "StageConflictError",
-    "WorkspaceError",
     "action_lock",
     "atomic_file",
     "cache_root",

@@ -11,9 +11,11 @@ from .debian_packages import (
     installed_versions,
     load_debs,
 )
+from .errors import PullError
 from .pulled_source import needs_source_pull, pull_source, pulled_source_record, source_is_current
 
 __all__ = [
+    "PullError",
     "build_packages_record",
     "debs_are_current",
     "debs_record",

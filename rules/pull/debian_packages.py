@@ -25,6 +25,8 @@ from rules.core import BuildError, digest, remove_tree
 from rules.tree import capture, copy_checked, hash_file
 from rules.workspace import Layout, Part
 
+from .errors import PullError
+
 APT_ENV = {
     "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
     "LC_ALL": "C.UTF-8",
@@ -62,7 +64,7 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
             env=APT_ENV,
         )
     except FileNotFoundError:
-        raise BuildError(
+        raise PullError(
             "build-packages need Debian's dpkg, which this machine lacks",
             resolution="Install the tools another way and remove build-packages, or build on Debian or Ubuntu.",
         ) from None
@@ -82,7 +84,7 @@ def ensure_build_packages(part: Part) -> str | None:
     if not missing:
         return None
     if os.geteuid() != 0:
-        raise BuildError(
+        raise PullError(
             f"part {part.name!r}: build-packages not installed: {' '.join(missing)}",
             resolution=f"Install them (sudo apt-get install {' '.join(missing)}) or run partsmith as root, "
             "which installs them.",
@@ -100,7 +102,7 @@ def ensure_build_packages(part: Part) -> str | None:
             for line in result.stdout.splitlines() + result.stderr.splitlines()
             if line.startswith("E:")
         ]
-        raise BuildError(
+        raise PullError(
             f"part {part.name!r}: build-packages could not be installed: {' '.join(missing)}",
             "\n".join(errors[-10:]),
             "Check the package names against `apt-cache policy NAME`.",
@@ -151,7 +153,7 @@ def download_debs(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, 
                 for line in (result.stdout + result.stderr).splitlines()
                 if line.startswith(("E:", "W:"))
             ]
-            raise BuildError(
+            raise PullError(
                 f"part {part.name!r}: stage-packages could not be downloaded: {' '.join(part.stage_packages)}",
                 "\n".join(errors[-10:]),
                 "Check the names with `apt-cache policy NAME`; as root, `apt-get update` refreshes the host's lists.",
@@ -241,7 +243,7 @@ def recorded_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
         data = json.loads((folder / RECORD).read_text())
         debs = tuple(Deb(**entry, folder=folder) for entry in data["debs"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise BuildError(
+        raise PullError(
             f"part {part.name!r}: stage-packages have not been pulled",
             resolution=f"Run `doit pull:{part.name}` (or `doit stage`).",
         ) from None
@@ -258,7 +260,7 @@ def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
             or not deb.path.is_file()
             or hash_file(deb.path)[0] != deb.sha256
         ):
-            raise BuildError(
+            raise PullError(
                 f"part {part.name!r}: stage-package {deb.file} is missing or changed since it was pulled",
                 resolution=f"Run `doit clean pull:{part.name}`, then run again.",
             )

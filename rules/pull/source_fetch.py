@@ -19,6 +19,8 @@ from pathlib import Path
 from rules.core import BuildError
 from rules.workspace import Part
 
+from .errors import PullError
+
 TIMEOUT = 120
 
 
@@ -91,7 +93,7 @@ def resolve(part: Part) -> str:
             if fetch.branch
             else "HEAD"
         )
-        raise BuildError(
+        raise PullError(
             f"part {part.name!r}: {fetch.url} has no {what}",
             resolution="Fix source-tag / source-branch, or push it.",
         )
@@ -153,7 +155,7 @@ def _tar_fetch(part: Part, dest: Path) -> None:
         with tarfile.open(archive) as tar:
             tar.extractall(dest, filter="data")  # no absolute paths, no links out, no devices
     except tarfile.TarError as err:
-        raise BuildError(
+        raise PullError(
             f"part {part.name!r}: {fetch.url} is not a readable tar archive: {err}"
         ) from None
     finally:
@@ -173,7 +175,7 @@ def _tar_fetch(part: Part, dest: Path) -> None:
 def _download(url: str, target: Path, part: str) -> None:
     if "://" not in url:
         if not Path(url).is_file():
-            raise BuildError(f"part {part!r}: source archive {url} does not exist")
+            raise PullError(f"part {part!r}: source archive {url} does not exist")
         shutil.copyfile(url, target)
         return
     import urllib.request  # only a pull that downloads pays for it (and for ssl)
@@ -192,7 +194,7 @@ def _hash_file(path: Path, algorithm: str, part: str) -> str:
             for block in iter(lambda: data.read(1 << 20), b""):
                 hasher.update(block)
     except OSError as err:
-        raise BuildError(
+        raise PullError(
             f"part {part!r}: source archive {path} cannot be read: {err.strerror}"
         ) from None
     return hasher.hexdigest()
@@ -204,7 +206,7 @@ def _check(archive: Path, checksum: str | None, part: str) -> None:
     algorithm, _, expected = checksum.partition("/")
     actual = _hash_file(archive, algorithm, part)
     if actual != expected:
-        raise BuildError(
+        raise PullError(
             f"part {part!r}: source-checksum mismatch: expected {algorithm} {expected}, got {actual}",
             resolution="Fix source-checksum if the archive was meant to change; otherwise the download is not what was pinned.",
         )

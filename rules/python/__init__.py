@@ -2,6 +2,7 @@
 for, locked downloads into the store, sdists built into wheels, the python pull, venv fixes.
 """
 
+from .errors import PythonError
 from .pylock import Lock, differences, dumps, load, lock_path, normalized
 from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
@@ -14,6 +15,7 @@ __all__ = [
     "Lock",
     "PYTHON_VENV",
     "Pulled",
+    "PythonError",
     "differences",
     "dumps",
     "has_project",

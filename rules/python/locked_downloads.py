@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rules.cache import Store
-from rules.core import PartsmithError, Progress, atomic_file
+from rules.core import Progress, atomic_file
 
+from .errors import PythonError
 from .pylock import LockedFile
 
 ATTEMPTS = 3
@@ -53,7 +54,7 @@ def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress
                 and err.code < 500
                 or attempt == ATTEMPTS - 1
             ):
-                raise PartsmithError(
+                raise PythonError(
                     f"{file.name}: could not be fetched from {file.url}: {err}",
                     resolution="Check the network and the index, then run again.",
                 ) from None
@@ -72,7 +73,7 @@ def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Pro
             out.write(chunk)
             progress.add_bytes(len(chunk))
     if sha.hexdigest() != file.sha256 or (file.size is not None and size != file.size):
-        raise PartsmithError(
+        raise PythonError(
             f"{file.name}: its bytes do not match the lock: sha256 {sha.hexdigest()[:12]}, {size} bytes; "
             f"the lock says sha256 {file.sha256[:12]}, {file.size} bytes",
             f"from {file.url or file.path}",
@@ -93,7 +94,7 @@ def _opened(file: LockedFile, lock_folder: Path):
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        raise PartsmithError(
+        raise PythonError(
             f"{file.name}: the locked file {path} does not exist",
             resolution="Put the file back, or run `doit lock` to lock what is there.",
         ) from None

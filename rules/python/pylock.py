@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rules.core import PartsmithError
+from .errors import PythonError
 
 LOCK_VERSION = "1.0"
 LOCK_FOLDER = "parts.lock"  # beside the workspace file
@@ -213,8 +213,8 @@ def _file(path: Path, package: str, kind: Literal["wheel", "sdist"], entry: obje
     )
 
 
-def _bad(path: Path, message: str) -> PartsmithError:
-    return PartsmithError(
+def _bad(path: Path, message: str) -> PythonError:
+    return PythonError(
         f"{path}: {message}",
         resolution="Run `doit lock` to write it again (your edits to it are not kept).",
     )

@@ -18,7 +18,6 @@ from pathlib import Path
 from rules.cache import CachedAction, Produced, Store, run_cached
 from rules.core import (
     SILENT,
-    BuildError,
     PartsmithError,
     Progress,
     action_lock,
@@ -32,6 +31,7 @@ from rules.tree import capture, copy_checked, hash_file
 from rules.workspace import Layout, Workspace
 
 from . import sdists
+from .errors import PythonError
 from .locked_downloads import ensure_in_store
 from .pylock import Lock, LockedPackage, differences, load, lock_path
 from .records import pull_record
@@ -66,7 +66,7 @@ def committed_lock(workspace: Workspace, name: str) -> Lock | None:
     lock = load(path)
     changed = differences(lock.inputs, lock_inputs(workspace, name))
     if changed:
-        raise PartsmithError(
+        raise PythonError(
             f"part {name!r}: {path} does not match the part any more",
             "\n".join(changed),
             f"Run `doit lock part={name}` (or `doit lock`) and commit the lock.",
@@ -173,7 +173,7 @@ def _fetched(
                 != wheel.sha256
             ):
                 store.blob(wheel.sha256).unlink()
-                raise BuildError(
+                raise PythonError(
                     f"part {name!r}: the store's copy of {wheel.file} was damaged and is removed",
                     resolution="Run again: it is fetched again.",
                 )
@@ -192,7 +192,7 @@ def _wheel(
 ) -> Wheel:
     if package.file.kind == "wheel":
         if not package.file.name.endswith(".whl"):
-            raise PartsmithError(
+            raise PythonError(
                 f"part {name!r}: package {package.pin}: {package.file.name!r} is not a wheel file name"
             )
         return Wheel(package.name, package.version, package.file.name, package.file.sha256)
@@ -221,12 +221,12 @@ def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
         wheels = tuple(Wheel(**w) for w in data["wheels"])
         build_wheels = tuple(Wheel(**w) for w in data["build-wheels"])
     except FileNotFoundError:
-        raise BuildError(
+        raise PythonError(
             f"part {name!r} has not been pulled",
             resolution=f"Run `doit pull:{name}` (or `doit stage`).",
         ) from None
     except (ValueError, KeyError, TypeError):
-        raise BuildError(
+        raise PythonError(
             f"part {name!r}: {folder / 'pulled.json'} is damaged",
             resolution=f"Run `doit clean pull:{name}`, then run again.",
         ) from None
@@ -234,7 +234,7 @@ def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
         for wheel in group:
             path = folder / sub / wheel.file
             if not path.is_file() or hash_file(path)[0] != wheel.sha256:
-                raise BuildError(
+                raise PythonError(
                     f"part {name!r}: pulled wheel {wheel.file} is missing or changed since it was pulled",
                     resolution=f"Run `doit clean pull:{name}`, then run again: it comes back from the cache or the index.",
                 )

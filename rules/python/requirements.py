@@ -8,8 +8,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from rules.core import PartsmithError
 from rules.workspace import PART_SRC_PREFIX, Part, Workspace
+
+from .errors import PythonError
 
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]  # what PEP 517 frontends assume without a table
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")  # the files that declare a project
@@ -63,7 +64,7 @@ def _included(path: Path, part: str) -> list[str]:
     included = []
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if WHERE_OPTIONS.match(line):
-            raise PartsmithError(
+            raise PythonError(
                 f"{path}:{number}: part {part!r}: {line.strip()!r}: where pip or uv looks is set by the workspace",
                 resolution="Remove the line and set python: index-url / find-links in the workspace file.",
             )
@@ -100,11 +101,11 @@ def build_requirements(source: Path) -> list[str]:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise PartsmithError(
+        raise PythonError(
             f"{pyproject}: not valid TOML: {err}", resolution="Fix the file and run again."
         ) from None
     system = data.get("build-system", {})
     requires = system.get("requires", DEFAULT_BUILD_REQUIRES) if isinstance(system, dict) else None
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        raise PartsmithError(f"{pyproject}: build-system.requires must be a list of strings")
+        raise PythonError(f"{pyproject}: build-system.requires must be a list of strings")
     return requires

@@ -27,9 +27,10 @@ from rules.action import (
     part_step,
     prepare_sandbox,
 )
-from rules.core import BuildError, PartsmithError, remove_tree
+from rules.core import remove_tree
 from rules.workspace import Layout, Part, Sandbox, Workspace
 
+from .errors import PythonError
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
 from .uv import index_options, uv_command
@@ -209,7 +210,7 @@ def _read(
             where = next(
                 (k for k in ("directory", "vcs", "archive") if k in entry), "no index file"
             )
-            raise PartsmithError(
+            raise PythonError(
                 f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
                 resolution="Publish it as a wheel into a find-links folder, or make it a part of its own.",
             )
@@ -235,7 +236,7 @@ def _file(entry: dict, kind: str, workspace: Workspace, lock_folder: Path) -> Lo
     name = entry.get("name") or unquote((url or path_text or "").rsplit("/", 1)[-1])
     sha256 = _sha256_of(entry)
     if sha256 is None:
-        raise PartsmithError(
+        raise PythonError(
             f"{name}: the resolver gave no sha256 for it, and a lock must pin every file",
             resolution="Serve it from an index or find-links folder that lists hashes.",
         )
@@ -254,7 +255,7 @@ def _check_pinned_hashes(
     for package in packages:
         allowed = pinned.get(package.name)
         if allowed and package.file.sha256 not in allowed:
-            raise PartsmithError(
+            raise PythonError(
                 f"part {name!r}: package {package.pin}: the file {package.file.name} (sha256 {package.file.sha256[:12]})"
                 " is not among the hashes its requirements file pins",
                 resolution="Pin the version whose hashes the file lists, or update the hashes.",
@@ -272,7 +273,7 @@ UNREACHABLE = (
 )
 
 
-def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> BuildError:
+def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> PythonError:
     lines = sandbox.log.read_text(errors="replace").splitlines()
     said = explaining_lines(lines)
     facts = interpreter_facts(str(interpreter(workspace)))
@@ -291,7 +292,7 @@ def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) 
             "A package's sdist did not build: the lines above say why; a missing system library "
             "goes into the part's build-packages. " + resolution
         )
-    return BuildError(brief, "\n".join(said), resolution)
+    return PythonError(brief, "\n".join(said), resolution)
 
 
 def explaining_lines(lines: list[str]) -> list[str]:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from rules.action import caller_umask_ignored, execute, interpreter, part_step, prepare_sandbox
 from rules.cache import Store
-from rules.core import RULES_VERSION, BuildError, atomic_file, digest, remove_tree
+from rules.core import RULES_VERSION, atomic_file, digest, remove_tree
 from rules.tree import capture
 from rules.workspace import Layout, Sandbox, Workspace
 
+from .errors import PythonError
 from .pylock import LockedPackage
 from .records import toolchain_record
 from .resolution import PIP_VARIABLES, explaining_lines
@@ -85,7 +86,7 @@ def _build(
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
         lines = sandbox.log.read_text(errors="replace").splitlines()
-        raise BuildError(
+        raise PythonError(
             f"part {part!r}: package {package.pin}: its sdist {package.file.name} failed to build",
             "\n".join(explaining_lines(lines)),
             "A missing system library or tool goes into the part's build-packages (e.g. libgtk-3-dev, "

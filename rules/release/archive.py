@@ -14,10 +14,12 @@ import io
 import tarfile
 from pathlib import Path
 
-from rules.core import BuildError, atomic_file, write_atomic
+from rules.core import atomic_file, write_atomic
 from rules.stage import recorded_tree
 from rules.tree import Entry, hash_file
 from rules.workspace import Layout, Workspace
+
+from .errors import ReleaseError
 
 LEVEL = 9
 
@@ -50,7 +52,7 @@ def _primed_tree(layout: Layout) -> dict[str, Entry]:
     try:
         return recorded_tree(layout.prime)
     except OSError:
-        raise BuildError(
+        raise ReleaseError(
             "pack: nothing primed yet", resolution="Run `doit prime` (pack runs it for you)."
         ) from None
 
@@ -78,7 +80,7 @@ def _add(tar: tarfile.TarFile, path: str, entry: Entry, root: Path, epoch: int) 
     else:
         data = (root / path).read_bytes()
         if hashlib.sha256(data).hexdigest() != entry.digest:
-            raise BuildError(
+            raise ReleaseError(
                 f"pack: {root / path} was changed since it was primed",
                 resolution="Run `doit clean prime`, then `doit pack` again.",
             )

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from rules.action import Conditions, run_action
 from rules.build import plan
-from rules.core import BuildError, PartsmithError, action_lock, remove_tree
+from rules.core import BuildError, action_lock, remove_tree
 from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.tree import Tree, merge, read_manifest
 from rules.workspace import Layout, Sandbox, Workspace
 
+from .errors import ReleaseError
 from .file_diff import describe
 
 # What a caller might have set: none of it may reach a build (the first build ran without it).
@@ -83,7 +84,7 @@ def _works(command: list[str]) -> bool:
 
 def verify(workspace: Workspace, only: str | None) -> str:
     if only is not None and only not in workspace.parts:
-        raise PartsmithError(
+        raise ReleaseError(
             f"verify: no part named {only!r}",
             resolution=f"Choose one of {', '.join(workspace.parts)}.",
         )
@@ -102,7 +103,7 @@ def verify(workspace: Workspace, only: str | None) -> str:
         remove_tree(elsewhere)
     if problems:
         bad = sum(1 for line in problems if line.startswith("part "))
-        raise BuildError(
+        raise ReleaseError(
             f"verify: {bad} of {len(names)} part{'s' if len(names) != 1 else ''} not reproducible",
             "\n".join(problems),
             "Make each listed file independent of the time, randomness, the process, the host and the "
@@ -121,7 +122,7 @@ def _check(
     try:
         first = read_manifest(layout.manifest(name))
     except FileNotFoundError:
-        raise PartsmithError(
+        raise ReleaseError(
             f"verify: part {name!r} is not built", resolution="Run `doit stage` first."
         ) from None
     sandbox = Sandbox(place)

@@ -2,10 +2,12 @@
 for what changed.
 """
 
+from .errors import StageError
 from .linkfarm import farm_is_intact, recorded_tree
 from .stage_prime import placement, prime_parts, reported_if_changed_by_hand, stage_parts, staged
 
 __all__ = [
+    "StageError",
     "farm_is_intact",
     "placement",
     "prime_parts",

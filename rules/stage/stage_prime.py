@@ -13,10 +13,10 @@ from pathlib import Path
 from filelock import FileLock
 
 from rules.action import primed_by_script
-from rules.core import BuildError
 from rules.tree import ChangedSince, Contribution, Owned, Placement, read_manifest, select
 from rules.workspace import Layout, Workspace
 
+from .errors import StageError
 from .linkfarm import Repair, Source, assemble
 
 
@@ -106,7 +106,7 @@ def reported_if_changed_by_hand(layout: Layout) -> Iterator[None]:
             raise
         part = missing.relative_to(parts).parts[0]
         what = "was changed" if isinstance(err, ChangedSince) else "is gone"
-        raise BuildError(
+        raise StageError(
             f"{missing} {what}: part {part!r}'s output was changed by hand since it was built",
             resolution=f"Bring it back: `doit clean build:{part}`, then run again (it restores from the cache).",
         ) from None

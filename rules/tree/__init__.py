@@ -2,11 +2,11 @@
 filesets and the merge of several parts' Trees.
 """
 
+from .errors import ChangedSince, Conflict, StageConflictError, TreeError
 from .filesets import organize, select
 from .merge_parts import Contribution, Owned, merge
 from .tree import (
     Capture,
-    ChangedSince,
     Entry,
     Placement,
     Tree,
@@ -29,11 +29,14 @@ from .tree import (
 __all__ = [
     "Capture",
     "ChangedSince",
+    "Conflict",
     "Contribution",
     "Entry",
     "Owned",
     "Placement",
+    "StageConflictError",
     "Tree",
+    "TreeError",
     "capture",
     "copy_captured",
     "copy_checked",

@@ -13,8 +13,7 @@ import fnmatch
 import os
 from pathlib import Path
 
-from rules.core import BuildError
-
+from .errors import TreeError
 from .tree import Entry, Tree, with_parents
 
 
@@ -124,7 +123,7 @@ def _check_destination(install: Path, path: Path, dest: Path, part: str) -> None
 
 
 def _organize_error(part: str, problem: str, install: Path) -> None:
-    raise BuildError(
+    raise TreeError(
         f"part {part!r}: organize: {problem}",
         resolution=f"Fix parts.{part}.organize (it never overwrites); what the build installed is in {install}",
     )

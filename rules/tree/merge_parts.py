@@ -8,8 +8,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.core import Conflict, StageConflictError
-
+from .errors import Conflict, StageConflictError
 from .tree import Entry, Tree
 
 Owned = dict[

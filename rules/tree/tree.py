@@ -20,6 +20,8 @@ from typing import Literal, NamedTuple
 
 from rules.core import Digest, write_atomic
 
+from .errors import ChangedSince
+
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
 
@@ -322,14 +324,6 @@ def with_parents(tree: Tree, selected: set[str]) -> dict[str, Entry]:
 
 
 Placement = Mapping[str, tuple[Entry, Path]]  # path -> (entry, the folder holding its bytes)
-
-
-class ChangedSince(Exception):
-    """A file's bytes are not the ones its Tree recorded (a part's install edited by hand)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(str(path))
-        self.path = path
 
 
 def copy_checked(

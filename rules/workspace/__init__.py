@@ -2,6 +2,7 @@
 once; the key tables, snapcraft compatibility, the advanced grammar, the build root's layout.
 """
 
+from .errors import Problem, WorkspaceError
 from .layout import Layout, Sandbox
 from .loader import load_workspace
 from .model import Part, PythonSettings, Workspace
@@ -11,8 +12,10 @@ __all__ = [
     "Layout",
     "PART_SRC_PREFIX",
     "Part",
+    "Problem",
     "PythonSettings",
     "Sandbox",
     "Workspace",
+    "WorkspaceError",
     "load_workspace",
 ]

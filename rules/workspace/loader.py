@@ -15,7 +15,9 @@ from types import MappingProxyType
 
 import yaml
 
-from rules.core import PartsmithError, Problem, WorkspaceError
+from rules.core import PartsmithError
+
+from .errors import Problem, WorkspaceError
 
 from . import part_schema as partkeys
 from . import snapcraft

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import yaml
 
-from rules.core import Problem
+from .errors import Problem
 
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{kind}"

@@ -20,6 +20,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from rules.core import cache_root
 
+from ..errors import Transient, Unavailable
+
 TIMEOUT = 10.0  # seconds for a small request (an action result, a lookup)
 DEADLINE = 120.0  # seconds for one transfer of blobs, however slowly the bytes trickle in
 ATTEMPTS = 3
@@ -28,18 +30,6 @@ AC_LIMIT = 64 << 20  # an action result (or its record) larger than this is not 
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-class Unavailable(Exception):
-    """The server did not answer, or answered with an error: treat the remote as absent."""
-
-
-class Transient(Exception):
-    """A failure worth another attempt (a dropped connection, a 5xx, gRPC UNAVAILABLE)."""
-
-
-class Oversized(Exception):
-    """A body larger than the blob or result asked for: that answer is wrong, not the server."""
 
 
 @dataclass(frozen=True)

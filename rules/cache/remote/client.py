@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 from rules.core import digest
 from rules.tree import Tree, from_data, to_json
 
+from ..errors import Oversized, Unavailable
 from ..store import DIGEST, Store, check_tree
 from . import reapi
-from .backend import AC_LIMIT, Blob, Oversized, Remote, Unavailable
+from .backend import AC_LIMIT, Blob, Remote
 
 RECORD_PATH = ".partsmith/result.json"  # an output file holding the key record and the whole Tree
 

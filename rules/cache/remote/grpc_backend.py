@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ..errors import Transient
 from . import reapi
-from .backend import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Remote, Transient, parallel, split_url
+from .backend import AC_LIMIT, DEADLINE, TIMEOUT, Blob, Remote, parallel, split_url
 
 CAS = "/build.bazel.remote.execution.v2.ContentAddressableStorage/"
 ACTION_CACHE = "/build.bazel.remote.execution.v2.ActionCache/"

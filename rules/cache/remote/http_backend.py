@@ -10,21 +10,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..errors import Oversized, TooSlow, Transient
 from .backend import (
     AC_LIMIT,
     DEADLINE,
     TIMEOUT,
     Blob,
-    Oversized,
     Remote,
-    Transient,
     parallel,
     split_url,
 )
-
-
-class TooSlow(Exception):
-    """A body that takes longer than DEADLINE to arrive: the server is not usable."""
 
 
 def _body(response: http.client.HTTPResponse, limit: int) -> bytes:
