@@ -19,7 +19,7 @@ import pytest
 from conftest import DODO, doit, make_workspace, snapshot
 
 from rules.tree.errors import StageConflictError
-from rules.stage import linkfarm
+from rules.stage import farm_is_intact, linkfarm, recorded_tree
 from rules.tree.tree import capture
 
 TWO_PARTS = """\
@@ -276,7 +276,7 @@ def test_an_update_reads_only_the_trees_of_the_parts_that_changed(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "stage.d").iterdir()}["a"] == records[
         "a"
     ]
-    assert linkfarm.farm_is_intact(dest, EPOCH)
+    assert farm_is_intact(dest, EPOCH)
 
 
 def test_a_conflict_found_by_an_update_leaves_the_stage_and_its_record_as_they_were(tmp_path):
@@ -290,7 +290,7 @@ def test_a_conflict_found_by_an_update_leaves_the_stage_and_its_record_as_they_w
     with pytest.raises(StageConflictError) as failed:
         linkfarm.assemble(dest, "stage", [a, clash], EPOCH, pytest.fail)
     assert [c.path for c in failed.value.conflicts] == ["share/x.txt"]
-    assert snapshot(dest) == before and linkfarm.farm_is_intact(dest, EPOCH)
+    assert snapshot(dest) == before and farm_is_intact(dest, EPOCH)
 
 
 def test_a_shared_file_is_placed_by_the_next_part_when_the_first_stops_bringing_it(tmp_path):
@@ -303,11 +303,11 @@ def test_a_shared_file_is_placed_by_the_next_part_when_the_first_stops_bringing_
     without = source(tmp_path, "a", "2", {"a.txt": "a\n"}, reads)
     assert linkfarm.assemble(dest, "stage", [without, b], EPOCH, pytest.fail) == 3
     assert linked_to(dest / "share/x.txt", b.root / "share/x.txt")
-    assert linkfarm.recorded_tree(dest).keys() == {"a.txt", "share", "share/x.txt"}
-    assert linkfarm.farm_is_intact(dest, EPOCH)
+    assert recorded_tree(dest).keys() == {"a.txt", "share", "share/x.txt"}
+    assert farm_is_intact(dest, EPOCH)
     assert linkfarm.assemble(dest, "stage", [b], EPOCH, pytest.fail) == 2  # a part leaves
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == ["share", "share/x.txt"]
-    assert linkfarm.farm_is_intact(dest, EPOCH)
+    assert farm_is_intact(dest, EPOCH)
 
 
 def publish(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path, dict]:
@@ -349,7 +349,7 @@ def test_a_build_published_while_the_stage_reads_the_trees_is_seen_by_the_next_r
         dest, "stage", [linkfarm.Source("b", root, lambda: third, decided_by)], EPOCH, pytest.fail
     )
     assert (dest / "share/b.txt").read_text() == "b 3\n"
-    assert linked_to(dest / "share/b.txt", root / "share/b.txt") and linkfarm.farm_is_intact(
+    assert linked_to(dest / "share/b.txt", root / "share/b.txt") and farm_is_intact(
         dest, EPOCH
     )
 
@@ -363,7 +363,7 @@ def test_a_write_through_into_a_part_that_left_the_workspace_restores_nothing(tm
     with open(dest / "b.txt", "a") as through:
         through.write("by hand\n")
     assert linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail) == 1
-    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"] and linkfarm.farm_is_intact(
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"] and farm_is_intact(
         dest, EPOCH
     )
 
@@ -375,15 +375,15 @@ def test_only_the_bytes_decide_a_write_through_when_only_the_ctime_moved(tmp_pat
     linkfarm.assemble(dest, "stage", [a], EPOCH, pytest.fail)
     os.link(a.root / "a.txt", tmp_path / "prime-link")  # as prime links it, then `doit clean prime`
     os.unlink(tmp_path / "prime-link")
-    assert not linkfarm.farm_is_intact(dest, EPOCH)
+    assert not farm_is_intact(dest, EPOCH)
     linkfarm.assemble(
         dest, "stage", [a], EPOCH, pytest.fail
     )  # no restore: the bytes are the part's
-    assert linkfarm.farm_is_intact(dest, EPOCH) and linked_to(dest / "a.txt", a.root / "a.txt")
+    assert farm_is_intact(dest, EPOCH) and linked_to(dest / "a.txt", a.root / "a.txt")
     with open(dest / "b.txt", "w") as through:
         through.write("B\n")  # the same size, and the mtime put back: only ctime and bytes tell
     os.utime(dest / "b.txt", (EPOCH, EPOCH))
-    assert not linkfarm.farm_is_intact(dest, EPOCH)  # as doit asks before the stage runs
+    assert not farm_is_intact(dest, EPOCH)  # as doit asks before the stage runs
     restored = []
     linkfarm.assemble(dest, "stage", [a], EPOCH, lambda part: restored.append(part) or a.root)
     assert restored == ["a"]
@@ -400,4 +400,4 @@ def test_a_file_put_by_hand_where_a_part_now_brings_one_is_replaced(tmp_path):
     assert (dest / "bin/tool").read_text() == "tool\n" and linked_to(
         dest / "bin/tool", b.root / "bin/tool"
     )
-    assert linkfarm.farm_is_intact(dest, EPOCH)
+    assert farm_is_intact(dest, EPOCH)

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_workspace
 
 from rules.action import network_cut as offline
-from rules.action import run as action
+from rules.action import step as action
 from rules.workspace.layout import Sandbox
 
 EPOCH = 1591640328
@@ -83,7 +83,7 @@ def test_without_a_namespace_the_proxies_point_nowhere(tmp_path, monkeypatch, se
     port, hits = server
     monkeypatch.setattr(action, "namespace_command", lambda: ())
     step = _step(tmp_path, network=False)
-    with pytest.raises(action.BuildError) as failed:
+    with pytest.raises(action.ActionError) as failed:
         step.run(_download(port))
     assert offline.HINT in failed.value.resolution
     assert "Connection refused" in step.sandbox.log.read_text()
@@ -99,6 +99,6 @@ def test_a_step_with_network_reaches_the_host(tmp_path, monkeypatch, server):
 
 def test_a_failure_that_is_not_about_the_network_gets_no_hint(tmp_path):
     step = _step(tmp_path, network=False)
-    with pytest.raises(action.BuildError) as failed:
+    with pytest.raises(action.ActionError) as failed:
         step.run("echo 'no such file' >&2; exit 3")
     assert offline.HINT not in failed.value.resolution

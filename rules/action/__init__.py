@@ -4,18 +4,11 @@ copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 
 from .environment import action_environment
 from .errors import ActionError
-from .run import (
-    Action,
-    Conditions,
-    OutputFix,
-    caller_umask_ignored,
-    execute,
-    prepare_sandbox,
-    run_action,
-)
+from .run import Action, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache
+from .step import Conditions, caller_umask_ignored, execute, prepare_sandbox
 from .toolchain import interpreter, interpreter_facts
 
 __all__ = [

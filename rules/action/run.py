@@ -18,13 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from rules.core import remove_tree
 from rules.tree import (
     Capture,
     Placement,
@@ -38,14 +36,11 @@ from rules.tree import (
 )
 from rules.workspace import Sandbox
 
-from .environment import action_environment, export_lines
-from .environment import quote as shell_quote
+from .craftctl import read_values, selected_folder, write_tools
+from .environment import action_environment
 from .errors import ActionError
-from .network_cut import namespace_command, network_hint
 from .source_copy import copy_source
-
-SHELL = "/bin/bash"
-TAIL_LINES = 20
+from .step import NORMAL, Conditions, Step, caller_umask_ignored, prepare_sandbox
 
 
 @dataclass(frozen=True)
@@ -108,20 +103,6 @@ class Built:
         return self.capture.tree
 
 
-@dataclass(frozen=True)
-class Conditions:
-    """What `doit verify` varies in a second build, on top of another sandbox path: a command
-    wrapping the script (one CPU, another hostname), variables added to its environment (a
-    shifted clock) and the order in which the source is copied in."""
-
-    wrapper: tuple[str, ...] = ()
-    extra_env: tuple[tuple[str, str], ...] = ()
-    reverse_source: bool = False
-
-
-NORMAL = Conditions()
-
-
 def run_action(
     action: Action,
     sandbox: Sandbox,
@@ -147,6 +128,20 @@ def run_action(
             _fill(action, sandbox, stage, conditions.reverse_source)
     if not action.copies_source:
         step.run(action.script)
+    _finish_install(action, sandbox)
+    _say(sandbox, "capturing the output")
+    captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
+    if action.override_stage is None:
+        return Built(captured, sandbox.install, read_values(sandbox))
+    staged = sandbox.root / "staged"
+    captured = scripted_step(
+        step, "stage", action.override_stage, captured.tree, sandbox.install, action.stage, staged
+    )
+    return Built(captured, staged, read_values(sandbox))
+
+
+def _finish_install(action: Action, sandbox: Sandbox) -> None:
+    """What follows the script in the install folder: stage-packages, the plugin's fix, organize."""
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.fix_output is not None:
@@ -154,21 +149,6 @@ def run_action(
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
         action.fix_output.apply(sandbox.install, sandbox.root, env)
     organize(sandbox.install, action.organize, action.part)
-    _say(sandbox, "capturing the output")
-    captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
-    folder = sandbox.install
-    if action.override_stage is not None:
-        folder = sandbox.root / "staged"
-        captured = scripted_step(
-            step,
-            "stage",
-            action.override_stage,
-            captured.tree,
-            sandbox.install,
-            action.stage,
-            folder,
-        )
-    return Built(captured, folder, read_values(sandbox))
 
 
 def _say(sandbox: Sandbox, what: str) -> None:
@@ -177,78 +157,12 @@ def _say(sandbox: Sandbox, what: str) -> None:
         log.write(f"partsmith: {what}\n")
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step script of a part and everything it runs with: `execute` needs nothing else.
-    The steps of one action differ only in name, workdir and env (`at` makes the next one)."""
-
-    sandbox: Sandbox
-    part: str
-    epoch: int
-    build_environment: tuple[tuple[str, str], ...]
-    interpreter_dir: Path
-    # file descriptors the script inherits: build.py passes its lock, so a script left running
-    # by a killed doit keeps the part locked until it ends
-    keep_open: tuple[int, ...] = ()
-    conditions: Conditions = NORMAL
-    name: str = "build"  # $CRAFT_STEP_NAME in lower case; also names the script's file
-    workdir: Path | None = None  # where the script starts; None: the build folder
-    env: tuple[tuple[str, str], ...] = ()  # on top of the fixed environment (e.g. $CRAFT_STAGE)
-    network: bool = False  # only pull's steps (override-pull, uv's lock and sdist builds) have it
-
-    def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
-        return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
-
-    def run(self, script: str) -> None:
-        """Run `script`; a failure names the step and shows the log's tail."""
-        status = execute(self, script)
-        _warn_empty_values(self)
-        if status != 0:
-            what = "build script" if self.name == "build" else f"override-{self.name} script"
-            log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
-            hint = None if self.network else network_hint(log)
-            raise ActionError(
-                f"part {self.part!r}: {what} failed with exit status {status}",
-                _tail(log),
-                "\n".join(
-                    filter(
-                        None,
-                        [
-                            hint,
-                            f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}",
-                        ],
-                    )
-                ),
-            )
-
-
-def _warn_empty_values(step: Step) -> None:
-    """One warning line per empty `craftctl set` of the step. The sandbox (and its log) goes
-    once the part is built, so the log, which holds the error of the command that should have
-    given the value, is kept beside it."""
-    marks, kept = step.sandbox.tools / "empty-values", _kept_log(step)
-    kept.unlink(missing_ok=True)  # a log kept by an earlier run no longer says anything
-    if not marks.is_file():
-        return
-    shutil.copyfile(step.sandbox.log, kept)
-    for name in sorted(set(marks.read_text().split())):
-        print(
-            f"partsmith: warning: part {step.part!r}: override-{step.name}: `craftctl set {name}=` "
-            f"with an empty value (did the command that gives it fail? its log is kept in {kept})"
-        )
-    marks.unlink()
-
-
-def _kept_log(step: Step) -> Path:
-    return step.sandbox.root.with_name(f"{step.sandbox.root.name}.{step.name}.log")
-
-
 def scripted_step(
     step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...], out: Path
 ) -> Capture:
     """override-stage / override-prime: `out` starts empty, `craftctl default` copies the part's
     files that `fileset` selects into it, the script runs there; what it leaves is captured."""
-    selected = _selected(step.sandbox, name)
+    selected = selected_folder(step.sandbox, name)
     with caller_umask_ignored():
         materialize(
             {path: (entry, root) for path, entry in select(tree, fileset).items()},
@@ -276,62 +190,6 @@ def unpack_deb(deb: Path, install: Path, part: str) -> None:
             result.stderr.strip(),
             "Run `doit clean pull:<part>` and run again.",
         )
-
-
-@contextmanager
-def caller_umask_ignored() -> Iterator[None]:
-    """Folders partsmith makes for an action get 0755 whatever the caller's umask."""
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def prepare_sandbox(sandbox: Sandbox) -> None:
-    remove_tree(sandbox.root)
-    with caller_umask_ignored():
-        for folder in (
-            sandbox.install,
-            sandbox.home,
-            sandbox.tmp,
-            sandbox.tools,
-            sandbox.project,
-            sandbox.prime,
-            sandbox.tools / "values",
-        ):
-            folder.mkdir(parents=True)
-
-
-def execute(step: Step, script: str) -> int:
-    """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
-    output goes to the log. Returns the exit status."""
-    sandbox, conditions = step.sandbox, step.conditions
-    env = {
-        **action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
-        **dict(step.env),
-        "CRAFT_STEP_NAME": step.name.upper(),
-        **dict(conditions.extra_env),
-    }
-    isolation = () if step.network else namespace_command()
-    prologue = _prologue(step.workdir or sandbox.build, step.build_environment)
-    path = sandbox.tools / f"{step.name}.sh"
-    path.write_text("\n".join([*prologue, script, ""]))
-    with open(sandbox.log, "ab") as log:
-        return subprocess.run(
-            [*isolation, *conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
-            env=env,
-            cwd=sandbox.root,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            umask=0o022,
-            pass_fds=step.keep_open,
-        ).returncode
-
-
-def _prologue(workdir: Path, build_environment: tuple[tuple[str, str], ...]) -> list[str]:
-    return ["set -euo pipefail", *export_lines(build_environment), f"cd {shell_quote(workdir)}"]
 
 
 def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bool) -> None:
@@ -371,97 +229,12 @@ def copy_part_source(
     normalize_modes(dest, epoch)
 
 
-def write_tools(
-    sandbox: Sandbox,
-    build_environment: tuple[tuple[str, str], ...],
-    default_build: tuple[str, ...],
-    values: dict[str, str] | None = None,
-) -> None:
-    """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
-    `craftctl get` answers before a script sets its own."""
-    for key, value in (values or {}).items():
-        (sandbox.tools / "values" / key).write_text(value)
-    defaults = {
-        "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
-        "build": [*_prologue(sandbox.build, build_environment), *default_build],
-        "stage": [
-            f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "stage"))}/. "$CRAFT_STAGE"'
-        ],
-        "prime": [
-            f'cp --archive --no-dereference {shell_quote(_selected(sandbox, "prime"))}/. "$CRAFT_PRIME"'
-        ],
-    }
-    for step, lines in defaults.items():
-        (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
-    for name, text in (("craftctl", _CRAFTCTL), ("snapcraftctl", _SNAPCRAFTCTL)):
-        tool = sandbox.tools / name
-        tool.write_text(text.format(tools=shell_quote(sandbox.tools)))
-        tool.chmod(0o755)
-
-
-def _selected(sandbox: Sandbox, step: str) -> Path:
-    """Where override-stage / override-prime find the part's selected files for `craftctl default`."""
-    return sandbox.root / f"{step}-selected"
-
-
-def read_values(sandbox: Sandbox) -> dict[str, str]:
-    """What the scripts said with `craftctl set`."""
-    folder = sandbox.tools / "values"
-    return {path.name: path.read_text() for path in sorted(folder.iterdir())}
-
-
 def _link_or_copy(source: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, dest)
     except OSError:  # another filesystem
         shutil.copyfile(source, dest)
-
-
-_CRAFTCTL = """#!/bin/bash
-# partsmith's craftctl, as snapcraft's: `default` runs the step's default action; `set` keeps the
-# project's version or grade with the part's result; `get` reads what was set.
-set -euo pipefail
-tools={tools}
-case "${{1:-}}" in
-  default) exec /bin/bash --noprofile --norc "$tools/default-${{CRAFT_STEP_NAME,,}}.sh" ;;
-  set)
-    shift
-    for pair in "$@"; do
-      name=${{pair%%=*}}
-      if [[ "$pair" != *=* || ! "$name" =~ ^(version|grade)$ ]]; then
-        echo "craftctl set: expected version=VALUE or grade=VALUE, got '$pair'" >&2; exit 2
-      fi
-      if [ -z "${{pair#*=}}" ]; then
-        # most often `$(git describe)` without .git: its error is just above in the log
-        echo "craftctl set: $name is empty (did the command that gives it fail?)" >&2
-        echo "$name" >> "$tools/empty-values"
-      fi
-      printf '%s' "${{pair#*=}}" > "$tools/values/$name"
-    done ;;
-  get)
-    [[ "${{2:-}}" =~ ^(version|grade)$ ]] || {{ echo "craftctl get: expected version or grade" >&2; exit 2; }}
-    [ -f "$tools/values/$2" ] || {{ echo "craftctl get: $2 is not set" >&2; exit 1; }}
-    cat "$tools/values/$2"; echo ;;
-  *) echo "craftctl: '${{1:-}}' is not a craftctl command (default, set, get)" >&2; exit 2 ;;
-esac
-"""
-
-_SNAPCRAFTCTL = """#!/bin/bash
-# snapcraftctl of core18/core20, mapped onto craftctl.
-set -euo pipefail
-tools={tools}
-case "${{1:-}}" in
-  pull|build|stage|prime)
-    if [ "$1" != "${{CRAFT_STEP_NAME,,}}" ]; then
-      echo "snapcraftctl $1: called in override-${{CRAFT_STEP_NAME,,}}" >&2; exit 2
-    fi
-    exec "$tools/craftctl" default ;;
-  set-version) exec "$tools/craftctl" set "version=${{2:-}}" ;;
-  set-grade) exec "$tools/craftctl" set "grade=${{2:-}}" ;;
-  *) echo "snapcraftctl: '${{1:-}}' is not supported (pull, build, stage, prime, set-version, set-grade)" >&2; exit 2 ;;
-esac
-"""
 
 
 def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
@@ -494,14 +267,3 @@ def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
             "absolute paths of the target system, and keep symlinks inside the part.",
         )
     return result
-
-
-def _tail(log: str) -> str:
-    lines = log.splitlines()
-    shown = lines[-TAIL_LINES:]
-    return "\n".join(
-        [
-            "(last lines of the build output)" if len(lines) > TAIL_LINES else "(build output)",
-            *shown,
-        ]
-    )

@@ -3,7 +3,8 @@ for what changed.
 """
 
 from .errors import StageError
-from .linkfarm import farm_is_intact, recorded_tree
+from .farm_check import farm_is_intact
+from .farm_records import recorded_tree
 from .stage_prime import placement, prime_parts, reported_if_changed_by_hand, stage_parts, staged
 
 __all__ = [

@@ -27,40 +27,41 @@ anew beside the old one and swaps it in.
 
 from __future__ import annotations
 
-import errno
-import hashlib
-import json
-import marshal
 import os
 import posixpath
-import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.core import remove_tree, write_atomic
+from rules.core import remove_tree
 from rules.tree import (
-    ChangedSince,
     Contribution,
     Entry,
     Owned,
     Tree,
-    copy_checked,
-    hash_file,
     merge,
+)
+
+from .farm_check import INTACT, entry_states, found_intact
+from .farm_files import place_entry, remove_entry, remove_strays, set_folder_times
+from .farm_records import (
+    OWNED,
+    Outcome,
+    PartRecord,
+    Row,
+    identity,
+    new_row,
+    read_records,
+    read_summary,
+    records_folder,
+    summary_path,
+    write_records,
 )
 
 Repair = Callable[
     [str], Path
 ]  # restores a part whose install was written through; returns its folder
 
-# A record's row for one path: the entry's five fields, then whether this part placed it, and for
-# a placed file the inode, ctime and link count after linking, whether it is a hard link, and its
-# mtime (SOURCE_DATE_EPOCH of the build that made it).
-Row = tuple
-OWNED = 5
-FORMAT = 3  # of the records; a record of another format is not trusted (the folder is built anew)
-INTACT = ("intact", "changed")  # "changed": a folder whose mtime moved (its strays are removed)
 
 # Hot loops below join plain strings: one lstat or link per entry is the whole cost wanted, and a
 # pathlib join costs more than either.
@@ -86,165 +87,40 @@ class Source:
         return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, *self.selection)
 
 
-@dataclass
-class PartRecord:
-    folder: tuple[int, int, int]  # `_identity` of the folder the part's files were linked from
-    fingerprint: tuple | None  # Source.fingerprint when the record was written
-    claims: dict[str, Row]  # every path the part brings
-
-    def dump(self) -> bytes:
-        return marshal.dumps((FORMAT, self.folder, self.fingerprint, self.claims))
-
-    @staticmethod
-    def load(data: bytes) -> PartRecord:
-        version, folder, fingerprint, claims = marshal.loads(data)
-        if version != FORMAT or not isinstance(claims, dict):
-            raise ValueError("another format")
-        return PartRecord(tuple(folder), fingerprint, claims)
-
-    def placed(self) -> Iterable[tuple[str, Row]]:
-        return ((path, row) for path, row in self.claims.items() if row[OWNED])
-
-
 @dataclass(frozen=True)
 class Seen:
-    """What decided a part's Tree when an assemble began: `Source.fingerprint` and `_identity`."""
+    """What decided a part's Tree when an assemble began: `Source.fingerprint` and `identity`."""
 
     fingerprint: tuple | None
     folder: tuple[int, int, int]
-
-
-@dataclass
-class Outcome:
-    """What an assemble leaves: every part's record, and which of them changed."""
-
-    records: dict[str, PartRecord]
-    rewritten: set[str]
 
 
 def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: Repair) -> int:
     """Make `dest` hold the merge of `sources` (StageConflictError, with nothing touched, when
     they conflict); returns the number of entries."""
     root = str(dest)
-    summary, found = _read_summary(dest), _found_intact.pop(root, None)
+    summary, found = read_summary(dest), found_intact.pop(root, None)
     checked = found is not None and summary is not None and found[0] == summary[0]
-    records = (
-        found[1] if checked else (_read_records(_records_folder(dest)) if dest.is_dir() else {})
-    )
+    records = found[1] if checked else (read_records(records_folder(dest)) if dest.is_dir() else {})
     trusted = summary is not None and dest.is_dir() and set(records) == set(summary[1]["records"])
-    states = {} if checked else _states(root, records, epoch)
+    states = {} if checked else entry_states(root, records, epoch)
     sources, repaired = _repaired(root, sources, records, states, repair)
     # what decides each part's Tree, taken before any Tree is read: a build that publishes while
     # this runs leaves a record that differs from its new Tree file, so the next run reads it
-    seen = {s.part: Seen(s.fingerprint(), _identity(s.root)) for s in sources}
+    seen = {s.part: Seen(s.fingerprint(), identity(s.root)) for s in sources}
     if trusted:
         plan = _plan(step, sources, records, states, repaired, seen)
-        _summary(dest).unlink()  # from here until it is written again, dest is not trusted
+        summary_path(dest).unlink()  # from here until it is written again, dest is not trusted
         outcome = _update(dest, sources, records, states, plan, epoch)
     else:
         contributions = [Contribution(s.part, s.tree(), s.root) for s in sources]
         owned = merge(step, contributions)
-        _summary(dest).unlink(missing_ok=True)
+        summary_path(dest).unlink(missing_ok=True)
         outcome = _replace_all(dest, contributions, owned, seen, epoch)
-    return _write(dest, outcome, records, summary[1] if trusted else None)
-
-
-def farm_is_intact(dest: Path, epoch: int) -> bool:
-    """doit's up-to-date check: the last assemble completed and every entry is as it left it
-    (one lstat each: nothing written through, replaced, added or removed by hand)."""
-    root = str(dest)
-    _found_intact.pop(root, None)  # what an earlier check found says nothing now
-    summary = _read_summary(dest)
-    if summary is None or not dest.is_dir():
-        return False
-    records = _read_records(_records_folder(dest))
-    if set(records) != set(summary[1]["records"]):
-        return False
-    for record in records.values():
-        for path, row in record.claims.items():
-            if row[OWNED] and _row_state(f"{root}/{path}", row, epoch) != "intact":
-                return False
-    if os.lstat(root).st_mtime != epoch:
-        return False
-    _found_intact[root] = (summary[0], records)
-    return True
-
-
-# What is_intact found intact in this process (the summary's bytes and the records it read):
-# when doit then runs the stage anyway (a part was rebuilt), the update neither reads the records
-# nor lstats every entry again. It is trusted only while the summary is the one it was found with
-# (under `doit -n N` a worker forked after the check inherits it on the same terms).
-_found_intact: dict[str, tuple[bytes, dict[str, PartRecord]]] = {}
-
-
-def recorded_tree(dest: Path) -> dict[str, Entry]:
-    """What the last complete assemble put in `dest` (pack reads prime this way)."""
-    if _read_summary(dest) is None:
-        raise FileNotFoundError(errno.ENOENT, "not assembled", str(_summary(dest)))
-    found = {
-        path: Entry._make(row[:5])
-        for record in _read_records(_records_folder(dest)).values()
-        for path, row in record.placed()
-    }
-    return dict(sorted(found.items()))
-
-
-def _records_folder(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".d")
-
-
-def _summary(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".json")
+    return write_records(dest, outcome, records, summary[1] if trusted else None)
 
 
 # -- writes through links --------------------------------------------------------------------------
-
-
-def _states(root: str, records: dict[str, PartRecord], epoch: int) -> dict[str, str]:
-    """Each placed entry's state, parents first; nothing below a folder that is no longer ours is
-    looked at (it may be a symlink made by hand: never followed)."""
-    rows = {path: row for record in records.values() for path, row in record.placed()}
-    states: dict[str, str] = {}
-    for path in sorted(rows):
-        parent = posixpath.dirname(path)
-        if parent and states.get(parent, "intact") not in INTACT:
-            states[path] = "under"
-        else:
-            states[path] = _row_state(f"{root}/{path}", rows[path], epoch)
-    return states
-
-
-def _row_state(path: str, row: Row, epoch: int) -> str:
-    """intact | changed (a folder whose mtime moved: entries were added or removed by hand) |
-    written (the inode we linked was changed) | replaced (something else is there) | gone
-    (under: below a folder that is not intact, set by `_states`)."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return "gone"
-    kind, digest, size, executable, target, _, ino, ctime_ns, nlink, linked, mtime_ns = row
-    if kind == "dir":
-        if not stat.S_ISDIR(info.st_mode):
-            return "replaced"
-        return "intact" if info.st_mtime == epoch else "changed"
-    if kind == "symlink":
-        return (
-            "intact" if stat.S_ISLNK(info.st_mode) and os.readlink(path) == target else "replaced"
-        )
-    if not stat.S_ISREG(info.st_mode) or info.st_ino != ino:
-        return "replaced"
-    if (
-        info.st_size != size
-        or info.st_mtime_ns != mtime_ns
-        or stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644)
-    ):
-        return "written" if linked else "replaced"
-    if info.st_ctime_ns != ctime_ns and info.st_nlink == nlink:  # a new link moves the ctime too
-        # Only the ctime moved: a write that set the mtime back, or a link made and removed since
-        # (prime's, on `doit clean prime`). The bytes decide; an intact file is linked again,
-        # which records its new ctime.
-        return "written" if linked and hash_file(path)[0] != digest else "replaced"
-    return "intact"
 
 
 def _repaired(
@@ -290,7 +166,7 @@ def _replace_all(
     for contribution in contributions:
         part = contribution.part
         claims = {
-            path: _new_row(root, path, entry, owned[path][2] == part)
+            path: new_row(root, path, entry, owned[path][2] == part)
             for path, entry in contribution.tree.items()
         }
         records[part] = PartRecord(seen[part].folder, seen[part].fingerprint, claims)
@@ -304,12 +180,12 @@ def _replace(dest: Path, owned: Owned, epoch: int) -> None:
         os.rename(old, dest)
     for leftover in (fresh, old):
         remove_tree(leftover)
-    remove_tree(_records_folder(dest))
+    remove_tree(records_folder(dest))
     fresh.mkdir(parents=True)
     into = str(fresh)
     for path in sorted(owned):
-        _place(f"{into}/{path}", owned[path][0], f"{owned[path][1]}/{path}")
-    _set_folder_times(
+        place_entry(f"{into}/{path}", owned[path][0], f"{owned[path][1]}/{path}")
+    set_folder_times(
         into, sorted(p for p, (entry, _, _) in owned.items() if entry.kind == "dir"), epoch
     )
     if os.path.lexists(dest):
@@ -346,20 +222,20 @@ def _update(
     root = str(dest)
     for path in sorted(plan.affected - plan.keep, reverse=True):  # children first
         if path in plan.old_owner and states.get(path) != "under":  # under: gone with its folder
-            _remove(f"{root}/{path}")
+            remove_entry(f"{root}/{path}")
     for path in sorted(plan.affected - plan.keep):
         if path in plan.owned:
             entry, folder, _ = plan.owned[path]
             if path not in plan.old_owner:
-                _remove(
+                remove_entry(
                     f"{root}/{path}"
                 )  # a path no part placed before: what is there was put by hand
-            _place(f"{root}/{path}", entry, f"{folder}/{path}")
+            place_entry(f"{root}/{path}", entry, f"{folder}/{path}")
     outcome = _records_after(root, sources, records, plan)
     changed_folders = sorted(path for path, state in states.items() if state == "changed")
-    _remove_strays(root, changed_folders, outcome.records, epoch)
+    remove_strays(root, changed_folders, outcome.records, epoch)
     parents = {posixpath.dirname(path) for path in plan.affected} | set(changed_folders)
-    _set_folder_times(
+    set_folder_times(
         root, sorted(p for p in parents | plan.affected if _is_our_folder(p, plan)), epoch
     )
     return outcome
@@ -472,15 +348,7 @@ def _row_after(
     placing = path in plan.owned and plan.owned[path][2] == part
     if placing and path in plan.keep and entry.kind == "file":
         return records[part].claims[path]  # kept: the same part placed the same file
-    return _new_row(root, path, entry, placing)
-
-
-def _new_row(root: str, path: str, entry: Entry, placing: bool) -> Row:
-    if not placing or entry.kind != "file":
-        return (*entry, placing, 0, 0, 0, False, 0)
-    info = os.lstat(f"{root}/{path}")
-    linked = info.st_nlink > 1  # a copy (across file systems) has an inode of its own
-    return (*entry, True, info.st_ino, info.st_ctime_ns, info.st_nlink, linked, info.st_mtime_ns)
+    return new_row(root, path, entry, placing)
 
 
 def _is_our_folder(path: str, plan: _Plan) -> bool:
@@ -491,140 +359,7 @@ def _is_our_folder(path: str, plan: _Plan) -> bool:
     return True
 
 
-def _identity(folder: Path) -> tuple[int, int, int]:
-    """A rebuilt or restored install folder is a new folder: its inode tells them apart, and its
-    ctime (set when it was renamed into place) tells a new folder from an old one whose inode
-    number was reused."""
-    info = os.stat(folder)
-    return (info.st_dev, info.st_ino, info.st_ctime_ns)
-
-
-def _remove(path: str) -> None:
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(info.st_mode):
-        remove_tree(Path(path))
-    else:
-        os.unlink(path)
-
-
-def _remove_strays(
-    root: str, folders: list[str], records: dict[str, PartRecord], epoch: int
-) -> None:
-    """Entries added by hand: only the folders whose mtime moved (and the top) are listed."""
-    top = [""] if os.lstat(root).st_mtime != epoch else []
-    for path in top + folders:
-        folder = f"{root}/{path}" if path else root
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            child = f"{path}/{name}" if path else name
-            if not any(record.claims.get(child, (0,) * 11)[OWNED] for record in records.values()):
-                _remove(f"{folder}/{name}")
-
-
 # -- placing ---------------------------------------------------------------------------------------
-
-_said_copies: set[str] = set()
-
-
-def _place(target: str, entry: Entry, source: str) -> bool:
-    """Create one entry; True when it is a hard link to the part's file."""
-    if entry.kind == "dir":
-        os.mkdir(target, 0o755)
-        os.chmod(target, 0o755)
-        return False
-    if entry.kind == "symlink":
-        os.symlink(entry.target, target)
-        mtime = os.lstat(source).st_mtime  # SOURCE_DATE_EPOCH, as the part's own link
-        os.utime(target, (mtime, mtime), follow_symlinks=False)
-        return False
-    try:
-        os.link(source, target)
-        return True
-    except OSError as err:
-        if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-            raise
-    _copy(source, target, entry)
-    return False
-
-
-def _copy(source: str, target: str, entry: Entry) -> None:
-    """Across file systems (or where links are refused): a checked copy, said once."""
-    folder = os.path.dirname(target)
-    if not _said_copies:
-        _said_copies.add(folder)
-        print(
-            f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
-            "files are copied"
-        )
-    mtime = os.stat(source).st_mtime
-    if (
-        copy_checked(source, target, 0o755 if entry.executable else 0o644, int(mtime))
-        != entry.digest
-    ):
-        os.unlink(target)
-        raise ChangedSince(Path(source))
-
-
-def _set_folder_times(root: str, folders: list[str], epoch: int) -> None:
-    """`folders` in path order; the deepest first, the top last."""
-    for path in reversed(folders):
-        try:
-            os.utime(f"{root}/{path}" if path else root, (epoch, epoch))
-        except FileNotFoundError:
-            pass  # the folder of an entry that went with it
-    os.utime(root, (epoch, epoch))
 
 
 # -- records ---------------------------------------------------------------------------------------
-
-
-def _read_records(folder: Path) -> dict[str, PartRecord]:
-    records = {}
-    for name in os.listdir(folder) if folder.is_dir() else []:
-        if name.endswith(".tmp"):
-            continue
-        try:
-            records[name] = PartRecord.load((folder / name).read_bytes())
-        except (OSError, EOFError, ValueError, TypeError, IndexError):
-            (folder / name).unlink(
-                missing_ok=True
-            )  # damaged: not trusted, the folder is built anew
-    return records
-
-
-def _read_summary(dest: Path) -> tuple[bytes, dict] | None:
-    try:
-        data = _summary(dest).read_bytes()
-        summary = json.loads(data)
-        return (data, summary) if isinstance(summary.get("records"), dict) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _write(
-    dest: Path, outcome: Outcome, previous: dict[str, PartRecord], summary: dict | None
-) -> int:
-    """The records that changed, then the summary, written last: the mark of a complete assemble.
-    It names every record by digest, so a task depending on it (pack on prime) reruns when what
-    was placed changed. Returns the number of entries placed."""
-    folder = _records_folder(dest)
-    folder.mkdir(exist_ok=True)
-    digests = {} if summary is None else dict(summary["records"])
-    for part in sorted(outcome.rewritten):
-        data = outcome.records[part].dump()
-        write_atomic(folder / part, data)
-        digests[part] = hashlib.sha256(data).hexdigest()
-    for part in set(previous) - set(outcome.records):
-        (folder / part).unlink(missing_ok=True)
-    digests = {part: digests[part] for part in sorted(outcome.records)}
-    entries = sum(1 for record in outcome.records.values() for _ in record.placed())
-    write_atomic(
-        _summary(dest), json.dumps({"entries": entries, "records": digests}, sort_keys=True)
-    )
-    return entries

@@ -1,0 +1,97 @@
+"""The tools an action's scripts call: `craftctl default|set|get` and the older `snapcraftctl`,
+written into the sandbox's tools/ folder, and the values a script set with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules.workspace import Sandbox
+
+from .environment import quote as shell_quote
+from .step import script_prologue
+
+
+def write_tools(
+    sandbox: Sandbox,
+    build_environment: tuple[tuple[str, str], ...],
+    default_build: tuple[str, ...],
+    values: dict[str, str] | None = None,
+) -> None:
+    """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
+    `craftctl get` answers before a script sets its own."""
+    for key, value in (values or {}).items():
+        (sandbox.tools / "values" / key).write_text(value)
+    defaults = {
+        "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
+        "build": [*script_prologue(sandbox.build, build_environment), *default_build],
+        "stage": [
+            f'cp --archive --no-dereference {shell_quote(selected_folder(sandbox, "stage"))}/. "$CRAFT_STAGE"'
+        ],
+        "prime": [
+            f'cp --archive --no-dereference {shell_quote(selected_folder(sandbox, "prime"))}/. "$CRAFT_PRIME"'
+        ],
+    }
+    for step, lines in defaults.items():
+        (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
+    for name, text in (("craftctl", _CRAFTCTL), ("snapcraftctl", _SNAPCRAFTCTL)):
+        tool = sandbox.tools / name
+        tool.write_text(text.format(tools=shell_quote(sandbox.tools)))
+        tool.chmod(0o755)
+
+
+def selected_folder(sandbox: Sandbox, step: str) -> Path:
+    """Where override-stage / override-prime find the part's selected files for `craftctl default`."""
+    return sandbox.root / f"{step}-selected"
+
+
+def read_values(sandbox: Sandbox) -> dict[str, str]:
+    """What the scripts said with `craftctl set`."""
+    folder = sandbox.tools / "values"
+    return {path.name: path.read_text() for path in sorted(folder.iterdir())}
+
+
+_CRAFTCTL = """#!/bin/bash
+# partsmith's craftctl, as snapcraft's: `default` runs the step's default action; `set` keeps the
+# project's version or grade with the part's result; `get` reads what was set.
+set -euo pipefail
+tools={tools}
+case "${{1:-}}" in
+  default) exec /bin/bash --noprofile --norc "$tools/default-${{CRAFT_STEP_NAME,,}}.sh" ;;
+  set)
+    shift
+    for pair in "$@"; do
+      name=${{pair%%=*}}
+      if [[ "$pair" != *=* || ! "$name" =~ ^(version|grade)$ ]]; then
+        echo "craftctl set: expected version=VALUE or grade=VALUE, got '$pair'" >&2; exit 2
+      fi
+      if [ -z "${{pair#*=}}" ]; then
+        # most often `$(git describe)` without .git: its error is just above in the log
+        echo "craftctl set: $name is empty (did the command that gives it fail?)" >&2
+        echo "$name" >> "$tools/empty-values"
+      fi
+      printf '%s' "${{pair#*=}}" > "$tools/values/$name"
+    done ;;
+  get)
+    [[ "${{2:-}}" =~ ^(version|grade)$ ]] || {{ echo "craftctl get: expected version or grade" >&2; exit 2; }}
+    [ -f "$tools/values/$2" ] || {{ echo "craftctl get: $2 is not set" >&2; exit 1; }}
+    cat "$tools/values/$2"; echo ;;
+  *) echo "craftctl: '${{1:-}}' is not a craftctl command (default, set, get)" >&2; exit 2 ;;
+esac
+"""
+
+
+_SNAPCRAFTCTL = """#!/bin/bash
+# snapcraftctl of core18/core20, mapped onto craftctl.
+set -euo pipefail
+tools={tools}
+case "${{1:-}}" in
+  pull|build|stage|prime)
+    if [ "$1" != "${{CRAFT_STEP_NAME,,}}" ]; then
+      echo "snapcraftctl $1: called in override-${{CRAFT_STEP_NAME,,}}" >&2; exit 2
+    fi
+    exec "$tools/craftctl" default ;;
+  set-version) exec "$tools/craftctl" set "version=${{2:-}}" ;;
+  set-grade) exec "$tools/craftctl" set "grade=${{2:-}}" ;;
+  *) echo "snapcraftctl: '${{1:-}}' is not supported (pull, build, stage, prime, set-version, set-grade)" >&2; exit 2 ;;
+esac
+"""
