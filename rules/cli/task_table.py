@@ -47,23 +47,8 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
     """
     base = get_initial_workdir() if workspace_arg else os.getcwd()
     path = Path(base or os.getcwd(), workspace_arg or default)
-    try:
-        workspace = load_workspace(path)
-        interpreter(workspace)  # a missing python.interpreter stops doit here, before any task
-        if os.environ.get("PARTSMITH_CACHE_MAX_SIZE"):
-            cache.parse_size(os.environ["PARTSMITH_CACHE_MAX_SIZE"])
-        remote_from_environment()  # a malformed PARTSMITH_REMOTE_CACHE stops doit here
-        layout = Layout(workspace.build_root)
-        layout.root.mkdir(parents=True, exist_ok=True)
-        if workspace.unused:  # snap metadata: said once, so nobody expects partsmith to act on it
-            print(
-                f"partsmith: {shown(workspace.path)}: not used for building: {', '.join(workspace.unused)}",
-                file=sys.stderr,
-            )
-    except (PartsmithError, ValueError) as err:
-        raise InvalidDodoFile(str(err)) from None
-    except OSError as err:
-        raise InvalidDodoFile(f"cannot prepare the build root of {path}: {err}") from None
+    workspace = _prepared(path)
+    layout = Layout(workspace.build_root)
     return {
         "DOIT_CONFIG": {
             "dep_file": str(layout.doit_db),
@@ -83,6 +68,28 @@ def doit_globals(workspace_arg: str | None, default: str, verify_part: str | Non
         "task_verify": lambda: _verify_task(workspace, verify_part),
         "task_lock": lambda: _lock_task(workspace, verify_part),
     }
+
+
+def _prepared(path: Path) -> Workspace:
+    """The workspace, checked with what the tasks will need, and its build root made: a broken
+    one stops doit before any task runs."""
+    try:
+        workspace = load_workspace(path)
+        interpreter(workspace)  # a missing python.interpreter stops doit here, before any task
+        if os.environ.get("PARTSMITH_CACHE_MAX_SIZE"):
+            cache.parse_size(os.environ["PARTSMITH_CACHE_MAX_SIZE"])
+        remote_from_environment()  # a malformed PARTSMITH_REMOTE_CACHE stops doit here
+        Layout(workspace.build_root).root.mkdir(parents=True, exist_ok=True)
+    except (PartsmithError, ValueError) as err:
+        raise InvalidDodoFile(str(err)) from None
+    except OSError as err:
+        raise InvalidDodoFile(f"cannot prepare the build root of {path}: {err}") from None
+    if workspace.unused:  # snap metadata: said once, so nobody expects partsmith to act on it
+        unused = ", ".join(workspace.unused)
+        print(
+            f"partsmith: {shown(workspace.path)}: not used for building: {unused}", file=sys.stderr
+        )
+    return workspace
 
 
 def _outcome(work: Callable[[], str | tuple[str, dict]]) -> Callable[[], TaskFailed | dict | None]:

@@ -135,29 +135,7 @@ def download_debs(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, 
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix="debs.") as temp:
         os.chmod(temp, 0o755)  # apt downloads as its _apt user when run as root
         stored = _from_store(store, part.stage_packages, Path(temp))
-        missing = [name for name in part.stage_packages if name not in stored]
-        result = (
-            subprocess.run(
-                ["apt-get", "download", "-q", *missing],
-                cwd=temp,
-                capture_output=True,
-                text=True,
-                env=APT_ENV,
-            )
-            if missing
-            else None
-        )
-        if result is not None and result.returncode != 0:
-            errors = [
-                line
-                for line in (result.stdout + result.stderr).splitlines()
-                if line.startswith(("E:", "W:"))
-            ]
-            raise PullError(
-                f"part {part.name!r}: stage-packages could not be downloaded: {' '.join(part.stage_packages)}",
-                "\n".join(errors[-10:]),
-                "Check the names with `apt-cache policy NAME`; as root, `apt-get update` refreshes the host's lists.",
-            )
+        _apt_download([name for name in part.stage_packages if name not in stored], temp, part)
         debs = tuple(
             _described(Path(temp, file), folder)
             for file in sorted(os.listdir(temp))
@@ -173,6 +151,28 @@ def download_debs(layout: Layout, part: Part, store: Store) -> tuple[tuple[Deb, 
         Path(temp, RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         os.rename(temp, folder)
     return tuple(sorted(debs, key=lambda deb: deb.name)), len(stored)
+
+
+def _apt_download(names: list[str], folder: str, part: Part) -> None:
+    if not names:
+        return
+    result = subprocess.run(
+        ["apt-get", "download", "-q", *names],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=APT_ENV,
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).splitlines()
+        errors = [line for line in output if line.startswith(("E:", "W:"))]
+        raise PullError(
+            f"part {part.name!r}: stage-packages could not be downloaded: "
+            + " ".join(part.stage_packages),
+            "\n".join(errors[-10:]),
+            "Check the names with `apt-cache policy NAME`; as root, `apt-get update` refreshes "
+            "the host's lists.",
+        )
 
 
 def _candidates(names: tuple[str, ...]) -> dict[str, tuple[str, str]]:

@@ -8,23 +8,18 @@ from .merge_parts import Contribution, Owned, merge
 from .tree import (
     Capture,
     Entry,
-    Placement,
     Tree,
     capture,
-    copy_captured,
-    copy_checked,
-    file_mode,
     from_data,
     hash_file,
     link_escapes,
-    materialize,
     normalize_modes,
     read_manifest,
     to_json,
     tree_digest,
     write_manifest,
-    write_tree,
 )
+from .writing import Placement, copy_captured, copy_checked, file_mode, materialize, write_tree
 
 __all__ = [
     "Capture",

@@ -75,19 +75,7 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
     reader.unused = sorted(
         k for k in entries if k in snapcraft.SNAP_METADATA and k not in snapcraft.USED_METADATA
     )
-    name = reader.optional(entries, "name", lambda n, k: _name(reader, n, k), "name")
-    if "name" not in entries:
-        reader.problem(root, "name", "required key is missing (e.g. name: my-app)")
-    epoch = reader.optional(
-        entries, "source-date-epoch", lambda n, k: _epoch(reader, n, k), "source-date-epoch"
-    )
-    build_root = reader.optional(
-        entries, "build-root", lambda n, k: _build_root(reader, n, k), "build-root"
-    )
-    python = (
-        reader.optional(entries, "python", lambda n, k: read_settings(reader, n, k), "python")
-        or PythonSettings()
-    )
+    name, epoch, build_root, python = _top_values(reader, root, entries)
     parts, part_entries = _parts(reader, entries)
     folder = Path(os.path.realpath(reader.top / (build_root or "build")))
     _check_build_root(
@@ -111,6 +99,26 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
         unused=tuple(reader.unused),
         adopt_info=adopt_info,
     )
+
+
+def _top_values(
+    reader: Reader, root: yaml.Node, entries: Entries
+) -> tuple[str | None, int | None, str | None, PythonSettings]:
+    """name, source-date-epoch, build-root and python, each checked where it is written."""
+    name = reader.optional(entries, "name", lambda n, k: _name(reader, n, k), "name")
+    if "name" not in entries:
+        reader.problem(root, "name", "required key is missing (e.g. name: my-app)")
+    epoch = reader.optional(
+        entries, "source-date-epoch", lambda n, k: _epoch(reader, n, k), "source-date-epoch"
+    )
+    build_root = reader.optional(
+        entries, "build-root", lambda n, k: _build_root(reader, n, k), "build-root"
+    )
+    python = (
+        reader.optional(entries, "python", lambda n, k: read_settings(reader, n, k), "python")
+        or PythonSettings()
+    )
+    return name, epoch, build_root, python
 
 
 def _adopt_info(
