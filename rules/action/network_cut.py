@@ -35,7 +35,8 @@ SYSTEM_TOOLS = "/usr/sbin:/sbin:/usr/bin:/bin"
 # curl's, wget's and git's words for a refused proxy, an unreachable network or no DNS.
 NETWORK_ERROR = re.compile(
     r"Connection refused|Network is unreachable|Temporary failure in name resolution|"
-    r"Name or service not known|Could not resolve (?:host|proxy)|Failed to establish a new connection|"
+    r"Name or service not known|Could not resolve (?:host|proxy)|"
+    r"Failed to establish a new connection|"
     r"ProxyError|Failed to connect to|No route to host|urlopen error|unable to resolve host",
     re.IGNORECASE,
 )

@@ -45,7 +45,8 @@ def _sandbox(
     values: dict[str, str],
     keep_open: tuple[int, ...] = (),
 ) -> action.Step:
-    """A fresh sandbox for one scriptlet, its tools written and `craftctl get` primed with `values`."""
+    """A fresh sandbox for one scriptlet, its tools written and `craftctl get` primed with
+    `values`."""
     # '.' is never in a part name; "override-" keeps it apart from the wheels pull's <part>.pull
     sandbox = Layout(workspace.build_root).sandbox(f"{name}.override-{step}")
     action.prepare_sandbox(sandbox)

@@ -32,7 +32,8 @@ def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Pat
     _walk(str(source), "", skips, cached, fresh, manifest, special)
     if special:
         raise ActionError(
-            f"source {source} holds {len(special)} entr{'y' if len(special) == 1 else 'ies'} that are not "
+            f"source {source} holds {len(special)} "
+            f"entr{'y' if len(special) == 1 else 'ies'} that are not "
             "files, folders or symlinks (sockets, fifos, devices): " + ", ".join(special[:5]),
             resolution="Move them out of the source folder.",
         )

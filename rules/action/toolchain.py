@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from rules.workspace import Workspace
 
@@ -55,7 +56,7 @@ def _real_interpreter(found: str, directory: Path) -> Path:
 
 
 @functools.cache
-def interpreter_facts(path: str) -> dict:
+def interpreter_facts(path: str) -> dict[str, Any]:
     """What makes an interpreter produce different outputs, asked once per doit run."""
     probe = (
         "import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
@@ -74,4 +75,5 @@ def interpreter_facts(path: str) -> dict:
     output = subprocess.run(
         [path, "-c", probe], capture_output=True, text=True, env={}, check=True
     ).stdout
-    return json.loads(output)
+    facts: dict[str, Any] = json.loads(output)  # the probe prints an object
+    return facts

@@ -91,7 +91,8 @@ def build_is_current(workspace: Workspace, name: str) -> bool:
         previous = json.loads(layout.result(name).read_text())["key"]
         if not (layout.manifest(name).is_file() and layout.install(name).is_dir()):
             return False
-        return digest(build_record(workspace, name)[0]) == previous
+        current: bool = digest(build_record(workspace, name)[0]) == previous
+        return current
     except (PartsmithError, OSError, ValueError, KeyError):
         return False  # the action runs and reports whatever is wrong
 
@@ -128,6 +129,7 @@ def build_part(workspace: Workspace, name: str) -> Done:
             )
         )
         _write_result(layout, name, key, record, manifest, ran.values)
+    assert ran.outcome != "fetched"  # a build is made="built"
     return Done(ran.outcome, len(ran.tree), ran.values)
 
 
@@ -172,7 +174,8 @@ def _built(
 def _is_copy_of(manifest: Manifest, tree: Tree) -> bool:
     """The key must name the bytes that were built, so the source is walked again after a build.
     dump's copy (no script runs) hashed each file as it copied it: when its Tree is the manifest,
-    entry for entry, the bytes built are the keyed ones, whatever happened to the source meanwhile."""
+    entry for entry, the bytes built are the keyed ones, whatever happened to the source
+    meanwhile."""
     if len(manifest) != len(tree):
         return False
     for path, keyed in manifest.items():

@@ -21,7 +21,10 @@ def explain(workspace: Workspace, name: str) -> str:
     try:
         previous = json.loads(layout.result(name).read_text())
     except (OSError, ValueError):
-        return f"explain:{name}: not built in this build root yet: the next run builds it (or restores it from the cache)"
+        return (
+            f"explain:{name}: not built in this build root yet: "
+            "the next run builds it (or restores it from the cache)"
+        )
     first = _first(workspace, name)
     try:
         record, manifest = build_record(workspace, name)
@@ -79,8 +82,8 @@ def differences(old: dict, new: dict, old_source: dict, new_source: dict) -> lis
     if old.get("pulled") != new.get("pulled"):
         changes += _named(
             "pulled wheel",
-            {f: d for f, d in old.get("pulled", [])},
-            {f: d for f, d in new.get("pulled", [])},
+            dict(old.get("pulled", [])),
+            dict(new.get("pulled", [])),
         )
     changes += _named(
         "after part",

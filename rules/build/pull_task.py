@@ -61,14 +61,15 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
             ):  # another doit may have downloaded them meanwhile
                 got, stored = pull.download_debs(layout, part, Store(cache_root()))
                 said.append(
-                    f"downloaded {len(got)} stage-packages ({', '.join(f'{d.name}={d.version}' for d in got)})"
+                    f"downloaded {len(got)} stage-packages "
+                    f"({', '.join(f'{d.name}={d.version}' for d in got)})"
                     + (f", {stored} of them from the store" if stored else "")
                 )
     outcome = "fetched"
     if part.plugin == "python":
         outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
         said.append(
-            f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} ({', '.join(w.pin for w in pulled.wheels)})"
-            + (f"; {note}" if note else "")
+            f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} "
+            f"({', '.join(w.pin for w in pulled.wheels)})" + (f"; {note}" if note else "")
         )
     return f"pull:{name}: {'; '.join(said) or 'up to date'}", {"outcome": outcome}

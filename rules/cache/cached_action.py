@@ -92,7 +92,8 @@ def _kept(action: CachedAction, produced: Produced) -> bool:
         store.put(action.key, action.record, produced.tree, produced.folder, produced.values)
     except OSError as err:
         print(
-            f"partsmith: warning: {action.task} was not cached: {err.strerror or err}: {err.filename or store.root}"
+            f"partsmith: warning: {action.task} was not cached: "
+            f"{err.strerror or err}: {err.filename or store.root}"
         )
         return False
     return True

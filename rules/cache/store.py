@@ -19,9 +19,9 @@ import os
 import re
 import time
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ContextManager
 
 from rules.core import flocked, remove_tree, write_atomic
 from rules.tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, write_tree
@@ -125,14 +125,14 @@ class Store:
         os.utime(path)  # least recently used eviction reads this
         return result
 
-    def writing(self) -> ContextManager[None]:
+    def writing(self) -> AbstractContextManager[None]:
         """Held by every writer from its first blob to the result naming them, and taken alone
         by `trim`: a trim deletes every blob no result names, so it must not run in between.
         Writers share it (their temp files have names of their own): the parts that `doit -n N`
         builds at once store their outputs at once."""
         return flocked(self.root / "store.lock", exclusive=False)
 
-    def trimming(self) -> ContextManager[None]:
+    def trimming(self) -> AbstractContextManager[None]:
         return flocked(self.root / "store.lock", exclusive=True)
 
     def put(

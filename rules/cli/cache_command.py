@@ -1,4 +1,5 @@
-"""Seeing and bounding the local store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE."""
+"""Seeing and bounding the local store: `doit cache`, `doit cache-trim`,
+$PARTSMITH_CACHE_MAX_SIZE."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def show() -> str:
     root = cache_root()
     stats = Store(root).stats()
     lines = [
-        f"cache {root}: {_size(stats['bytes'])} in {stats['results']} results and {stats['blobs']} blobs"
+        f"cache {root}: {_size(stats['bytes'])} in {stats['results']} results "
+        f"and {stats['blobs']} blobs"
     ]
     limit = os.environ.get("PARTSMITH_CACHE_MAX_SIZE")
     lines.append(
@@ -77,7 +79,7 @@ def record_run(hits: int, misses: int) -> None:
     write_atomic(root / LAST_RUN, json.dumps({"hits": hits, "misses": misses}))
 
 
-def _size(count: int) -> str:
+def _size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"

@@ -26,14 +26,15 @@ def _sha256(path: str) -> str:
 class StatChecker(FileChangedChecker):
     """State: [mtime_ns, size, ctime_ns, inode, sha256]."""
 
-    def check_modified(self, file_path, file_stat, state):
+    def check_modified(self, file_path: str, file_stat: os.stat_result, state: object) -> bool:
         if not isinstance(state, list) or len(state) != 5:
             return True  # recorded by another checker: compare by content from now on
         if _stat_key(file_stat) == state[:4]:
             return False
-        return file_stat.st_size != state[1] or _sha256(file_path) != state[4]
+        changed: bool = file_stat.st_size != state[1] or _sha256(file_path) != state[4]
+        return changed
 
-    def get_state(self, dep, current_state):
+    def get_state(self, dep: str, current_state: object) -> list[int | str] | None:
         key = _stat_key(os.stat(dep))
         if isinstance(current_state, list) and current_state[:4] == key:
             return None  # unchanged: keep what is recorded

@@ -113,7 +113,8 @@ def check(workspace: Workspace, only: str | None = None) -> str:
         stale += [f"{name}: {line}" for line in changed]
     if stale:
         raise CommandError(
-            f"lock: {len(stale)} difference{'s' * (len(stale) != 1)} between the locks and the parts",
+            f"lock: {len(stale)} difference{'s' * (len(stale) != 1)} "
+            "between the locks and the parts",
             "\n".join(stale),
             "Run `doit lock` and commit the locks.",
         )

@@ -9,7 +9,7 @@ from .files import atomic_file, remove_tree, swap_in, write_atomic
 from .flock import action_lock, flocked
 from .hashing import Digest, digest
 from .machine import ARCH_TRIPLET, DEB_ARCH
-from .progress import Progress, SILENT
+from .progress import SILENT, Progress
 from .version import RULES_VERSION
 
 __all__ = [

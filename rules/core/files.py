@@ -7,7 +7,7 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -69,7 +69,7 @@ def remove_tree(path: Path) -> None:
     """rmtree that also removes what sits in read-only folders (a chmod 555 in a source, Go's
     module cache under $HOME): such a folder is made writable, then the removal is retried."""
 
-    def unlock_and_retry(function, failed, _error):
+    def unlock_and_retry(function: Callable[[str], object], failed: str, _error: object) -> None:
         parent = os.path.dirname(failed)
         os.chmod(parent, stat.S_IMODE(os.lstat(parent).st_mode) | stat.S_IRWXU)
         if os.path.isdir(failed) and not os.path.islink(failed):

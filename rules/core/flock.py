@@ -25,7 +25,8 @@ def action_lock(path: Path, what: str) -> Iterator[int]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             print(
-                f"{what}: waiting for another run of it to end (another doit, or one a killed doit left running)"
+                f"{what}: waiting for another run of it to end "
+                "(another doit, or one a killed doit left running)"
             )
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd

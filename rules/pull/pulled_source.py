@@ -38,10 +38,12 @@ def source_is_current(workspace: Workspace, name: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     try:
-        return previous["record"] == digest(_record(workspace, name))
+        current: bool = previous["record"] == digest(_record(workspace, name))
+        return current
     except fetch.Unreachable as err:
         print(
-            f"partsmith: warning: {err.brief}; building the source fetched before ({previous['resolved'][:12]})"
+            f"partsmith: warning: {err.brief}; "
+            f"building the source fetched before ({previous['resolved'][:12]})"
         )
         return True
 

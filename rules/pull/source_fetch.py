@@ -60,7 +60,8 @@ def _git(args: list[str], part: str, cwd: Path | None = None) -> str:
         raise Unreachable(
             f"part {part!r}: git {args[0]} failed",
             result.stderr.strip()[-2000:],
-            "Check the part's source and source-tag/-branch/-commit; pull is the only step that uses the network.",
+            "Check the part's source and source-tag/-branch/-commit; "
+            "pull is the only step that uses the network.",
         )
     return result.stdout
 
@@ -123,12 +124,14 @@ def fetch_into(part: Part, dest: Path) -> str:
 
 def _git_fetch(part: Part, dest: Path) -> str:
     fetch = part.fetch
+    assert fetch is not None  # fetch_into checked it
     commit = resolve(part)
     args = ["clone", "--quiet", "--no-checkout"]
     if fetch.depth and not fetch.commit:
         args += ["--depth", str(fetch.depth)]
-    if fetch.tag or fetch.branch:
-        args += ["--branch", fetch.tag or fetch.branch]
+    ref = fetch.tag or fetch.branch
+    if ref:
+        args += ["--branch", ref]
     url = (
         fetch.url if "://" in fetch.url or fetch.url.startswith("git@") else f"file://{fetch.url}"
     )  # file:// honours --depth
@@ -148,6 +151,7 @@ def _tar_fetch(part: Part, dest: Path) -> None:
     import tarfile  # only a pull that unpacks an archive pays for it
 
     fetch = part.fetch
+    assert fetch is not None  # fetch_into checked it
     archive = dest.with_name(dest.name + ".archive")
     try:
         _download(fetch.url, archive, part.name)
@@ -207,6 +211,8 @@ def _check(archive: Path, checksum: str | None, part: str) -> None:
     actual = _hash_file(archive, algorithm, part)
     if actual != expected:
         raise PullError(
-            f"part {part!r}: source-checksum mismatch: expected {algorithm} {expected}, got {actual}",
-            resolution="Fix source-checksum if the archive was meant to change; otherwise the download is not what was pinned.",
+            f"part {part!r}: source-checksum mismatch: "
+            f"expected {algorithm} {expected}, got {actual}",
+            resolution="Fix source-checksum if the archive was meant to change; "
+            "otherwise the download is not what was pinned.",
         )

@@ -63,7 +63,8 @@ def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress
 
 
 def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Progress) -> None:
-    """Copy the file's bytes into `out`, refusing (before `out` is kept) bytes the lock does not name."""
+    """Copy the file's bytes into `out`, refusing (before `out` is kept) bytes the lock does not
+    name."""
     sha = hashlib.sha256()
     size = 0
     with _opened(file, lock_folder) as stream:
@@ -74,19 +75,22 @@ def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Pro
             progress.add_bytes(len(chunk))
     if sha.hexdigest() != file.sha256 or (file.size is not None and size != file.size):
         raise PythonError(
-            f"{file.name}: its bytes do not match the lock: sha256 {sha.hexdigest()[:12]}, {size} bytes; "
+            f"{file.name}: its bytes do not match the lock: "
+            f"sha256 {sha.hexdigest()[:12]}, {size} bytes; "
             f"the lock says sha256 {file.sha256[:12]}, {file.size} bytes",
             f"from {file.url or file.path}",
-            "Nothing was kept. If the file was republished or the lock edited by hand, run `doit lock`; "
+            "Nothing was kept. If the file was republished or the lock edited by hand, "
+            "run `doit lock`; "
             "otherwise the index or the download was tampered with.",
         )
 
 
-def _opened(file: LockedFile, lock_folder: Path):
+def _opened(file: LockedFile, lock_folder: Path) -> BinaryIO:
     if file.url is not None:
         import urllib.request  # only a pull that downloads pays for it (and for ssl)
 
-        return urllib.request.urlopen(file.url, timeout=TIMEOUT)
+        response: BinaryIO = urllib.request.urlopen(file.url, timeout=TIMEOUT)  # HTTPResponse
+        return response
     path = Path(file.path or "")
     path = (
         path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))

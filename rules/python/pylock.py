@@ -74,8 +74,10 @@ def normalized(name: str) -> str:
 
 def dumps(lock: Lock, part: str) -> str:
     lines = [
-        f"# The lock of part {part!r} (PEP 751), written by `doit lock`; pull fetches exactly these",
-        "# files and checks each sha256. Commit it; change it with `doit lock` (upgrade=PKG moves one).",
+        f"# The lock of part {part!r} (PEP 751), written by `doit lock`; "
+        "pull fetches exactly these",
+        "# files and checks each sha256. Commit it; "
+        "change it with `doit lock` (upgrade=PKG moves one).",
         f'lock-version = "{LOCK_VERSION}"',
         'created-by = "partsmith"',
         "",
@@ -199,7 +201,8 @@ def _file(path: Path, package: str, kind: Literal["wheel", "sdist"], entry: obje
     where = url if isinstance(url, str) else local if isinstance(local, str) else None
     if where is None:
         raise _bad(path, f"package {package!r}: its {kind} has neither a url nor a path")
-    name = entry.get("name") if isinstance(entry.get("name"), str) else where.rsplit("/", 1)[-1]
+    given = entry.get("name")
+    name = given if isinstance(given, str) else where.rsplit("/", 1)[-1]
     if "/" in name or name in ("", ".", ".."):
         raise _bad(path, f"package {package!r}: {name!r} is not a file name")
     size = entry.get("size")

@@ -193,7 +193,8 @@ def _wheel(
     if package.file.kind == "wheel":
         if not package.file.name.endswith(".whl"):
             raise PythonError(
-                f"part {name!r}: package {package.pin}: {package.file.name!r} is not a wheel file name"
+                f"part {name!r}: package {package.pin}: "
+                f"{package.file.name!r} is not a wheel file name"
             )
         return Wheel(package.name, package.version, package.file.name, package.file.sha256)
     progress.phase(f"building {package.pin} from its sdist")
@@ -235,7 +236,9 @@ def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
             path = folder / sub / wheel.file
             if not path.is_file() or hash_file(path)[0] != wheel.sha256:
                 raise PythonError(
-                    f"part {name!r}: pulled wheel {wheel.file} is missing or changed since it was pulled",
-                    resolution=f"Run `doit clean pull:{name}`, then run again: it comes back from the cache or the index.",
+                    f"part {name!r}: pulled wheel {wheel.file} "
+                    "is missing or changed since it was pulled",
+                    resolution=f"Run `doit clean pull:{name}`, then run again: "
+                    "it comes back from the cache or the index.",
                 )
     return Pulled(folder, wheels, build_wheels)

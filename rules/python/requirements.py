@@ -65,8 +65,10 @@ def _included(path: Path, part: str) -> list[str]:
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if WHERE_OPTIONS.match(line):
             raise PythonError(
-                f"{path}:{number}: part {part!r}: {line.strip()!r}: where pip or uv looks is set by the workspace",
-                resolution="Remove the line and set python: index-url / find-links in the workspace file.",
+                f"{path}:{number}: part {part!r}: {line.strip()!r}: "
+                "where pip or uv looks is set by the workspace",
+                resolution="Remove the line and set python: index-url / find-links "
+                "in the workspace file.",
             )
         match = INCLUDE.match(line)
         if match:

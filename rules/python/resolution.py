@@ -47,7 +47,8 @@ case "${PIP_NO_INDEX:-}" in 1|true|yes|on) uv_args+=(--no-index) ;; esac"""
 # Asks the project's backend what else it needs to build a wheel (PEP 517), run in its folder.
 HOOK = """import importlib, os, sys, tomllib
 answer = os.path.abspath(sys.argv[1])
-system = tomllib.load(open("pyproject.toml", "rb")).get("build-system", {}) if os.path.exists("pyproject.toml") else {}
+system = tomllib.load(open("pyproject.toml", "rb")).get("build-system", {}) \
+if os.path.exists("pyproject.toml") else {}
 sys.path[:0] = [os.path.abspath(p) for p in system.get("backend-path", [])]
 module, _, attrs = system.get("build-backend", "setuptools.build_meta:__legacy__").partition(":")
 backend = importlib.import_module(module)
@@ -151,6 +152,7 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     wanted += ["../requirements.in"] if part.python_packages else []
     project = has_project(source)
     if project:
+        assert source is not None  # has_project says it is a folder
         wanted.append("pyproject.toml" if (source / "pyproject.toml").is_file() else "setup.py")
     constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
     lines = [PIP_VARIABLES]
@@ -162,6 +164,7 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     else:
         lines.append("rm -f ../out/pylock.packages.toml")
     if project:
+        assert source is not None
         lines += _build_requirement_lines(compile_, build_requirements(source), python, where)
     else:
         lines.append("rm -f ../out/pylock.build.toml")
@@ -184,7 +187,8 @@ def _build_requirement_lines(
         lines.append(shlex.join(install) + ' "${uv_args[@]}"')
     lines.append(f"printf '%s\\n' {shlex.join(static) if static else ''} > ../out/build.in")
     lines.append(
-        f"{venv}/bin/python ../hook.py ../out/dynamic.in && cat ../out/dynamic.in >> ../out/build.in"
+        f"{venv}/bin/python ../hook.py ../out/dynamic.in "
+        "&& cat ../out/dynamic.in >> ../out/build.in"
     )
     lines.append(
         "if grep -q . ../out/build.in; then "
@@ -211,8 +215,10 @@ def _read(
                 (k for k in ("directory", "vcs", "archive") if k in entry), "no index file"
             )
             raise PythonError(
-                f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
-                resolution="Publish it as a wheel into a find-links folder, or make it a part of its own.",
+                f"package {name!r} comes from a {where}: "
+                "a lock holds files of an index or find-links",
+                resolution="Publish it as a wheel into a find-links folder, "
+                "or make it a part of its own.",
             )
         allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())]
         chosen, kind = ((allowed or wheels)[0], "wheel") if wheels else (sdist, "sdist")
@@ -256,7 +262,8 @@ def _check_pinned_hashes(
         allowed = pinned.get(package.name)
         if allowed and package.file.sha256 not in allowed:
             raise PythonError(
-                f"part {name!r}: package {package.pin}: the file {package.file.name} (sha256 {package.file.sha256[:12]})"
+                f"part {name!r}: package {package.pin}: "
+                f"the file {package.file.name} (sha256 {package.file.sha256[:12]})"
                 " is not among the hashes its requirements file pins",
                 resolution="Pin the version whose hashes the file lists, or update the hashes.",
             )

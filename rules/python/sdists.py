@@ -89,7 +89,8 @@ def _build(
         raise PythonError(
             f"part {part!r}: package {package.pin}: its sdist {package.file.name} failed to build",
             "\n".join(explaining_lines(lines)),
-            "A missing system library or tool goes into the part's build-packages (e.g. libgtk-3-dev, "
+            "A missing system library or tool goes into the part's build-packages "
+            "(e.g. libgtk-3-dev, "
             f"pkg-config); the full log is {sandbox.log}",
         )
     normalize_wheel(wheels[0], workspace.source_date_epoch)

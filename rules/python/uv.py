@@ -30,7 +30,8 @@ def uv_version() -> str:
 
 def uv_base() -> tuple[str, ...]:
     """uv with no configuration file, no Python download, and partsmith's cache."""
-    # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA included)
+    # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA
+    # included)
     return (
         uv_binary(),
         "--no-config",

@@ -13,6 +13,7 @@ import hashlib
 import io
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
 from rules.core import atomic_file, write_atomic
 from rules.stage import recorded_tree
@@ -57,7 +58,7 @@ def _primed_tree(layout: Layout) -> dict[str, Entry]:
         ) from None
 
 
-def write_archive(raw: io.BufferedIOBase, tree: dict[str, Entry], root: Path, epoch: int) -> None:
+def write_archive(raw: BinaryIO, tree: dict[str, Entry], root: Path, epoch: int) -> None:
     with gzip.GzipFile(
         filename="", mode="wb", compresslevel=LEVEL, fileobj=raw, mtime=0
     ) as compressed:

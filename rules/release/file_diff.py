@@ -84,7 +84,7 @@ def _code_difference(a: types.CodeType, b: types.CodeType, where: str) -> str | 
             return f"{where}: {field} {_short(getattr(a, field))} vs {_short(getattr(b, field))}"
     if len(a.co_consts) != len(b.co_consts):
         return f"{where}: {len(a.co_consts)} constants vs {len(b.co_consts)}"
-    for x, y in zip(a.co_consts, b.co_consts):
+    for x, y in zip(a.co_consts, b.co_consts, strict=True):  # same length: checked above
         if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
             found = _code_difference(x, y, f"{where}.{x.co_name}")
             if found:

@@ -106,12 +106,13 @@ def verify(workspace: Workspace, only: str | None) -> str:
         raise ReleaseError(
             f"verify: {bad} of {len(names)} part{'s' if len(names) != 1 else ''} not reproducible",
             "\n".join(problems),
-            "Make each listed file independent of the time, randomness, the process, the host and the "
-            "build path (SOURCE_DATE_EPOCH, fixed seeds, relative paths), then run verify again.",
+            "Make each listed file independent of the time, randomness, the process, "
+            "the host and the build path (SOURCE_DATE_EPOCH, fixed seeds, relative paths), "
+            "then run verify again.",
         )
     return (
-        f"verify: {len(names)} part{'s' if len(names) != 1 else ''} reproducible, {compared} entries "
-        f"identical in two builds (varied: {', '.join(named)})"
+        f"verify: {len(names)} part{'s' if len(names) != 1 else ''} reproducible, "
+        f"{compared} entries identical in two builds (varied: {', '.join(named)})"
     )
 
 

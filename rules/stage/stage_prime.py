@@ -108,5 +108,6 @@ def reported_if_changed_by_hand(layout: Layout) -> Iterator[None]:
         what = "was changed" if isinstance(err, ChangedSince) else "is gone"
         raise StageError(
             f"{missing} {what}: part {part!r}'s output was changed by hand since it was built",
-            resolution=f"Bring it back: `doit clean build:{part}`, then run again (it restores from the cache).",
+            resolution=f"Bring it back: `doit clean build:{part}`, "
+            "then run again (it restores from the cache).",
         ) from None

@@ -125,7 +125,8 @@ def _check_destination(install: Path, path: Path, dest: Path, part: str) -> None
 def _organize_error(part: str, problem: str, install: Path) -> None:
     raise TreeError(
         f"part {part!r}: organize: {problem}",
-        resolution=f"Fix parts.{part}.organize (it never overwrites); what the build installed is in {install}",
+        resolution=f"Fix parts.{part}.organize (it never overwrites); "
+        f"what the build installed is in {install}",
     )
 
 

@@ -72,6 +72,7 @@ def _values(reader: Reader, node: yaml.Node, key: str, arch: str, live: bool) ->
             continue  # malformed: reported
         head, body = parsed
         if head != "else":
+            assert body is not None  # only `else fail` has no body
             values += _taken(reader, current, key, arch, live)
             current = _Statement(item, head == arch, body)
         elif current is None:
@@ -142,7 +143,8 @@ def _parse(reader: Reader, item: yaml.Node, key: str) -> tuple[str, yaml.Node | 
             head_node,
             key,
             f"{written} is not a statement partsmith supports: write `on ARCH`, "
-            "`to ARCH`, `on ARCH to ARCH`, `else` or `else fail` (ARCH: a Debian architecture, e.g. amd64)",
+            "`to ARCH`, `on ARCH to ARCH`, `else` or `else fail` "
+            "(ARCH: a Debian architecture, e.g. amd64)",
         )
         return None
     selectors = [

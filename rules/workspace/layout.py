@@ -104,7 +104,8 @@ class Layout:
         return self.part_dir(part) / "src.json"
 
     def debs(self, part: str) -> Path:
-        """The part's downloaded stage-packages, and debs.json recording name, version and sha256."""
+        """The part's downloaded stage-packages, and debs.json recording name, version and
+        sha256."""
         return self.part_dir(part) / "debs"
 
     def lock(self, name: str) -> Path:

@@ -17,10 +17,9 @@ import yaml
 
 from rules.core import PartsmithError
 
-from .errors import Problem, WorkspaceError
-
 from . import part_schema as partkeys
 from . import snapcraft
+from .errors import Problem, WorkspaceError
 from .model import PLUGINS, Fetch, Part, PluginName, PythonSettings, Workspace
 from .python_schema import PART_SRC_PREFIX, read_settings
 from .yaml_nodes import Entries, Reader, entry, suggestion

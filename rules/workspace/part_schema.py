@@ -5,6 +5,7 @@ pythonkeys.py, the snapcraft-only ones in snapcraft.py."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ def _organize(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, str
             else None
         )
         if source is not None and target is not None:
+            assert target_text is not None  # target was read from it
             pairs.append((source, target + ("/" if target_text.endswith("/") else "")))
     return tuple(pairs)
 
@@ -187,10 +189,12 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
         return None
     fields |= pythonkeys.read_part_keys(reader, entries, key, plugin, fields["source"])
     for part_key in _VALUE_KEYS:
+        read = part_key.read
+        assert read is not None  # _VALUE_KEYS holds the keys that have one
         value = reader.optional(
             entries,
             part_key.name,
-            lambda n, k: part_key.read(reader, n, k),
+            functools.partial(read, reader),
             f"{key}.{part_key.name}",
         )
         if value is not None:

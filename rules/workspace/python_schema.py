@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 import yaml
 
@@ -19,7 +20,8 @@ PART_KEYS = (
     *snapcraft.OLD_PYTHON_KEYS,
 )
 SETTINGS_KEYS = ("index-url", "find-links", "interpreter")
-# A requirements or constraints file may be written as snapcraft projects do, below the part's source.
+# A requirements or constraints file may be written as snapcraft projects do, below the part's
+# source.
 PART_SRC_PREFIX = re.compile(r"^\$\{?(?:SNAPCRAFT|CRAFT)_PART_SRC\}?/")
 
 
@@ -31,7 +33,7 @@ def read_part_keys(
     local = source if plugin == "python" and "override-pull" not in entries else None
     requirements = _files(reader, entries, "python-requirements", key, local)
     constraints = _files(reader, entries, "python-constraints", key, local)
-    packages = _packages(reader, entries, key)
+    packages: Sequence[str] = _packages(reader, entries, key)
     if plugin == "python" and reader.snapcraft and "python-packages" not in entries:
         packages = snapcraft.DEFAULT_PYTHON_PACKAGES  # snapcraft's python plugin default
     return {

@@ -8,7 +8,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar, cast
 
 import yaml
 
@@ -58,12 +58,13 @@ def _fetch(reader: Reader, entries: Entries, key: str) -> Fetch | None:
             entries["source-type"][0], f"{key}.source", f"required for source-type: {kind}"
         )
         return None
+    assert node is not None  # the text was read from it
 
     def read(name: str, check: Callable[[Reader, yaml.Node, str], T]) -> T | None:
         return reader.optional(entries, name, lambda n, k: check(reader, n, k), f"{key}.{name}")
 
     return Fetch(
-        kind,
+        cast(Literal["git", "tar"], kind),  # _source_type answers git, tar or None
         _url(reader, node, f"{key}.source", text, kind),
         tag=read("source-tag", Reader.string),
         branch=read("source-branch", Reader.string),
@@ -147,7 +148,8 @@ def _checksum(reader: Reader, node: yaml.Node, key: str) -> str | None:
             node,
             key,
             f"{text!r} is not <algorithm>/<hex digest>: one of "
-            f"{', '.join(sorted(HEX_LENGTHS))} with its full digest (e.g. sha256/ and 64 hex digits)",
+            f"{', '.join(sorted(HEX_LENGTHS))} with its full digest "
+            "(e.g. sha256/ and 64 hex digits)",
         )
         return None
     return text

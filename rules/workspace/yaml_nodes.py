@@ -9,7 +9,7 @@ import difflib
 import posixpath
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 import yaml
 
@@ -73,7 +73,8 @@ class Reader:
                 node, "", f"tag {node.tag!r} is not allowed: workspace files are plain data"
             )
             ok = False
-        return all([self.tags_are_safe(child, seen) for child in children(node)]) and ok
+        checked = [self.tags_are_safe(child, seen) for child in children(node)]  # each reported
+        return all(checked) and ok
 
     def mapping(
         self,
@@ -105,14 +106,16 @@ class Reader:
         if node.tag not in SAFE_TAGS:
             return None  # reported once by tags_are_safe
         if isinstance(node, yaml.ScalarNode) and node.tag == f"tag:yaml.org,2002:{tag}":
-            return node.value
+            text: str = node.value  # a scalar node's value is its text
+            return text
         self.problem(node, key, f"expected {noun}, got {kind(node)}")
         return None
 
     def integer(self, node: yaml.Node, key: str, noun: str) -> int | None:
         if self.scalar(node, key, "int", noun) is None:
             return None
-        return yaml.SafeLoader("").construct_object(node)
+        number: int = yaml.SafeLoader("").construct_object(node)  # an int-tagged scalar
+        return number
 
     def string(self, node: yaml.Node, key: str) -> str | None:
         return self.scalar(node, key, "str", "a string")
@@ -147,7 +150,8 @@ class Reader:
 
 def children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
-        return node.value
+        items: list[yaml.Node] = node.value
+        return items
     if isinstance(node, yaml.MappingNode):
         return [item for pair in node.value for item in pair]
     return []
@@ -184,7 +188,7 @@ def entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:
     )
 
 
-def is_string(node: yaml.Node | None) -> bool:
+def is_string(node: yaml.Node | None) -> TypeGuard[yaml.ScalarNode]:
     return isinstance(node, yaml.ScalarNode) and node.tag == STR_TAG
 
 

@@ -28,7 +28,8 @@ OFFLINE = ("--offline", "--no-index")
 def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     commands = [
         # pull looked where a part's PIP_*/UV_* said; the build installs only what pull recorded
-        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL "
+        "UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
         f"mkdir -p {WHEELS} {BUILD_WHEELS}",  # uv refuses a --find-links folder that does not exist
         shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"])
         + ' "$CRAFT_PART_INSTALL"',

@@ -39,7 +39,8 @@ def _configured(url: str, upload: bool, header: str) -> Remote:
         or not header.isascii()
     ):
         raise ValueError(
-            "PARTSMITH_REMOTE_HEADER must be one 'Name: value' line of ASCII (its value is not shown)"
+            "PARTSMITH_REMOTE_HEADER must be one 'Name: value' line of ASCII "
+            "(its value is not shown)"
         )
     pair = (name.strip(), value.strip()) if header else None
     if urlsplit(url).scheme in ("grpc", "grpcs"):
@@ -198,7 +199,7 @@ def _upload(
     payload = json.dumps(document, sort_keys=True).encode()
     payload_digest = hashlib.sha256(payload).hexdigest()
     blobs = {
-        e.digest: Blob(e.size, lambda d=e.digest: store.blob(d).read_bytes())
+        e.digest: Blob(e.size, store.blob(e.digest).read_bytes)  # read when it is sent
         for e in tree.values()
         if e.kind == "file"
     }

@@ -75,7 +75,8 @@ class GrpcRemote(Remote):
             )
         if self.header and not re.fullmatch(r"[0-9a-z_.-]+", self.header[0].lower()):
             raise ValueError(
-                "PARTSMITH_REMOTE_HEADER: its name is not a gRPC metadata key (letters, digits, '-', '_', '.')"
+                "PARTSMITH_REMOTE_HEADER: its name is not a gRPC metadata key "
+                "(letters, digits, '-', '_', '.')"
             )
         if importlib.util.find_spec("grpc") is None:
             raise ValueError(MISSING_GRPC)
@@ -106,7 +107,8 @@ class GrpcRemote(Remote):
             return self._calls[method]
 
     def _guarded(self, call: Callable[[], Any], method: str) -> Any:
-        """One try of `call`: NOT_FOUND is None, a transient failure Transient, any other the end."""
+        """One try of `call`: NOT_FOUND is None, a transient failure Transient, any other the
+        end."""
         import grpc
 
         try:
@@ -125,11 +127,12 @@ class GrpcRemote(Remote):
 
     def _unary(self, method: str, request: bytes, timeout: float = TIMEOUT) -> bytes | None:
         call = self._call_of("unary_unary", method)
-        return self.attempt(
+        answer: bytes | None = self.attempt(  # grpcio's call answers the raw bytes
             lambda: self._guarded(
                 lambda: call(request, timeout=timeout, metadata=self.metadata), method
             )
         )
+        return answer
 
     def _resource(self, path: str) -> str:
         return f"{self.instance}/{path}" if self.instance else path
@@ -228,16 +231,19 @@ class GrpcRemote(Remote):
 
         def once() -> dict[str, bytes | None]:
             answers = call(request, timeout=DEADLINE, metadata=self.metadata)
-            chunks, received = [], 0
+            chunks: list[bytes] = []
+            received = 0
             for answer in answers:
+                chunk: bytes | None
                 try:
-                    chunks.append(reapi.decode_read_response(answer))
+                    chunk = reapi.decode_read_response(answer)
                 except ValueError:
-                    chunks.append(None)  # an unreadable answer: not that blob
-                received += len(chunks[-1] or b"")
-                if chunks[-1] is None or received > size:  # or more bytes than the blob has
+                    chunk = None  # an unreadable answer: not that blob
+                received += len(chunk or b"")
+                if chunk is None or received > size:  # or more bytes than the blob has
                     answers.cancel()
                     return {blob: None}
+                chunks.append(chunk)
             return {blob: b"".join(chunks)}
 
         return self.attempt(lambda: self._guarded(once, BYTESTREAM + "Read")) or {}

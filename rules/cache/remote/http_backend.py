@@ -48,6 +48,7 @@ class HttpRemote(Remote):
     def __post_init__(self) -> None:
         parts = split_url(self.url, ("http", "https"))
         self.https = parts.scheme == "https"
+        assert parts.hostname is not None  # split_url refuses a URL without one
         self.host, self.port = parts.hostname, parts.port
         self.base = parts.path.rstrip("/")
 

@@ -83,10 +83,12 @@ def encode(result: ActionResult) -> bytes:
 
 
 def _fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
-    fields, at = [], 0
+    fields: list[tuple[int, int, int | bytes]] = []
+    at = 0
     while at < len(data):
         key, at = _read_varint(data, at)
         number, wire = key >> 3, key & 7
+        value: int | bytes
         if wire == VARINT:
             value, at = _read_varint(data, at)
         elif wire == LENGTH:
@@ -186,10 +188,13 @@ def _output_symlink(value: int | bytes) -> OutputSymlink:
 #   GetActionResultRequest    { string instance_name = 1; Digest action_digest = 2;
 #                               DigestFunction.Value digest_function = 6; }
 #   UpdateActionResultRequest { string instance_name = 1; Digest action_digest = 2;
-#                               ActionResult action_result = 3; DigestFunction.Value digest_function = 5; }
+#                               ActionResult action_result = 3;
+#                               DigestFunction.Value digest_function = 5; }
 #   google.rpc.Status         { int32 code = 1; string message = 2; }
-#   ReadRequest   { string resource_name = 1; int64 read_offset = 2; }   ReadResponse { bytes data = 10; }
-#   WriteRequest  { string resource_name = 1; int64 write_offset = 2; bool finish_write = 3; bytes data = 10; }
+#   ReadRequest   { string resource_name = 1; int64 read_offset = 2; }
+#   ReadResponse  { bytes data = 10; }
+#   WriteRequest  { string resource_name = 1; int64 write_offset = 2; bool finish_write = 3;
+#                   bytes data = 10; }
 #   WriteResponse { int64 committed_size = 1; }
 
 SHA256 = 1  # DigestFunction.Value
