@@ -25,10 +25,12 @@ def write_tools(
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
         "build": [*script_prologue(sandbox.build, build_environment), *default_build],
         "stage": [
-            f'cp --archive --no-dereference {shell_quote(selected_folder(sandbox, "stage"))}/. "$CRAFT_STAGE"'
+            "cp --archive --no-dereference "
+            f'{shell_quote(selected_folder(sandbox, "stage"))}/. "$CRAFT_STAGE"'
         ],
         "prime": [
-            f'cp --archive --no-dereference {shell_quote(selected_folder(sandbox, "prime"))}/. "$CRAFT_PRIME"'
+            "cp --archive --no-dereference "
+            f'{shell_quote(selected_folder(sandbox, "prime"))}/. "$CRAFT_PRIME"'
         ],
     }
     for step, lines in defaults.items():
@@ -40,7 +42,8 @@ def write_tools(
 
 
 def selected_folder(sandbox: Sandbox, step: str) -> Path:
-    """Where override-stage / override-prime find the part's selected files for `craftctl default`."""
+    """Where override-stage / override-prime find the part's selected files for `craftctl
+    default`."""
     return sandbox.root / f"{step}-selected"
 
 
@@ -77,7 +80,7 @@ case "${{1:-}}" in
     cat "$tools/values/$2"; echo ;;
   *) echo "craftctl: '${{1:-}}' is not a craftctl command (default, set, get)" >&2; exit 2 ;;
 esac
-"""
+"""  # noqa: E501 (a shell script, kept as written)
 
 
 _SNAPCRAFTCTL = """#!/bin/bash
@@ -94,4 +97,4 @@ case "${{1:-}}" in
   set-grade) exec "$tools/craftctl" set "grade=${{2:-}}" ;;
   *) echo "snapcraftctl: '${{1:-}}' is not supported (pull, build, stage, prime, set-version, set-grade)" >&2; exit 2 ;;
 esac
-"""
+"""  # noqa: E501 (a shell script, kept as written)

@@ -75,7 +75,8 @@ class Action:
 
     @property
     def copy_is_output(self) -> bool:
-        """The source's copy, as it was made and hashed, is the whole output (nothing changes it)."""
+        """The source's copy, as it was made and hashed, is the whole output (nothing changes
+        it)."""
         return self.copies_source and not (self.debs or self.organize)
 
     def step(self, sandbox: Sandbox, keep_open: tuple[int, ...], conditions: Conditions) -> Step:
@@ -92,7 +93,8 @@ class Action:
 
 @dataclass(frozen=True)
 class Built:
-    """A finished action: the captured output, the folder holding it, and what `craftctl set` said."""
+    """A finished action: the captured output, the folder holding it, and what `craftctl set`
+    said."""
 
     capture: Capture
     folder: Path
@@ -241,7 +243,8 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     if folder.is_symlink() or not folder.is_dir():
         raise ActionError(
             f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
-            resolution="Write the part's files into $CRAFT_PART_INSTALL; do not remove or replace it.",
+            resolution="Write the part's files into $CRAFT_PART_INSTALL; "
+            "do not remove or replace it.",
         )
     return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
 

@@ -12,8 +12,10 @@ from rules.core import remove_tree
 from rules.tree import Tree
 from rules.workspace import Layout, Sandbox, Workspace
 
-from . import run as action
+from .craftctl import read_values, write_tools
+from .run import copy_part_source, scripted_step
 from .source_copy import copy_source
+from .step import Step, caller_umask_ignored, prepare_sandbox
 from .toolchain import interpreter
 
 
@@ -23,11 +25,11 @@ def part_step(
     sandbox: Sandbox,
     keep_open: tuple[int, ...] = (),
     network: bool = False,
-) -> action.Step:
+) -> Step:
     """A script of part `name` run outside its build action (a scriptlet, uv's lock and sdist
     builds), with the environment its build has; `network` for those of pull."""
     part = workspace.parts[name]
-    return action.Step(
+    return Step(
         sandbox,
         name,
         workspace.source_date_epoch,
@@ -44,16 +46,16 @@ def _sandbox(
     step: str,
     values: dict[str, str],
     keep_open: tuple[int, ...] = (),
-) -> action.Step:
+) -> Step:
     """A fresh sandbox for one scriptlet, its tools written and `craftctl get` primed with
     `values`."""
     # '.' is never in a part name; "override-" keeps it apart from the wheels pull's <part>.pull
     sandbox = Layout(workspace.build_root).sandbox(f"{name}.override-{step}")
-    action.prepare_sandbox(sandbox)
-    with action.caller_umask_ignored():
+    prepare_sandbox(sandbox)
+    with caller_umask_ignored():
         for folder in (sandbox.build, sandbox.stage):
             folder.mkdir()
-        action.write_tools(sandbox, workspace.parts[name].build_environment, (), values)
+        write_tools(sandbox, workspace.parts[name].build_environment, (), values)
     return part_step(workspace, name, sandbox, keep_open, network=step == "pull")
 
 
@@ -64,10 +66,10 @@ def pulled_by_script(
     ask git for a version); what it leaves there becomes the new folder `dest`. Returns what the
     script said with `craftctl set`."""
     step = _sandbox(workspace, name, "pull", {}, keep_open)
-    with action.caller_umask_ignored():
+    with caller_umask_ignored():
         copy_source(source, step.sandbox.src, skip=workspace.build_root)
     step.at("pull", step.sandbox.src).run(workspace.parts[name].override_pull or "")
-    said = action.read_values(step.sandbox)
+    said = read_values(step.sandbox)
     remove_tree(dest)
     os.rename(step.sandbox.src, dest)
     remove_tree(step.sandbox.root)
@@ -82,14 +84,12 @@ def primed_by_script(workspace: Workspace, name: str, tree: Tree, root: Path) ->
     part's (pulled) source, as in its build. Returns the primed Tree and the folder holding it."""
     part = workspace.parts[name]
     step = _sandbox(workspace, name, "prime", Layout(workspace.build_root).built_values(name))
-    with action.caller_umask_ignored():  # projects copy extras from it (httpie: man pages)
-        action.copy_part_source(
+    with caller_umask_ignored():  # projects copy extras from it (httpie: man pages)
+        copy_part_source(
             workspace.source_dir(part), workspace.build_root, step.sandbox.src, step.epoch
         )
     out = (
         step.sandbox.root / "primed"
     )  # the prime step copies from here: it stays until the next prime
-    captured = action.scripted_step(
-        step, "prime", part.override_prime or "", tree, root, part.prime, out
-    )
+    captured = scripted_step(step, "prime", part.override_prime or "", tree, root, part.prime, out)
     return captured.tree, out

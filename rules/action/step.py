@@ -78,7 +78,8 @@ class Step:
                         None,
                         [
                             hint,
-                            f"Fix the part's override-{self.name} or source; the full log is {self.sandbox.log}",
+                            f"Fix the part's override-{self.name} or source; "
+                            f"the full log is {self.sandbox.log}",
                         ],
                     )
                 ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from doit import get_initial_workdir, get_var
@@ -132,7 +133,7 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
         yield {
             "name": name,
             "doc": f"fetch what part {name} needs: {', '.join(pulled_things(part))}",
-            "actions": [_outcome(lambda name=name: pull_part(workspace, name))],
+            "actions": [_outcome(partial(pull_part, workspace, name))],
             "uptodate": [lambda task, values, name=name: pull_is_current(workspace, name)],
             # records first: a clean cut short leaves nothing that counts as pulled
             "clean": [(Path.unlink, [layout.pulled_source_record(name), True])]
@@ -154,7 +155,7 @@ def _build_tasks(workspace: Workspace) -> Iterator[dict]:
         yield {
             "name": name,
             "doc": f"build part {name} ({part.plugin})",
-            "actions": [_outcome(lambda name=name: _built(workspace, name))],
+            "actions": [_outcome(partial(_built, workspace, name))],
             "task_dep": [f"pull:{name}"] + [f"build:{dep}" for dep in part.after],
             # the part's key decides, computed when doit asks (after the parts it is after ran)
             "uptodate": [lambda task, values, name=name: build_is_current(workspace, name)],
@@ -182,7 +183,7 @@ def _explain_tasks(workspace: Workspace) -> Iterator[dict]:
         yield {
             "name": name,
             "doc": f"why part {name} would rebuild",
-            "actions": [_outcome(lambda name=name: _explained(workspace, name))],
+            "actions": [_outcome(partial(_explained, workspace, name))],
         }
 
 
@@ -225,7 +226,8 @@ def _stage_task(workspace: Workspace) -> dict:
 
 def _staged(workspace: Workspace) -> str:
     count = stage_parts(workspace, lambda part: restore_written_through(workspace, part))
-    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {shown(Layout(workspace.build_root).stage)}"
+    where = shown(Layout(workspace.build_root).stage)
+    return f"stage: {_entries(count)} from {len(workspace.parts)} parts in {where}"
 
 
 def _prime_task(workspace: Workspace) -> dict:
@@ -277,7 +279,8 @@ def _pack_task(workspace: Workspace) -> dict:
 def _verify_task(workspace: Workspace, only: str | None) -> dict:
     names = list(workspace.parts) if only is None else [only] if only in workspace.parts else []
     return {
-        "doc": "build every part again elsewhere, under varied conditions, and compare (part=NAME for one)",
+        "doc": "build every part again elsewhere, under varied conditions, and compare "
+        "(part=NAME for one)",
         "actions": [_outcome(lambda: _verified(workspace, only))],
         "task_dep": [f"build:{name}" for name in names],
         "uptodate": [False],
@@ -286,7 +289,8 @@ def _verify_task(workspace: Workspace, only: str | None) -> dict:
 
 def _lock_task(workspace: Workspace, only: str | None) -> dict:
     return {
-        "doc": "resolve the python parts into parts.lock/pylock.<part>.toml (part=NAME, upgrade=PKG, check=1)",
+        "doc": "resolve the python parts into parts.lock/pylock.<part>.toml "
+        "(part=NAME, upgrade=PKG, check=1)",
         "actions": [_outcome(lambda: _locked(workspace, only))],
         "uptodate": [False],
     }

@@ -66,9 +66,10 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
     except FileNotFoundError:
         raise PullError(
             "build-packages need Debian's dpkg, which this machine lacks",
-            resolution="Install the tools another way and remove build-packages, or build on Debian or Ubuntu.",
+            resolution="Install the tools another way and remove build-packages, "
+            "or build on Debian or Ubuntu.",
         ) from None
-    found = {}
+    found: dict[str, str] = {}
     for line in result.stdout.splitlines():
         name, version, status = (line.split("\t") + ["", ""])[:3]
         if status == "installed":
@@ -86,8 +87,8 @@ def ensure_build_packages(part: Part) -> str | None:
     if os.geteuid() != 0:
         raise PullError(
             f"part {part.name!r}: build-packages not installed: {' '.join(missing)}",
-            resolution=f"Install them (sudo apt-get install {' '.join(missing)}) or run partsmith as root, "
-            "which installs them.",
+            resolution=f"Install them (sudo apt-get install {' '.join(missing)}) "
+            "or run partsmith as root, which installs them.",
         )
     result = subprocess.run(
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
@@ -186,7 +187,7 @@ def _candidates(names: tuple[str, ...]) -> dict[str, tuple[str, str]]:
         )
     except FileNotFoundError:
         return {}
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for block in result.stdout.split("\n\n"):
         fields = dict(
             line.split(": ", 1)
@@ -261,7 +262,8 @@ def load_debs(layout: Layout, part: Part) -> tuple[Deb, ...]:
             or hash_file(deb.path)[0] != deb.sha256
         ):
             raise PullError(
-                f"part {part.name!r}: stage-package {deb.file} is missing or changed since it was pulled",
+                f"part {part.name!r}: stage-package {deb.file} "
+                "is missing or changed since it was pulled",
                 resolution=f"Run `doit clean pull:{part.name}`, then run again.",
             )
     return debs

@@ -73,8 +73,8 @@ def copy_entry(source: str, target: str, entry: Entry) -> None:
     if not said_copies:
         said_copies.add(folder)
         print(
-            f"partsmith: {folder} cannot link to the parts' install folders (another file system?): "
-            "files are copied"
+            f"partsmith: {folder} cannot link to the parts' install folders "
+            "(another file system?): files are copied"
         )
     mtime = os.stat(source).st_mtime
     if (

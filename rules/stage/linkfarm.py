@@ -100,10 +100,12 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
     they conflict); returns the number of entries."""
     root = str(dest)
     summary, found = read_summary(dest), found_intact.pop(root, None)
-    checked = found is not None and summary is not None and found[0] == summary[0]
-    records = found[1] if checked else (read_records(records_folder(dest)) if dest.is_dir() else {})
+    if found is not None and summary is not None and found[0] == summary[0]:
+        records, states = found[1], {}  # this process's up-to-date check just found all intact
+    else:
+        records = read_records(records_folder(dest)) if dest.is_dir() else {}
+        states = entry_states(root, records, epoch)
     trusted = summary is not None and dest.is_dir() and set(records) == set(summary[1]["records"])
-    states = {} if checked else entry_states(root, records, epoch)
     sources, repaired = _repaired(root, sources, records, states, repair)
     # what decides each part's Tree, taken before any Tree is read: a build that publishes while
     # this runs leaves a record that differs from its new Tree file, so the next run reads it
@@ -117,7 +119,7 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
         owned = merge(step, contributions)
         summary_path(dest).unlink(missing_ok=True)
         outcome = _replace_all(dest, contributions, owned, seen, epoch)
-    return write_records(dest, outcome, records, summary[1] if trusted else None)
+    return write_records(dest, outcome, records, summary[1] if trusted and summary else None)
 
 
 # -- writes through links --------------------------------------------------------------------------
@@ -302,7 +304,7 @@ def _kept(path: str, plan: _Plan, records: dict[str, PartRecord], states: dict[s
     entry, _, part = new
     row = records[old].claims[path]
     if entry.kind == "dir":
-        return row[0] == "dir"  # a folder is a folder, whichever part placed it
+        return bool(row[0] == "dir")  # a folder is a folder, whichever part placed it
     return (
         part == old
         and records[old].folder == plan.seen[part].folder

@@ -188,7 +188,7 @@ def link_escapes(tree: Tree, link: str) -> bool:
     """Whether the relative symlink `link` of `tree` resolves outside it, following the Tree's
     own links on the way; an absolute link names a path of the system the output runs on and is
     kept as written. Works on the manifest alone, so a capture and a download are judged alike."""
-    pending, resolved, hops = link.split("/"), [], 0
+    pending, resolved, hops = link.split("/"), list[str](), 0
     while pending:
         name = pending.pop(0)
         if name in ("", "."):

@@ -156,7 +156,8 @@ def _check_build_root(
             reader.problem(
                 entry(part_entries[part.name][1], "source")[1],
                 f"parts.{part.name}.source",
-                f"{part.source!r} lies in the build root {root}, where partsmith writes: move it out",
+                f"{part.source!r} lies in the build root {root}, "
+                "where partsmith writes: move it out",
             )
 
 
@@ -166,7 +167,8 @@ def _name(reader: Reader, node: yaml.Node, key: str) -> str | None:
         reader.problem(
             node,
             key,
-            f"{value!r} is not a valid name: use lowercase letters, digits and '-', starting with a letter or digit",
+            f"{value!r} is not a valid name: use lowercase letters, digits and '-', "
+            "starting with a letter or digit",
         )
         return None
     return value

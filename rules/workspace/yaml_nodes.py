@@ -182,7 +182,7 @@ def _key_name(key: yaml.Node) -> object:
     return key.value if isinstance(key, yaml.ScalarNode) else id(key)  # a list key is its own key
 
 
-def entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node]:
+def entry(mapping: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node]:
     return next(
         (k, v) for k, v in mapping.value if isinstance(k, yaml.ScalarNode) and k.value == key
     )
