@@ -14,7 +14,16 @@ from pathlib import Path
 
 from rules.core import PartsmithError, Progress, action_lock, cores_per_task, digest, write_atomic
 from rules.pull import needs_source_pull, pull_source, source_is_current
-from rules.python import Lock, differences, dumps, load, lock_inputs, lock_path, normalized, resolve
+from rules.python import (
+    Lock,
+    differences,
+    dumps,
+    load,
+    lock_inputs,
+    lock_path,
+    normalized,
+    resolve_lock,
+)
 from rules.workspace import Layout, Workspace
 
 from .errors import CommandError
@@ -85,7 +94,7 @@ def _resolved(workspace: Workspace, wanted: Wanted, upgrade: str | None) -> Lock
         progress = Progress(f"lock:{wanted.part}")
         progress.phase("resolving")
         try:
-            return resolve(workspace, wanted.part, wanted.previous, upgrade, keep_open=(fd,))
+            return resolve_lock(workspace, wanted.part, wanted.previous, upgrade, keep_open=(fd,))
         finally:
             progress.clear()
 

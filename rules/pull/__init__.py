@@ -11,11 +11,12 @@ from .debian_packages import (
     installed_versions,
     load_debs,
 )
-from .errors import PullError
+from .errors import PullError, Unreachable
 from .pulled_source import needs_source_pull, pull_source, pulled_source_record, source_is_current
 
 __all__ = [
     "PullError",
+    "Unreachable",
     "build_packages_record",
     "debs_are_current",
     "debs_record",

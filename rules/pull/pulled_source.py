@@ -22,6 +22,7 @@ from rules.core import action_lock, digest, swap_in, write_atomic
 from rules.workspace import Layout, Part, Workspace
 
 from . import source_fetch as fetch
+from .errors import Unreachable
 
 
 def needs_source_pull(part: Part) -> bool:
@@ -40,7 +41,7 @@ def source_is_current(workspace: Workspace, name: str) -> bool:
     try:
         current: bool = previous["record"] == digest(_record(workspace, name))
         return current
-    except fetch.Unreachable as err:
+    except Unreachable as err:
         print(
             f"partsmith: warning: {err.brief}; "
             f"building the source fetched before ({previous['resolved'][:12]})"
@@ -114,7 +115,7 @@ def _record(workspace: Workspace, name: str) -> dict:
         record["fetch"] = {
             **part.fetch.config(),
             "url": part.fetch.url,
-            "resolved": fetch.resolve(part),
+            "resolved": fetch.resolve_ref(part),
         }
     elif (local := workspace.local_source(part)) is not None:
         record["source"] = folder_digest(workspace, local)

@@ -16,16 +16,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from rules.core import BuildError
 from rules.workspace import Part
 
-from .errors import PullError
+from .errors import PullError, Unreachable
 
 TIMEOUT = 120
-
-
-class Unreachable(BuildError):
-    """The repository or archive could not be reached."""
 
 
 def _git_env(home: str) -> dict[str, str]:
@@ -66,7 +61,7 @@ def _git(args: list[str], part: str, cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def resolve(part: Part) -> str:
+def resolve_ref(part: Part) -> str:
     """What the part's source names now: a git commit id, or an archive's checksum."""
     fetch = part.fetch
     assert fetch is not None
@@ -117,7 +112,7 @@ def fetch_into(part: Part, dest: Path) -> str:
     assert part.fetch is not None
     if part.fetch.kind == "git":
         return _git_fetch(part, dest)
-    resolved = resolve(part)
+    resolved = resolve_ref(part)
     _tar_fetch(part, dest)
     return resolved
 
@@ -125,7 +120,7 @@ def fetch_into(part: Part, dest: Path) -> str:
 def _git_fetch(part: Part, dest: Path) -> str:
     fetch = part.fetch
     assert fetch is not None  # fetch_into checked it
-    commit = resolve(part)
+    commit = resolve_ref(part)
     args = ["clone", "--quiet", "--no-checkout"]
     if fetch.depth and not fetch.commit:
         args += ["--depth", str(fetch.depth)]

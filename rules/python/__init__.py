@@ -7,7 +7,7 @@ from .pylock import Lock, differences, dumps, load, lock_path, normalized
 from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
 from .requirements import has_project
-from .resolution import lock_inputs, resolve
+from .resolution import lock_inputs, resolve_lock
 from .uv import uv_base, uv_command
 from .venv_fixes import PYTHON_VENV
 
@@ -26,7 +26,7 @@ __all__ = [
     "normalized",
     "pull_python",
     "python_pull_is_current",
-    "resolve",
+    "resolve_lock",
     "toolchain_record",
     "uv_base",
     "uv_command",

@@ -36,7 +36,7 @@ from .locked_downloads import ensure_in_store
 from .pylock import Lock, LockedPackage, differences, load, lock_path
 from .records import pull_record
 from .requirements import declaration_files
-from .resolution import lock_inputs, resolve
+from .resolution import lock_inputs, resolve_lock
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _resolved_and_fetched(
     """The part's pulled folder made here: resolved first when no lock is committed."""
     if lock is None:
         progress.phase("resolving")
-        lock = resolve(workspace, name, keep_open=(fd,), step="pull")
+        lock = resolve_lock(workspace, name, keep_open=(fd,), step="pull")
     fetched = _fetched(workspace, name, lock, store, (fd,), progress)
     note = (
         f"{fetched} file{'s' * (fetched != 1)} downloaded, the rest from the store"

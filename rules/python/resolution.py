@@ -84,7 +84,7 @@ def lock_inputs(workspace: Workspace, name: str) -> dict:
     }
 
 
-def resolve(
+def resolve_lock(
     workspace: Workspace,
     name: str,
     previous: Lock | None = None,

@@ -45,7 +45,9 @@ def uses_grammar(node: yaml.Node) -> bool:
     return isinstance(node, yaml.SequenceNode) and any(_is_statement(item) for item in node.value)
 
 
-def resolve(reader: Reader, node: yaml.Node, key: str, arch: str, shape: Shape) -> yaml.Node | None:
+def resolve_grammar(
+    reader: Reader, node: yaml.Node, key: str, arch: str, shape: Shape
+) -> yaml.Node | None:
     """The value `node` stands for on `arch`: a list node of the values that apply, or for
     `one`, the one value (None: none applies, as if the key were not written)."""
     values = _values(reader, node, key, arch, live=True)

@@ -212,7 +212,9 @@ def _grammar_resolved(reader: Reader, entries: Entries, key: str) -> Entries:
         key_node, node = entries[part_key.name]
         if not grammar.uses_grammar(node):
             continue
-        value = grammar.resolve(reader, node, f"{key}.{part_key.name}", DEB_ARCH, part_key.grammar)
+        value = grammar.resolve_grammar(
+            reader, node, f"{key}.{part_key.name}", DEB_ARCH, part_key.grammar
+        )
         if value is None:
             del resolved[part_key.name]
         else:
