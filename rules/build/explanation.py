@@ -37,7 +37,7 @@ def explain(workspace: Workspace, name: str) -> str:
         return "\n".join([f"explain:{name}: up to date" + (" for now:" if first else ""), *first])
     cached = Store(cache_root()).result_path(key).is_file()
     then = "restore it from the cache" if cached else "build it"
-    changes = differences(previous["record"], record, previous.get("source", {}), manifest)
+    changes = record_differences(previous["record"], record, previous.get("source", {}), manifest)
     return "\n".join(
         [
             f"explain:{name}: inputs changed since the last build; the next run will {then}:",
@@ -64,7 +64,7 @@ def _first(workspace: Workspace, name: str) -> list[str]:
     return lines
 
 
-def differences(old: dict, new: dict, old_source: dict, new_source: dict) -> list[str]:
+def record_differences(old: dict, new: dict, old_source: dict, new_source: dict) -> list[str]:
     changes: list[str] = []
     for field in (
         "rules-version",

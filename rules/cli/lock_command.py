@@ -16,9 +16,9 @@ from rules.core import PartsmithError, Progress, action_lock, cores_per_task, di
 from rules.pull import needs_source_pull, pull_source, source_is_current
 from rules.python import (
     Lock,
-    differences,
     dumps,
     load,
+    lock_differences,
     lock_inputs,
     lock_path,
     normalized,
@@ -118,7 +118,7 @@ def check(workspace: Workspace, only: str | None = None) -> str:
         if not path.is_file():
             stale.append(f"{name}: no lock ({shown(path)})")
             continue
-        changed = differences(load(path).inputs, lock_inputs(workspace, name))
+        changed = lock_differences(load(path).inputs, lock_inputs(workspace, name))
         stale += [f"{name}: {line}" for line in changed]
     if stale:
         raise CommandError(

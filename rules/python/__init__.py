@@ -3,7 +3,7 @@ for, locked downloads into the store, sdists built into wheels, the python pull,
 """
 
 from .errors import PythonError
-from .pylock import Lock, differences, dumps, load, lock_path, normalized
+from .pylock import Lock, dumps, load, lock_differences, lock_path, normalized
 from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
 from .requirements import has_project
@@ -16,11 +16,11 @@ __all__ = [
     "PYTHON_VENV",
     "Pulled",
     "PythonError",
-    "differences",
     "dumps",
     "has_project",
     "load",
     "load_pulled",
+    "lock_differences",
     "lock_inputs",
     "lock_path",
     "normalized",

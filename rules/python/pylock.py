@@ -226,7 +226,7 @@ def _bad(path: Path, message: str) -> PythonError:
 # -- comparing -------------------------------------------------------------------------------------
 
 
-def differences(locked: dict, current: dict) -> list[str]:
+def lock_differences(locked: dict, current: dict) -> list[str]:
     """How the inputs a lock was resolved from differ from the part's: one line each."""
     lines = []
     for key in sorted(set(locked) | set(current)):

@@ -33,7 +33,7 @@ from rules.workspace import Layout, Workspace
 from . import sdists
 from .errors import PythonError
 from .locked_downloads import ensure_in_store
-from .pylock import Lock, LockedPackage, differences, load, lock_path
+from .pylock import Lock, LockedPackage, load, lock_differences, lock_path
 from .records import pull_record
 from .requirements import declaration_files
 from .resolution import lock_inputs, resolve_lock
@@ -64,7 +64,7 @@ def committed_lock(workspace: Workspace, name: str) -> Lock | None:
     if not path.is_file():
         return None
     lock = load(path)
-    changed = differences(lock.inputs, lock_inputs(workspace, name))
+    changed = lock_differences(lock.inputs, lock_inputs(workspace, name))
     if changed:
         raise PythonError(
             f"part {name!r}: {path} does not match the part any more",
