@@ -174,36 +174,44 @@ def dump_figures(top: Path, parts: int, files: int, rounds: int) -> None:
     total = parts * files
     print(f"{parts} dump parts x {files} files ({total} files), medians of {rounds}:")
     print(
-        f"  floor      {floor:7.3f} s  (doit start-up {doit_floor:.3f} s + lstat walk {walk_floor:.3f} s)"
+        f"  floor      {floor:7.3f} s  "
+        f"(doit start-up {doit_floor:.3f} s + lstat walk {walk_floor:.3f} s)"
     )
     print(f"  no-op      {noop:7.3f} s  {noop / floor:5.2f}x floor          (target <= 1.2x)")
     print(f"  one edit   {edit:7.3f} s  {edit / noop:5.2f}x no-op          (target <= 1.5x)")
     print(
-        f"  cold       {cold:7.3f} s  {cold / copy:5.2f}x cp -a sources  (target <= 1.5x; cp -a {copy:.3f} s)"
+        f"  cold       {cold:7.3f} s  {cold / copy:5.2f}x cp -a sources  "
+        f"(target <= 1.5x; cp -a {copy:.3f} s)"
     )
     print(
-        f"  restore    {restored:7.3f} s  {restored / copy_installs:5.2f}x cp -a installs (target <= 1.1x; "
+        f"  restore    {restored:7.3f} s  {restored / copy_installs:5.2f}x cp -a installs "
+        f"(target <= 1.1x; "
         f"cp -a {copy_installs:.3f} s) = {restored / cold:.3f}x cold"
     )
     print(
-        f"  restage    {restaged:7.3f} s  {restaged / link_installs:5.2f}x cp -al installs (target <= 2x; "
+        f"  restage    {restaged:7.3f} s  {restaged / link_installs:5.2f}x cp -al installs "
+        f"(target <= 2x; "
         f"cp -al {link_installs:.3f} s)"
     )
     print("the work each figure cannot skip, measured in this run (ratios against it):")
     print(
-        f"  no-op      floor + one lstat per staged entry ({stage_walk:.3f} s) = {checked:.3f} s: {noop / checked:5.2f}x"
+        f"  no-op      floor + one lstat per staged entry ({stage_walk:.3f} s) = {checked:.3f} s: "
+        f"{noop / checked:5.2f}x"
     )
     print(
-        f"  cold       start-up + hash the sources ({hashing:.3f} s) + cp -a twice (install, store) + cp -al (stage) "
+        f"  cold       start-up + hash the sources ({hashing:.3f} s) "
+        f"+ cp -a twice (install, store) + cp -al (stage) "
         f"= {doit_floor + hashing + 2 * copy + link_installs:.3f} s: "
         f"{cold / (doit_floor + hashing + 2 * copy + link_installs):5.2f}x"
     )
     print(
-        f"  restore    floor + cp -a installs + cp -al installs = {floor + copy_installs + link_installs:.3f} s: "
+        f"  restore    floor + cp -a installs + cp -al installs = "
+        f"{floor + copy_installs + link_installs:.3f} s: "
         f"{restored / (floor + copy_installs + link_installs):5.2f}x"
     )
     print(
-        f"  restage    floor + cp -al installs = {floor + link_installs:.3f} s: {restaged / (floor + link_installs):5.2f}x"
+        f"  restage    floor + cp -al installs = {floor + link_installs:.3f} s: "
+        f"{restaged / (floor + link_installs):5.2f}x"
     )
 
 
@@ -227,7 +235,8 @@ def python_figures(top: Path, rounds: int) -> None:
     )
     # each part its own build-environment: four builds to run, not one result shared by four
     text = f"name: py\npython: {{index-url: none, find-links: [{wheels}]}}\nparts:\n" + "".join(
-        f"  p{n}: {{plugin: python, python-packages: [{', '.join(PINS)}], build-environment: [{{N: '{n}'}}]}}\n"
+        f"  p{n}: {{plugin: python, python-packages: [{', '.join(PINS)}], "
+        f"build-environment: [{{N: '{n}'}}]}}\n"
         for n in range(4)
     )
     runs: dict[str, list[float]] = {"-n 1 cold": [], "-n 2 cold": [], "restore": []}

@@ -5,7 +5,8 @@ Run as a script: `.venv/bin/python tests/bench/python_v2.py [--rounds 3] [--quic
 dodo.py and rules/); to measure a commit while the working tree is being edited, run a copy of
 this file inside `git archive <commit>` unpacked on tmpfs, with `--git` naming the repository the
 old commit comes from. Every figure is set against a floor measured in the same run, as medians;
-everything runs on tmpfs (/dev/shm/partsmith-bench-v2-*, removed at the end; --keep leaves it). The wheelhouses are downloaded once (`pip download`, from PyPI) into
+everything runs on tmpfs (/dev/shm/partsmith-bench-v2-*, removed at the end; --keep leaves it).
+The wheelhouses are downloaded once (`pip download`, from PyPI) into
 ~/.cache/partsmith-bench (or $XDG_CACHE_HOME/partsmith-bench) and copied to tmpfs each run, so a
 rerun reaches the network only where a figure says so (1 and 6). The caller's PIP_*/UV_*
 variables and pip.conf are kept from every command (partsmith's own actions drop them anyway).
@@ -438,10 +439,11 @@ def figure2(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
     one, two = median(times[1]), median(times[2])
     # each round runs both back to back: the median of the rounds' differences is less moved by
     # the machine's other load than the difference of the medians (both printed)
-    deltas = [b - a for a, b in zip(times[1], times[2])]
+    deltas = [b - a for a, b in zip(times[1], times[2], strict=False)]
     delta = median(deltas)
     print(
-        f"  2 one part {shown(times[1])}  two parts {shown(times[2])}  differences {shown(deltas)}; "
+        f"  2 one part {shown(times[1])}  two parts {shown(times[2])}  "
+        f"differences {shown(deltas)}; "
         f"difference of the medians {two - one:+.2f} s"
     )
     return [
@@ -504,7 +506,7 @@ def figure3(runner: Runner, rounds: int) -> list[Row]:
         "  3 CPU seconds (user+sys): "
         + "; ".join(f"{k} {shown(v)}" for k, v in cpu.items())
         + "; build/floor cold per round "
-        + shown([b / f for b, f in zip(cpu["build"], cpu["floor cold"])])
+        + shown([b / f for b, f in zip(cpu["build"], cpu["floor cold"], strict=False)])
     )
     cold_stage = m["pull"] + m["build"] + m["stage"]
     return [
@@ -588,7 +590,8 @@ def figure4(runner: Runner, rounds: int, flask: tuple[Path, list[str]]) -> list[
 def figure5(runner: Runner, rounds: int, state: dict) -> list[Row]:
     if "default" not in state:
         raise Failed(
-            "figure 5 pulls from the store figure 1's last new-code stage filled, and figure 1 failed"
+            "figure 5 pulls from the store figure 1's last new-code stage filled, "
+            "and figure 1 failed"
         )
     ws, cache = state["default"]
     pulls = [f"pull:{name}" for name in PYTHON_PARTS]
@@ -650,7 +653,8 @@ def figure6(runner: Runner, rounds: int) -> list[Row]:
             )[0]
         floors.append(total)
     print(
-        f"  6 first lock (cold uv cache, PyPI) {first:.2f} s; warm {shown(times)}; uv pip compile x2 {shown(floors)}"
+        f"  6 first lock (cold uv cache, PyPI) {first:.2f} s; warm {shown(times)}; "
+        f"uv pip compile x2 {shown(floors)}"
     )
     row = ratio_row("6 doit lock, default ws, warm uv cache", median(times), median(floors), None)
     row.target, row.ok = "<= 2 s", median(times) <= 2
@@ -667,7 +671,8 @@ def table(rows: list[Row]) -> str:
 
     width = max(len(r.figure) for r in rows)
     lines = [
-        f"{'figure':{width}s}  {'partsmith':>10s}  {'floor':>10s}  {'ratio/figure':>18s}  {'target':>14s}",
+        f"{'figure':{width}s}  {'partsmith':>10s}  {'floor':>10s}  "
+        f"{'ratio/figure':>18s}  {'target':>14s}",
         "-" * (width + 62),
     ]
     for r in rows:
@@ -740,7 +745,8 @@ def main() -> None:
             remove(work)
     print()
     print(
-        f"medians; figures 1: {options.rounds} rounds, 3: {options.large_rounds}, 2/4/5/6: {options.quick_rounds}; "
+        f"medians; figures 1: {options.rounds} rounds, 3: {options.large_rounds}, "
+        f"2/4/5/6: {options.quick_rounds}; "
         f"{time.perf_counter() - started:.0f} s in all"
     )
     print(table(rows))

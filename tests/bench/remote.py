@@ -18,7 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from nginx import Nginx, free_port  # noqa: E402
+from helpers.nginx import Nginx, free_port  # noqa: E402
 
 
 def stage(checkout: Path, cache: Path, remote: str | None = None, upload: bool = False) -> float:

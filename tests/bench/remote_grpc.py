@@ -2,8 +2,9 @@
 against the same restore from a real nginx (Bazel's HTTP protocol) and from the local store, in
 the same run.
 
-Run as a script: `.venv/bin/python tests/bench/remote_grpc.py [rounds]` (needs Debian's nginx; BuildGrid's
-venv is made on first use, as the tests do; the cold builds pull from PyPI). Prints medians and ratios.
+Run as a script: `.venv/bin/python tests/bench/remote_grpc.py [rounds]` (needs Debian's nginx;
+BuildGrid's venv is made on first use, as the tests do; the cold builds pull from PyPI). Prints
+medians and ratios.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent), str(BENCH.parents[1])]
-from buildgrid import BuildGrid  # noqa: E402
-from nginx import Nginx, free_port  # noqa: E402
+from helpers.buildgrid import BuildGrid  # noqa: E402
+from helpers.nginx import Nginx, free_port  # noqa: E402
 from remote import checkout, stage  # noqa: E402  (tests/bench/remote.py)
 
 
@@ -53,10 +54,12 @@ def main() -> None:
     print(f"  cold build              {cold:6.2f} s")
     print(f"  restore, local store    {local_median:6.2f} s  {local_median / cold:.3f}x cold")
     print(
-        f"  restore, nginx (HTTP)   {http_median:6.2f} s  {http_median / local_median:.2f}x the local restore"
+        f"  restore, nginx (HTTP)   {http_median:6.2f} s  "
+        f"{http_median / local_median:.2f}x the local restore"
     )
     print(
-        f"  restore, BuildGrid gRPC {grpc_median:6.2f} s  {grpc_median / local_median:.2f}x the local restore, "
+        f"  restore, BuildGrid gRPC {grpc_median:6.2f} s  "
+        f"{grpc_median / local_median:.2f}x the local restore, "
         f"{grpc_median / http_median:.2f}x nginx"
     )
 

@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[2]))
 from rules.cache.store import Store
 from rules.core.files import remove_tree
-from rules.tree.tree import capture, materialize
+from rules.tree.tree import capture
+from rules.tree.writing import materialize
 
 base = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 src = base / "src"

@@ -1,0 +1,2 @@
+"""Tests of rules/build/ (pytest's default norecursedirs skips folders named `build`: pyproject.toml
+sets norecursedirs without it)."""

@@ -1,0 +1,47 @@
+"""What each plugin's default build runs."""
+
+from helpers.workspaces import make_workspace
+
+from rules.workspace.loader import load_workspace
+
+
+def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
+    from pathlib import Path as P
+
+    from rules.build.plugins import default_build
+    from rules.build.plugins.context import BuildContext
+    from rules.python.python_pull import Pulled, Wheel
+
+    workspace = load_workspace(
+        make_workspace(
+            tmp_path,
+            """\
+        name: w
+        parts:
+          app: {plugin: python, source: app}
+        """,
+            {"app/pyproject.toml": "[project]\nname = 'app'\n"},
+        )
+    )
+    pulled = Pulled(
+        P("/pulled"),
+        (
+            Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
+            Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64),
+        ),
+        (),
+    )
+    context = BuildContext(P("/usr/bin/python3.11"), ("/uv", "--no-config"), pulled, project=True)
+    assert default_build(workspace.parts["app"], context) == (
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL "
+        "UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
+        "mkdir -p ../inputs/wheels ../inputs/build-wheels",
+        '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
+        "echo 'partsmith: building the project'",
+        "/uv --no-config build --wheel -q --python /usr/bin/python3.11 --offline --no-index "
+        "--find-links ../inputs/build-wheels --out-dir ../dist .",
+        "echo 'partsmith: installing 3 wheels'",
+        '/uv --no-config pip install -q --python "$CRAFT_PART_INSTALL/bin/python" --offline '
+        "--no-index --link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 "
+        "../dist/*.whl",
+    )

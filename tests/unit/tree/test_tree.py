@@ -1,0 +1,114 @@
+import os
+import stat
+
+import pytest
+
+from rules.tree.tree import Entry, capture, from_json, to_json, tree_digest
+from rules.tree.writing import materialize
+
+EPOCH = 1591640328
+
+
+def test_capture_lists_every_entry_with_digest_size_mode_and_link(tmp_path):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "tool").write_text("#!/bin/sh\necho hi\n")
+    os.chmod(tmp_path / "bin" / "tool", 0o700)
+    (tmp_path / "data.txt").write_bytes(b"abc")
+    os.symlink("bin/tool", tmp_path / "link")
+
+    tree = capture(tmp_path, EPOCH).tree
+
+    assert tree["bin"] == Entry("dir")
+    assert tree["data.txt"] == Entry(
+        "file", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3, False
+    )
+    assert tree["bin/tool"].executable and tree["bin/tool"].size == 18
+    assert tree["link"] == Entry("symlink", target="bin/tool")
+    assert set(tree) == {"bin", "bin/tool", "data.txt", "link"}
+
+
+def test_capture_normalizes_modes_and_mtimes(tmp_path):
+    (tmp_path / "d").mkdir(mode=0o700)
+    (tmp_path / "d" / "secret").write_text("x")
+    os.chmod(tmp_path / "d" / "secret", 0o600)
+    (tmp_path / "run").write_text("x")
+    os.chmod(tmp_path / "run", 0o744)
+
+    capture(tmp_path, EPOCH)
+
+    assert stat.S_IMODE(os.stat(tmp_path / "d").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(tmp_path / "d" / "secret").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == 0o755
+    for path in (tmp_path, tmp_path / "d", tmp_path / "d" / "secret", tmp_path / "run"):
+        assert os.stat(path).st_mtime == EPOCH
+
+
+def test_capture_never_follows_symlinks_out_of_the_tree(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "big").write_text("not ours")
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(str(outside), root / "abs")
+    os.symlink("../outside", root / "rel")
+
+    result = capture(root, EPOCH)
+
+    assert set(result.tree) == {"abs", "rel"}
+    assert result.escaping_links == ["rel -> ../outside"]  # absolute links name the target system
+    assert os.stat(outside / "big").st_mtime != EPOCH
+
+
+def test_capture_finds_the_forbidden_path_even_across_read_chunks(tmp_path):
+    needle = b"/sandbox/part-a"
+    (tmp_path / "clean").write_bytes(b"x" * 100)
+    # place the needle across the 1 MiB chunk boundary
+    (tmp_path / "leaky").write_bytes(b"y" * ((1 << 20) - 5) + needle + b"z")
+    os.symlink("/sandbox/part-a/lib", tmp_path / "link")
+
+    result = capture(tmp_path, EPOCH, (needle,))
+
+    assert result.leaks == ["leaky"]
+    assert result.escaping_links == ["link -> /sandbox/part-a/lib"]
+
+
+def test_manifest_round_trips_and_digest_ignores_insertion_order():
+    tree = {
+        "b": Entry("file", "00" * 32, 1, True),
+        "a": Entry("dir"),
+        "a/l": Entry("symlink", target="../b"),
+    }
+    again = dict(reversed(list(tree.items())))
+    assert from_json(to_json(tree)) == tree
+    assert tree_digest(tree) == tree_digest(again)
+    assert tree_digest(tree) != tree_digest({**tree, "b": Entry("file", "00" * 32, 1, False)})
+
+
+def test_materialize_recreates_the_captured_tree(tmp_path):
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "d" / "f").write_text("hello")
+    os.symlink("d/f", src / "l")
+    tree = capture(src, EPOCH).tree
+
+    old_umask = os.umask(0o077)
+    try:
+        materialize({path: (entry, src) for path, entry in tree.items()}, tmp_path / "out", EPOCH)
+    finally:
+        os.umask(old_umask)
+
+    assert capture(tmp_path / "out", EPOCH).tree == tree
+    assert stat.S_IMODE(os.stat(tmp_path / "out").st_mode) == 0o755
+    assert os.stat(tmp_path / "out" / "d").st_mtime == EPOCH
+
+
+@pytest.mark.parametrize(
+    "path", ["/abs", "a//b", "a/", "./a", "a/./b", "../x", "a/..", "", ".", "a\0b"]
+)
+def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
+    from rules.cache.store import check_tree
+
+    good = {"a": Entry("dir"), "a/b": Entry("file", "00" * 32, 1)}
+    check_tree(good)
+    with pytest.raises(ValueError):
+        check_tree({**good, path: Entry("file", "00" * 32, 1)})
