@@ -95,3 +95,10 @@ def test_a_step_with_network_reaches_the_host(tmp_path, monkeypatch, server):
     monkeypatch.setattr(action, "namespace_command", lambda: ())
     assert action.execute(_step(tmp_path, network=True), _download(port)) == 0
     assert hits == ["/"]
+
+
+def test_a_failure_that_is_not_about_the_network_gets_no_hint(tmp_path):
+    step = _step(tmp_path, network=False)
+    with pytest.raises(action.ActionError) as failed:
+        step.run("echo 'no such file' >&2; exit 3")
+    assert offline.HINT not in failed.value.resolution

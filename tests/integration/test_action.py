@@ -1,4 +1,4 @@
-"""run_action: a part's script in its sandbox, with nothing but the fixed environment."""
+"""run_action: a part's script run by bash in its sandbox, with only the fixed environment."""
 
 import dataclasses
 import os
