@@ -33,7 +33,7 @@ from rules.workspace import Layout, Workspace
 from . import sdists
 from .errors import PythonError
 from .locked_downloads import ensure_in_store
-from .pylock import Lock, LockedPackage, load, lock_differences, lock_path
+from .pylock import Lock, LockedFile, LockedPackage, load, lock_differences, lock_path
 from .records import pull_record
 from .requirements import declaration_files
 from .resolution import lock_inputs, resolve_lock
@@ -165,21 +165,53 @@ def _fetched(
     layout = Layout(workspace.build_root)
     out = layout.part_dir(name) / "pulled.new"
     remove_tree(out)
+    locked = {p.file.sha256: p.file for p in (*lock.packages, *lock.build)}
     for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)):
         (out / sub).mkdir(parents=True)
         for wheel in group:
-            if (
-                copy_checked(store.blob(wheel.sha256), out / sub / wheel.file, 0o644)
-                != wheel.sha256
-            ):
-                store.blob(wheel.sha256).unlink()
-                raise PythonError(
-                    f"part {name!r}: the store's copy of {wheel.file} was damaged and is removed",
-                    resolution="Run again: it is fetched again.",
-                )
+            copy = _StoreCopy(store, wheel, out / sub / wheel.file, name)
+            fetched += copy.lay_out(locked.get(wheel.sha256), folder, progress)
     _publish(out, Pulled(layout.pulled(name), wheels, build_wheels))
     progress.clear()
     return fetched
+
+
+@dataclass(frozen=True)
+class _StoreCopy:
+    """One wheel of the store copied into the part's pulled folder, checked as it is copied."""
+
+    store: Store
+    wheel: Wheel
+    target: Path
+    part: str
+
+    def lay_out(self, locked: LockedFile | None, lock_folder: Path, progress: Progress) -> int:
+        """Copy the wheel; a damaged store copy of a locked file is fetched again (pull knows its
+        URL and sha256): returns how many files that fetched."""
+        if self._copied():
+            return 0
+        if locked is None:  # a wheel built from an sdist: the next pull builds it again
+            raise PythonError(
+                f"part {self.part!r}: the store's copy of {self.wheel.file} was damaged and is "
+                "removed",
+                resolution="Run again: it is built again.",
+            )
+        ensure_in_store(self.store, [locked], lock_folder, progress)
+        if not self._copied():
+            raise PythonError(
+                f"part {self.part!r}: the store's copy of {self.wheel.file} is damaged again "
+                "after it was fetched again",
+                resolution=f"Check the disk holding {self.store.root}.",
+            )
+        return 1
+
+    def _copied(self) -> bool:
+        blob = self.store.blob(self.wheel.sha256)
+        if copy_checked(blob, self.target, 0o644) == self.wheel.sha256:
+            return True
+        self.target.unlink()
+        blob.unlink()
+        return False
 
 
 def _wheel(

@@ -606,6 +606,23 @@ def test_each_locked_file_is_downloaded_once_for_every_part_and_workspace(tmp_pa
         assert "every file from the store" in again.stdout or "restored" in again.stdout
 
 
+def test_a_damaged_store_copy_of_a_locked_wheel_is_fetched_again_in_the_same_run(workspace):
+    """pull knows each locked file's URL and sha256: a damaged store copy is fetched again and
+    the run goes on, as a damaged build blob is simply rebuilt."""
+    ok(run(workspace, "lock"))
+    ok(run(workspace, "stage"))
+    wheel = workspace.parent / "wheels" / "gamma-3.0-py3-none-any.whl"
+    blob = Path(os.environ["PARTSMITH_CACHE_DIR"], "cas", sha256(wheel)[:2], sha256(wheel))
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"not a wheel any more")
+    shutil.rmtree(workspace.parent / "build")
+    shutil.rmtree(Path(os.environ["PARTSMITH_CACHE_DIR"], "ac"))  # the pulls must run again
+    result = ok(run(workspace, "stage"))
+    assert blob.read_bytes() == wheel.read_bytes()
+    assert re.findall(r"; (\d+) files? downloaded", result.stdout) == ["1"]
+    assert "gamma==3.0" in pulled_pins(workspace, "first")
+
+
 # -- building the part's own project ---------------------------------------------------------------
 
 
