@@ -8,6 +8,7 @@ file:line and the dotted key, so a user fixes a broken file in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -39,7 +40,7 @@ __all__ = [
 MIN_SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
 MAX_SOURCE_DATE_EPOCH = 4294967295  # 2106-02-07: the largest time every archive format can hold
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
-TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", "parts")
+TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", "build-packages", "parts")
 
 
 def load_workspace(path: Path) -> Workspace:
@@ -76,6 +77,7 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
     )
     name, epoch, build_root, python = _top_values(reader, root, entries)
     parts, part_entries = _parts(reader, entries)
+    parts = _with_project_packages(reader, entries, parts)
     folder = Path(os.path.realpath(reader.top / (build_root or "build")))
     _check_build_root(
         reader,
@@ -118,6 +120,24 @@ def _top_values(
         or PythonSettings()
     )
     return name, epoch, build_root, python
+
+
+def _with_project_packages(
+    reader: Reader, entries: Entries, parts: dict[str, Part]
+) -> dict[str, Part]:
+    """The top-level `build-packages` (snapcraft's project-level key) go into every part's: each
+    pull checks (as root: installs) them, and their versions are in each build key."""
+    project = reader.optional(
+        entries, "build-packages", lambda n, k: partkeys.read_debs(reader, n, k), "build-packages"
+    )
+    if not project:
+        return parts
+    return {
+        name: dataclasses.replace(
+            part, build_packages=tuple(dict.fromkeys((*project, *part.build_packages)))
+        )
+        for name, part in parts.items()
+    }
 
 
 def _adopt_info(

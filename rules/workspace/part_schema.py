@@ -88,7 +88,7 @@ def _environment(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, 
     return tuple(pairs)
 
 
-def _debs(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+def read_debs(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     items = reader.string_list(node, key)
     for item, value in items:
         if not DEB_NAME.fullmatch(value):
@@ -147,8 +147,8 @@ KEYS: tuple[PartKey, ...] = (
         if name != "python-packages"
     ),
     PartKey("build-environment", _environment),
-    PartKey("build-packages", _debs, grammar="list"),
-    PartKey("stage-packages", _debs, grammar="list"),
+    PartKey("build-packages", read_debs, grammar="list"),
+    PartKey("stage-packages", read_debs, grammar="list"),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
     PartKey("override-pull", Reader.string),

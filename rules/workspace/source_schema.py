@@ -165,6 +165,8 @@ def _commit(reader: Reader, node: yaml.Node, key: str) -> str | None:
 
 def _local(reader: Reader, node: yaml.Node, key: str) -> str | None:
     """A folder inside the project, also once symbolic links are followed."""
+    if is_string(node) and "://" in node.value:
+        return None  # a URL whose type is unknown: _source_type said to set source-type
     value = reader.relative_path(node, key)
     if value is None:
         return None

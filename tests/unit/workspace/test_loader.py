@@ -959,3 +959,20 @@ def test_workspace_file_that_is_not_utf8(tmp_path):
         load_workspace(path)
     assert not isinstance(info.value, WorkspaceError)
     assert "cannot read workspace file" in info.value.brief
+
+
+def test_a_url_of_unknown_type_is_one_problem_naming_it_as_written(tmp_path):
+    problem = only_problem(
+        tmp_path,
+        """
+        name: demo
+        parts:
+          a:
+            plugin: dump
+            source: https://github.com/foo/bar
+        """,
+    )
+    assert (problem.line, problem.key) == (5, "parts.a.source")
+    assert problem.message == (
+        "cannot tell what 'https://github.com/foo/bar' is: set source-type: git or tar"
+    )

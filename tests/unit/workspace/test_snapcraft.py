@@ -138,3 +138,28 @@ def test_a_tar_source_that_is_not_a_file_is_named_at_load(tmp_path):
         "parts.a.source",
         5,
     ) and "is not an archive file" in problem.message
+
+
+def test_project_level_build_packages_go_into_every_part(tmp_path):
+    from rules.workspace.loader import load_workspace
+
+    path = snap_project(
+        tmp_path / "proj",
+        "name: x\nbase: core22\nbuild-packages: [gcc, make]\nparts:\n"
+        "  a:\n    plugin: nil\n    build-packages: [make, pkg-config]\n"
+        "  b:\n    plugin: nil\n",
+    )
+    workspace = load_workspace(path)
+    assert workspace.parts["a"].build_packages == ("gcc", "make", "pkg-config")
+    assert workspace.parts["b"].build_packages == ("gcc", "make")
+    assert workspace.unused == ()
+
+
+def test_a_bad_project_level_build_package_is_named_where_it_is_written(tmp_path):
+    path = snap_project(
+        tmp_path / "proj",
+        "name: x\nbase: core22\nbuild-packages: ['gcc=12']\nparts:\n  a:\n    plugin: nil\n",
+    )
+    (problem,) = load_problems(path)
+    assert (problem.line, problem.key) == (3, "build-packages")
+    assert "'gcc=12' is not a Debian package name" in problem.message
