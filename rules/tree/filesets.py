@@ -62,10 +62,9 @@ def organize(install: Path, mapping: tuple[tuple[str, str], ...], part: str) -> 
         folder = install / target
         # a glob may match the target folder itself: that is not a move
         found = [rel for rel in found if not (into_folder and install / rel == folder)]
-        if not found:
-            _organize_error(
-                part, f"nothing matches {source!r} in the part's install folder", install
-            )
+        if not found:  # craft-parts ignores it too: real projects list what only some builds make
+            print(f"part {part!r}: organize: nothing matches {source!r}: that entry moves nothing")
+            continue
         if (
             into_folder
             and os.path.lexists(folder)
