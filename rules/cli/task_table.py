@@ -24,6 +24,7 @@ from rules.action import interpreter
 from rules.build import (
     build_is_current,
     build_part,
+    explain,
     needs_pull,
     pull_is_current,
     pull_part,
@@ -183,7 +184,7 @@ def _explain_tasks(workspace: Workspace) -> Iterator[dict]:
         yield {
             "name": name,
             "doc": f"why part {name} would rebuild",
-            "actions": [_outcome(partial(_explained, workspace, name))],
+            "actions": [_outcome(partial(explain, workspace, name))],
         }
 
 
@@ -304,14 +305,8 @@ def _locked(workspace: Workspace, only: str | None) -> str:
     return locking.lock(workspace, only, get_var("upgrade"))
 
 
-# explain, pack and verify (with tarfile, zipfile, difflib) are imported when their task runs,
-# not on every doit start-up: a no-op `doit stage` should cost little more than doit itself.
-def _explained(workspace: Workspace, name: str) -> str:
-    from rules.build import explain
-
-    return explain(workspace, name)
-
-
+# pack and verify (with tarfile, zipfile, difflib) are imported when their task runs, not on
+# every doit start-up: a no-op `doit stage` should cost little more than doit itself.
 def _packed(workspace: Workspace) -> str:
     from rules.release import pack
 
