@@ -10,7 +10,7 @@ Normalized: members in sorted order (RECORD last), every time SOURCE_DATE_EPOCH,
 from __future__ import annotations
 
 import shlex
-import shutil
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -44,6 +44,7 @@ def built_wheel(
         "source-date-epoch": workspace.source_date_epoch,
         "toolchain": toolchain_record(workspace),
         "index-url": workspace.python.index_url or "",
+        "built": "unpacked at a fixed path, mapped out of what compiles",
     }
     key = digest(record)
     cached = store.get(key)
@@ -70,18 +71,19 @@ def _build(
     prepare_sandbox(sandbox)
     with caller_umask_ignored():
         sandbox.build.mkdir(parents=True)
-        shutil.copyfile(store.blob(package.file.sha256), sandbox.build / package.file.name)
+        tree = _unpacked(store.blob(package.file.sha256), package, sandbox.build, part)
         (sandbox.root / "out").mkdir()
     command = [
         *uv_command(("build", "--wheel"), interpreter(workspace)),
         *index_options(workspace.python),
         "--out-dir",
         "../out",
-        package.file.name,
+        tree,
     ]
     status = execute(
         part_step(workspace, part, sandbox, keep_open, network=True),
-        PIP_VARIABLES + "\n" + shlex.join(command) + ' "${uv_args[@]}"',
+        "\n".join([PIP_VARIABLES, *_mapped_out(sandbox.root), shlex.join(command)])
+        + ' "${uv_args[@]}"',
     )
     wheels = sorted((sandbox.root / "out").glob("*.whl"))
     if status != 0 or len(wheels) != 1:
@@ -98,6 +100,42 @@ def _build(
         if path not in wheels:
             remove_tree(path) if path.is_dir() else path.unlink()
     return sandbox.root / "out"
+
+
+def _unpacked(archive: Path, package: LockedPackage, folder: Path, part: str) -> str:
+    """The sdist unpacked into `folder` (no absolute paths, no links out); returns its tree's
+    name. Built from there, not by uv from a temporary folder of random name, the sources lie at
+    the same path in every build."""
+    name = package.file.name
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as unzip:
+                unzip.extractall(folder)
+        else:
+            with tarfile.open(archive) as untar:
+                untar.extractall(folder, filter="data")
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
+        raise PythonError(
+            f"part {part!r}: package {package.pin}: {name} cannot be unpacked: {err}"
+        ) from None
+    trees = [entry.name for entry in folder.iterdir() if entry.is_dir()]
+    if len(trees) != 1:
+        raise PythonError(
+            f"part {part!r}: package {package.pin}: {name} is not an sdist: "
+            "it holds no single top folder"
+        )
+    return trees[0]
+
+
+def _mapped_out(root: Path) -> list[str]:
+    """Compilers record where they ran (debug information, __FILE__): the sandbox's path is
+    mapped to /build in what C, C++ and Fortran sources compile, as reproducible Debian builds
+    do, after whatever flags the part's build-environment set."""
+    option = shlex.quote(f"-ffile-prefix-map={root}=/build")
+    return [
+        f'export {flags}="${{{flags}:-}} "{option}'
+        for flags in ("CFLAGS", "CXXFLAGS", "FFLAGS", "FCFLAGS")
+    ]
 
 
 def normalize_wheel(path: Path, epoch: int) -> None:

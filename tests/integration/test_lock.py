@@ -735,6 +735,91 @@ def test_an_sdist_only_dependency_is_locked_built_offline_and_reproducible(tmp_p
     assert builds(counter) == 2
 
 
+C_BACKEND = """
+\"\"\"Compiles cext.c with gcc -g as setuptools does (CFLAGS from the environment, the source by its
+absolute path), so the debug information names the folder the sdist was built in.\"\"\"
+import base64, hashlib, os, subprocess, sysconfig, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    module = "cext" + sysconfig.get_config_var("EXT_SUFFIX")
+    include = sysconfig.get_paths()["include"]
+    flags = os.environ.get("CFLAGS", "").split()
+    subprocess.run(["gcc", *flags, "-g", "-O0", "-shared", "-fPIC", f"-I{include}",
+                    os.path.abspath("cext.c"), "-o", module], check=True)
+    files = {module: open(module, "rb").read(),
+             "cext-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: cext\\nVersion: 1.0\\n",
+             "cext-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\n"
+             b"Root-Is-Purelib: false\\nTag: py3-none-any\\n"}
+    name, rows = "cext-1.0-py3-none-any.whl", []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+            sha = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            rows.append(f"{path},sha256={sha},{len(data)}")
+        rows.append("cext-1.0.dist-info/RECORD,,")
+        archive.writestr("cext-1.0.dist-info/RECORD", "\\n".join(rows) + "\\n")
+    return name
+"""
+
+C_MODULE = """#include <Python.h>
+static struct PyModuleDef cext = {PyModuleDef_HEAD_INIT, "cext", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_cext(void) { return PyModule_Create(&cext); }
+"""
+
+
+def make_c_sdist(folder: Path) -> Path:
+    """cext-1.0.tar.gz: a C extension module and an in-tree backend that compiles it."""
+    files = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: cext\nVersion: 1.0\n",
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "c_backend"\n'
+        'backend-path = ["."]\n\n[project]\nname = "cext"\nversion = "1.0"\n',
+        "c_backend.py": C_BACKEND,
+        "cext.c": C_MODULE,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cext-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"cext-1.0/{name}")
+            info.size, info.mtime, info.mode = len(data), 315532800, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_sdist_with_a_c_extension_builds_at_any_path_to_the_same_wheel(tmp_path):
+    """The compiler records where it ran (debug information): sdists are built at a fixed
+    path that is mapped out of what they compile, so no output names the sandbox and two
+    checkout paths build the same wheel bytes."""
+    root = tmp_path / "ws"
+    make_c_sdist(root / "wheels")
+    text = """\
+        name: cext
+        source-date-epoch: 1591640328
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p: {plugin: python, python-packages: [cext]}
+        """
+    workspace = make_workspace(root, text)
+    ok(run(workspace, "stage"))
+    stage = root / "build/stage"
+    (module,) = site_packages(stage).glob("cext*.so")
+    assert str(root).encode() not in module.read_bytes()
+    imported = subprocess.run(
+        [stage / "bin/python", "-c", "import cext; print(cext.__name__)"],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.stdout == "cext\n", imported.stderr
+    (built,) = pulled(workspace, "p")["wheels"]
+
+    other = tmp_path / "another" / "much" / "longer" / "path" / "ws"
+    shutil.copytree(root, other, ignore=shutil.ignore_patterns("build"))
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "empty-cache")}
+    ok(doit("stage", f"workspace={other / 'parts.yaml'}", cwd=other.parent, env=env))
+    assert pulled(other / "parts.yaml", "p")["wheels"] == [built]
+
+
 def test_verify_is_clean_on_a_uv_built_part(tmp_path):
     workspace = project_workspace(tmp_path / "ws", None, dynamic=["tinyhelper"], static=[])
     ok(run(workspace, "lock"))
