@@ -296,10 +296,30 @@ def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) 
     )
     if any("Failed to build" in line or "build backend" in line for line in lines):
         resolution = (
-            "A package's sdist did not build: the lines above say why; a missing system library "
-            "goes into the part's build-packages. " + resolution
+            f"A package's sdist did not build: the lines above say why; {build_hint(lines)} "
+            + resolution
         )
     return PythonError(brief, "\n".join(said), resolution)
+
+
+# What a build that asks git for its version says when it finds no repository (setuptools-scm,
+# hatch-vcs, versioneer, a `git describe` in setup.py)
+NO_VERSION_FROM_GIT = (
+    "unable to detect version",
+    "setuptools-scm was unable",
+    "unable to compute version",
+    "fatal: not a git repository",
+)
+
+
+def build_hint(lines: list[str]) -> str:
+    """Where a failed build's fix goes, judged from its log."""
+    if any(marker in line for line in lines for marker in NO_VERSION_FROM_GIT):
+        return (
+            "the project takes its version from git, which the build does not see: give it in "
+            "the part's build-environment (e.g. SETUPTOOLS_SCM_PRETEND_VERSION: 1.2.3)."
+        )
+    return "a missing system library or tool goes into the part's build-packages."
 
 
 def explaining_lines(lines: list[str]) -> list[str]:
@@ -319,6 +339,7 @@ def explaining_lines(lines: list[str]) -> list[str]:
                 "fatal error:",
                 "error: command",
                 "ModuleNotFoundError",
+                *NO_VERSION_FROM_GIT,
                 "No such file or directory",
                 "not found",
             )

@@ -24,7 +24,7 @@ from rules.workspace import Layout, Sandbox, Workspace
 from .errors import PythonError
 from .pylock import LockedPackage
 from .records import toolchain_record
-from .resolution import PIP_VARIABLES, explaining_lines
+from .resolution import PIP_VARIABLES, build_hint, explaining_lines
 from .uv import index_options, uv_command
 
 
@@ -91,15 +91,17 @@ def _build(
         raise PythonError(
             f"part {part!r}: package {package.pin}: its sdist {package.file.name} failed to build",
             "\n".join(explaining_lines(lines)),
-            "A missing system library or tool goes into the part's build-packages "
-            "(e.g. libgtk-3-dev, "
-            f"pkg-config); the full log is {sandbox.log}",
+            f"{_capitalized(build_hint(lines))} The full log is {sandbox.log}",
         )
     normalize_wheel(wheels[0], workspace.source_date_epoch)
     for path in (sandbox.root / "out").iterdir():
         if path not in wheels:
             remove_tree(path) if path.is_dir() else path.unlink()
     return sandbox.root / "out"
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _unpacked(archive: Path, package: LockedPackage, folder: Path, part: str) -> str:
