@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rules.action import interpreter, interpreter_facts
 from rules.cache import CachedAction, Produced, Store, run_cached
 from rules.core import (
     SILENT,
@@ -36,6 +37,7 @@ from .locked_downloads import ensure_in_store
 from .pylock import Lock, LockedFile, LockedPackage, load, lock_differences, lock_path
 from .records import pull_record
 from .requirements import declaration_files
+from .requires_python import check_requires_python
 from .resolution import lock_inputs, resolve_lock
 
 
@@ -86,6 +88,9 @@ def pull_python(
     what the part now has, and a note on where its files came from."""
     layout = Layout(workspace.build_root)
     store = Store(cache_root())
+    facts = interpreter_facts(str(interpreter(workspace)))
+    source = workspace.source_dir(workspace.parts[name])
+    check_requires_python(name, source, facts["version"], facts["implementation"])
     lock = committed_lock(workspace, name)
     record = _record(workspace, name, lock)
     key = digest(record)

@@ -1016,3 +1016,25 @@ def test_a_second_part_asking_for_the_same_build_restores_the_first_ones(tmp_pat
     )
     build = root / "build/parts"
     assert (build / "one/tree.json").read_text() == (build / "two/tree.json").read_text()
+
+
+def test_a_project_whose_requires_python_excludes_the_interpreter_stops_pull(tmp_path):
+    """Refused at pull, before anything is resolved or fetched, not late in build."""
+    workspace = make_workspace(
+        tmp_path / "ws",
+        """\
+        name: rp
+        python: {index-url: none}
+        parts:
+          app: {plugin: python, source: src}
+        """,
+        {
+            "src/pyproject.toml": '[project]\nname = "app"\nversion = "1.0"\n'
+            'requires-python = ">=3.99"\n'
+        },
+    )
+    out = refused(run(workspace, "stage"))
+    assert (
+        "part 'app': the project needs Python >=3.99 (requires-python in its pyproject.toml)" in out
+    )
+    assert not (tmp_path / "ws/build/parts/app/pulled").exists()
