@@ -2,7 +2,7 @@
 copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 """
 
-from .environment import action_environment
+from .environment import SYSTEM_PATH, action_environment
 from .errors import ActionError
 from .run import Action, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
@@ -17,6 +17,7 @@ __all__ = [
     "Conditions",
     "Manifest",
     "OutputFix",
+    "SYSTEM_PATH",
     "action_environment",
     "caller_umask_ignored",
     "copy_source",

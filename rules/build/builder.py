@@ -32,6 +32,7 @@ from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
 
 from . import plugins
+from .build_snaps import snap_inputs
 from .errors import PartBuildError
 from .key_record import build_record
 from .plugins.context import BuildContext
@@ -58,7 +59,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         organize=part.organize,
         epoch=workspace.source_date_epoch,
         interpreter_dir=context.interpreter.parent,
-        inputs=_inputs(pulled),
+        inputs=_inputs(pulled) + snap_inputs(part),
         fix_output=PYTHON_VENV if part.plugin == "python" else None,
         debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,

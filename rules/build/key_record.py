@@ -19,6 +19,8 @@ from rules.stage import staged
 from rules.tree import tree_digest
 from rules.workspace import Layout, Sandbox, Workspace
 
+from .build_snaps import snaps_record
+
 SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
 
 
@@ -55,6 +57,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "pulled-source": pulled_source_record(layout, part),
         "build-packages": build_packages_record(part),
         "stage-packages": debs_record(layout, part),
+        "build-snaps": snaps_record(part),
     }
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
 

@@ -10,11 +10,14 @@ from rules.cache import Store
 from rules.core import PartsmithError, Progress, action_lock, cache_root
 from rules.workspace import Layout, Part, Workspace
 
+from .build_snaps import say_snaps, snaps_are_said
+
 
 def pulled_things(part: Part) -> list[str]:
     """What pull:<part> fetches or checks, in the order it does."""
     pieces = {
         "build-packages": bool(part.build_packages),
+        "build-snaps": bool(part.build_snaps),
         "source": pull.needs_source_pull(part),
         "stage-packages": bool(part.stage_packages),
         "wheels": part.plugin == "python",
@@ -36,6 +39,7 @@ def pull_is_current(workspace: Workspace, name: str) -> bool:
                 version is not None
                 for version in pull.installed_versions(part.build_packages).values()
             )
+            and (not part.build_snaps or snaps_are_said(layout, part))
             and (not pull.needs_source_pull(part) or pull.source_is_current(workspace, name))
             and (not part.stage_packages or pull.debs_are_current(layout, part))
             and (part.plugin != "python" or python.python_pull_is_current(workspace, name))
@@ -52,6 +56,9 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
     installed = pull.ensure_build_packages(part)
     if installed:
         said.append(installed)
+    if part.build_snaps and not snaps_are_said(layout, part):
+        layout.part_dir(name).mkdir(parents=True, exist_ok=True)
+        said.append(say_snaps(layout, part))
     if pull.needs_source_pull(part) and not pull.source_is_current(workspace, name):
         said.append(pull.pull_source(workspace, name))
     if part.stage_packages and not pull.debs_are_current(layout, part):

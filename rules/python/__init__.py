@@ -8,7 +8,7 @@ from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_curren
 from .records import toolchain_record
 from .requirements import has_project
 from .resolution import lock_inputs, resolve_lock
-from .uv import uv_base, uv_command
+from .uv import uv_base, uv_binary, uv_command, uv_version
 from .venv_fixes import PYTHON_VENV
 
 __all__ = [
@@ -29,5 +29,7 @@ __all__ = [
     "resolve_lock",
     "toolchain_record",
     "uv_base",
+    "uv_binary",
     "uv_command",
+    "uv_version",
 ]

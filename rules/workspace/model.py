@@ -56,6 +56,7 @@ class Part:
     python_constraints: tuple[str, ...] = ()
     build_environment: tuple[tuple[str, str], ...] = ()
     build_packages: tuple[str, ...] = ()
+    build_snaps: tuple[str, ...] = ()  # snap names, each resolved to a tool at build time
     stage_packages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     override_pull: str | None = None
@@ -84,6 +85,7 @@ class Part:
             "fetch": self.fetch.config() if self.fetch else None,
             "python-constraints": list(self.python_constraints),
             "build-packages": list(self.build_packages),
+            "build-snaps": list(self.build_snaps),
             "stage-packages": list(self.stage_packages),
             "override-pull": self.override_pull,
             "override-stage": self.override_stage,

@@ -26,6 +26,8 @@ ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEB_NAME = re.compile(
     r"[a-z0-9][a-z0-9+.-]+"
 )  # no :arch, no version: apt and dpkg must agree on the name
+# a snap name (lowercase letters, digits, dashes) and an optional channel: track/risk/branch
+SNAP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:/[A-Za-z0-9._-]+){0,3}")
 
 ValueReader = Callable[[Reader, yaml.Node, str], object]
 
@@ -101,6 +103,17 @@ def read_debs(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in items if DEB_NAME.fullmatch(value))
 
 
+def _snaps(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+    """Snap names, with a channel or not (`astral-uv`, `go/1.22/stable`)."""
+    items = reader.string_list(node, key)
+    for item, value in items:
+        if not SNAP_NAME.fullmatch(value):
+            reader.problem(
+                item, key, f"{value!r} is not a snap name (e.g. astral-uv or go/1.22/stable)"
+            )
+    return tuple(value for _, value in items if SNAP_NAME.fullmatch(value))
+
+
 def _names(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in reader.string_list(node, key))
 
@@ -149,6 +162,7 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-environment", _environment),
     PartKey("build-packages", read_debs, grammar="list"),
     PartKey("stage-packages", read_debs, grammar="list"),
+    PartKey("build-snaps", _snaps, grammar="list"),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
     PartKey("override-pull", Reader.string),

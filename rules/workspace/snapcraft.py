@@ -85,7 +85,6 @@ FOREIGN_PLUGINS = (
 # Part keys of snapcraft that partsmith does not implement: refused by name, never ignored,
 # because each changes what a part contains.
 UNSUPPORTED_PART_KEYS = (
-    "build-snaps",
     "stage-snaps",
     "source-subdir",
     "source-submodules",

@@ -617,14 +617,14 @@ def test_snapcraft_keys_partsmith_lacks_are_named_not_ignored(tmp_path):
           app:
             plugin: dump
             source: src
-            build-snaps: [go]
+            stage-snaps: [go]
             source-tag: v1
             requirements: [a.txt]
         """,
     )
     result = run(root, "stage")
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "parts.app.build-snaps: not supported by partsmith" in result.stderr
+    assert "parts.app.stage-snaps: not supported by partsmith" in result.stderr
     assert "parts.app.source-tag: only valid for a git or tar source" in result.stderr
     assert "parts.app.requirements: only valid for plugin: python, not dump" in result.stderr
 
@@ -852,3 +852,38 @@ def test_a_failed_pull_keeps_the_pulled_source_it_would_have_replaced(cli):
     path.write_text(good)
     out = ok(run(root, "stage"))
     assert "-- pull:greeter" in out and "parts 0 built, 0 restored, 1 up to date" in out
+
+
+def test_build_snaps_resolve_to_partsmiths_uv_or_a_host_tool_said_once_and_keyed(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    path = snap_project(
+        root,
+        """\
+        name: snaps
+        base: core24
+        parts:
+          app:
+            plugin: nil
+            build-snaps: [astral-uv, bash/latest/stable]
+            override-build: |
+              uv --version | cut -d' ' -f1-2 > "$CRAFT_PART_INSTALL/uv.txt"
+        """,
+    )
+    first = run(root, "stage")
+    assert first.returncode == 0, first.stdout + first.stderr
+    said = "build-snaps: astral-uv -> partsmith's pinned uv (0.13.9); bash/latest/stable -> "
+    assert said + "the host's bash (GNU bash" in first.stdout
+    assert (root / "build/stage/uv.txt").read_text() == "uv 0.13.9\n"
+    record = json.loads((root / "build/parts/app/result.json").read_text())["record"]
+    assert record["build-snaps"]["astral-uv"] == "uv 0.13.9"
+    again = run(root, "stage")
+    assert "build-snaps" not in again.stdout  # said once
+    path.write_text(path.read_text().replace("bash/latest/stable", "no-such-tool-here"))
+    missing = run(root, "stage")
+    assert missing.returncode == 1 and "Traceback" not in missing.stdout + missing.stderr
+    assert (
+        "part 'app': build-snaps: 'no-such-tool-here' cannot run inside a build (snapd does not), "
+        "and this machine has no command 'no-such-tool-here'" in missing.stdout
+    )
+    assert "Install no-such-tool-here on the host" in missing.stdout

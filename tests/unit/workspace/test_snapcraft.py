@@ -163,3 +163,15 @@ def test_a_bad_project_level_build_package_is_named_where_it_is_written(tmp_path
     (problem,) = load_problems(path)
     assert (problem.line, problem.key) == (3, "build-packages")
     assert "'gcc=12' is not a Debian package name" in problem.message
+
+
+def test_build_snaps_are_read_with_their_channels_and_a_bad_name_is_named(tmp_path):
+    from rules.workspace.loader import load_workspace
+
+    text = "name: x\nbase: core24\nparts:\n  a:\n    plugin: nil\n    build-snaps: [{}]\n"
+    path = snap_project(tmp_path / "proj", text.format("astral-uv, go/1.22/stable"))
+    assert load_workspace(path).parts["a"].build_snaps == ("astral-uv", "go/1.22/stable")
+    path = snap_project(tmp_path / "proj", text.format("'Go Lang'"))
+    (problem,) = load_problems(path)
+    assert (problem.line, problem.key) == (6, "parts.a.build-snaps")
+    assert problem.message == "'Go Lang' is not a snap name (e.g. astral-uv or go/1.22/stable)"
