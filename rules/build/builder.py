@@ -44,9 +44,9 @@ def plan(workspace: Workspace, name: str) -> Action:
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
-    pulled = load_pulled(layout, name) if part.plugin == "python" else None
+    pulled = load_pulled(layout, name) if part.installs_python else None
     context = BuildContext(
-        interpreter(workspace), uv_base(), pulled, part.plugin == "python" and has_project(source)
+        interpreter(workspace), uv_base(), pulled, part.installs_python and has_project(source)
     )
     default_build = plugins.default_build(part, context)
     return Action(
@@ -60,7 +60,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         epoch=workspace.source_date_epoch,
         interpreter_dir=context.interpreter.parent,
         inputs=_inputs(pulled) + snap_inputs(part),
-        fix_output=PYTHON_VENV if part.plugin == "python" else None,
+        fix_output=PYTHON_VENV if part.installs_python else None,
         debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,
         stage=part.stage,

@@ -46,7 +46,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "part": {**part.config(), "name": keyed},
         "source-date-epoch": workspace.source_date_epoch,
         "source": digest(sorted(manifest.items())),
-        "pulled": _pulled(layout, name) if part.plugin == "python" else [],
+        "pulled": _pulled(layout, name) if part.installs_python else [],
         "after": {
             dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)
         },

@@ -20,7 +20,7 @@ def pulled_things(part: Part) -> list[str]:
         "build-snaps": bool(part.build_snaps),
         "source": pull.needs_source_pull(part),
         "stage-packages": bool(part.stage_packages),
-        "wheels": part.plugin == "python",
+        "wheels": part.installs_python,
     }
     return [piece for piece, needed in pieces.items() if needed]
 
@@ -42,7 +42,7 @@ def pull_is_current(workspace: Workspace, name: str) -> bool:
             and (not part.build_snaps or snaps_are_said(layout, part))
             and (not pull.needs_source_pull(part) or pull.source_is_current(workspace, name))
             and (not part.stage_packages or pull.debs_are_current(layout, part))
-            and (part.plugin != "python" or python.python_pull_is_current(workspace, name))
+            and (not part.installs_python or python.python_pull_is_current(workspace, name))
         )
     except (PartsmithError, OSError):
         return False
@@ -73,7 +73,7 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
                     + (f", {stored} of them from the store" if stored else "")
                 )
     outcome = "fetched"
-    if part.plugin == "python":
+    if part.installs_python:
         outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
         said.append(
             f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} "

@@ -31,7 +31,7 @@ from .reporter import shown
 
 
 def python_parts(workspace: Workspace, only: str | None) -> list[str]:
-    names = [name for name in workspace.build_order() if workspace.parts[name].plugin == "python"]
+    names = [name for name in workspace.build_order() if workspace.parts[name].installs_python]
     if only is None:
         return names
     if only not in names:

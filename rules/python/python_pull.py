@@ -142,11 +142,10 @@ def _resolved_and_fetched(
         if fetched
         else "every file from the store"
     )
-    note += (
-        ""
-        if lock_path(workspace.path, name).is_file()
-        else "; not locked: resolved now (`doit lock` pins it)"
-    )
+    if workspace.parts[name].plugin == "uv":
+        note += "; the versions of its uv.lock"
+    elif not lock_path(workspace.path, name).is_file():
+        note += "; not locked: resolved now (`doit lock` pins it)"
     folder = Layout(workspace.build_root).pulled(name)
     return Produced(folder, capture(folder, workspace.source_date_epoch).tree, note=note)
 

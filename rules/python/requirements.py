@@ -30,7 +30,8 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     source = workspace.source_dir(part)
     if source is None:
         return []
-    found: list[Path] = [source / name for name in PROJECT_FILES if (source / name).is_file()]
+    names = (*PROJECT_FILES, "uv.lock") if part.plugin == "uv" else PROJECT_FILES
+    found: list[Path] = [source / name for name in names if (source / name).is_file()]
     pending = [source / name for name in (*part.python_requirements, *part.python_constraints)]
     pending += _environment_files(part, source)
     while pending:

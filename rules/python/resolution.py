@@ -99,7 +99,7 @@ def resolve_lock(
     script = _script(workspace, part, source, upgrade)
     status = execute(part_step(workspace, name, sandbox, keep_open, network=True), script)
     if status != 0:
-        raise resolve_error(name, sandbox, workspace, step)
+        raise _stale_uv_lock(name, sandbox) or resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent
     out = sandbox.root / "out"
     pinned = pinned_hashes(declaration_files(workspace, part))
@@ -156,6 +156,9 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
         wanted.append("pyproject.toml" if (source / "pyproject.toml").is_file() else "setup.py")
     constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
     lines = [PIP_VARIABLES]
+    if part.plugin == "uv":  # its uv.lock pins every version: uv exports them, checked current
+        lines.append(shlex.join(_uv_export(workspace, part, python)))
+        wanted.insert(0, "../uv-requirements.txt")
     if wanted:
         lines.append(
             shlex.join([*compile_, "-o", "../out/pylock.packages.toml", *constraints, *wanted])
@@ -169,6 +172,20 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     else:
         lines.append("rm -f ../out/pylock.build.toml")
     return "\n".join(lines)
+
+
+def _uv_export(workspace: Workspace, part: Part, python: Path) -> list[str]:
+    """The packages of the part's uv.lock that `uv sync --no-dev --no-editable` would install
+    (its extras and groups), without the project itself; --locked fails on a stale uv.lock."""
+    export = ("export", "--format", "requirements.txt", "--locked", "--no-dev", "--no-editable")
+    return [
+        *uv_command((*export, "--no-emit-project", "--no-header"), python),
+        *index_options(workspace.python),
+        *(arg for extra in part.uv_extras for arg in ("--extra", extra)),
+        *(arg for group in part.uv_groups for arg in ("--group", group)),
+        "-o",
+        "../uv-requirements.txt",
+    ]
 
 
 def _build_requirement_lines(
@@ -278,6 +295,15 @@ UNREACHABLE = (
     "timed out",
     "Could not connect",
 )
+
+
+def _stale_uv_lock(name: str, sandbox: Sandbox) -> PythonError | None:
+    if "needs to be updated" not in sandbox.log.read_text(errors="replace"):
+        return None
+    return PythonError(
+        f"part {name!r}: its uv.lock no longer matches its pyproject.toml",
+        resolution="Run `uv lock` in the part's source and commit uv.lock.",
+    )
 
 
 def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> PythonError:

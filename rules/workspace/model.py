@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 from .layout import Layout
 
-PluginName = Literal["python", "dump", "nil"]
+PluginName = Literal["python", "dump", "nil", "uv"]
 PLUGINS: tuple[str, ...] = get_args(PluginName)
 
 
@@ -57,6 +57,8 @@ class Part:
     build_environment: tuple[tuple[str, str], ...] = ()
     build_packages: tuple[str, ...] = ()
     build_snaps: tuple[str, ...] = ()  # snap names, each resolved to a tool at build time
+    uv_extras: tuple[str, ...] = ()  # plugin: uv
+    uv_groups: tuple[str, ...] = ()
     stage_packages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     override_pull: str | None = None
@@ -66,6 +68,11 @@ class Part:
     organize: tuple[tuple[str, str], ...] = ()
     stage: tuple[str, ...] = ("*",)
     prime: tuple[str, ...] = ("*",)
+
+    @property
+    def installs_python(self) -> bool:
+        """A virtual environment of locked wheels: python parts, and uv parts (their uv.lock)."""
+        return self.plugin in ("python", "uv")
 
     def config(self) -> dict:
         """The part's settings as plain data: what a cache key and `explain` compare. The stage
@@ -86,6 +93,8 @@ class Part:
             "python-constraints": list(self.python_constraints),
             "build-packages": list(self.build_packages),
             "build-snaps": list(self.build_snaps),
+            "uv-extras": list(self.uv_extras),
+            "uv-groups": list(self.uv_groups),
             "stage-packages": list(self.stage_packages),
             "override-pull": self.override_pull,
             "override-stage": self.override_stage,

@@ -163,6 +163,8 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-packages", read_debs, grammar="list"),
     PartKey("stage-packages", read_debs, grammar="list"),
     PartKey("build-snaps", _snaps, grammar="list"),
+    PartKey("uv-extras", _names, plugins=("uv",)),
+    PartKey("uv-groups", _names, plugins=("uv",)),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
     PartKey("override-pull", Reader.string),

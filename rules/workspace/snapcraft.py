@@ -79,7 +79,6 @@ FOREIGN_PLUGINS = (
     "ruby",
     "rust",
     "scons",
-    "uv",
 )
 
 # Part keys of snapcraft that partsmith does not implement: refused by name, never ignored,

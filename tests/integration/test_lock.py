@@ -1038,3 +1038,72 @@ def test_a_project_whose_requires_python_excludes_the_interpreter_stops_pull(tmp
         "part 'app': the project needs Python >=3.99 (requires-python in its pyproject.toml)" in out
     )
     assert not (tmp_path / "ws/build/parts/app/pulled").exists()
+
+
+# -- plugin: uv ------------------------------------------------------------------------------------
+
+UV_PARTS = """\
+name: uvparts
+source-date-epoch: 1591640328
+python: {{index-url: none, find-links: ['{url}']}}
+parts:
+  app: {{plugin: uv, source: proj, uv-extras: [cli], uv-groups: [tools]}}
+  twin: {{plugin: uv, source: proj, uv-extras: [cli], uv-groups: [tools]}}
+"""
+
+
+def uv_project(folder: Path, url: str) -> Path:
+    """A project needing alpha (-> beta -> gamma), with an extra, a dependency group and a dev
+    group, locked by uv against the wheelhouse at `url`."""
+    from rules.python.uv import uv_binary
+
+    make_project(folder, "proj", ["alpha==1.0"], {"proj": "proj:main"}, {"proj.py": PROJ})
+    with (folder / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            'requires-python = ">=3.8"\n\n[project.optional-dependencies]\ncli = ["delta"]\n\n'
+            '[dependency-groups]\ndev = ["devonly"]\ntools = ["delta"]\n'
+        )
+    lock = [uv_binary(), "lock", "--no-config", "--no-index", "--find-links", url, "-q"]
+    subprocess.run([*lock, "--python", sys.executable], cwd=folder, check=True)
+    return folder / "uv.lock"
+
+
+PROJ = "def main():\n    print('proj runs')\n"
+
+
+def test_a_uv_part_follows_its_uv_lock_with_extras_and_groups_and_two_merge(tmp_path):
+    """plugin: uv installs what `uv sync --no-dev --no-editable` of its uv.lock would (the
+    extra and group asked for, not the dev group), the project built once as a wheel; two uv
+    parts with the same packages stage without a conflict; a uv.lock that no longer matches its
+    pyproject.toml stops pull with the part and `uv lock`, and the stage stays as it was."""
+    served_folder = tmp_path / "served"
+    make_wheelhouse(served_folder)
+    make_wheel(served_folder, "devonly", "1.0", {"devonly.py": ""})
+    with served(served_folder) as (url, _counts):
+        workspace = make_workspace(tmp_path / "ws", UV_PARTS.format(url=url))
+        uv_project(workspace.parent / "proj", url)
+        result = ok(run(workspace, "stage"))
+        assert "the versions of its uv.lock" in result.stdout
+        assert pulled_pins(workspace, "app") == [
+            "alpha==1.0",
+            "beta==2.0",
+            "delta==0.1",
+            "gamma==3.0",
+        ]
+        stage = workspace.parent / "build/stage"
+        site = site_packages(stage)
+        assert (site / "delta.py").is_file() and not (site / "devonly.py").exists()
+        ran = subprocess.run(
+            [stage / "bin/python", stage / "bin/proj"], capture_output=True, text=True
+        )
+        assert ran.stdout == "proj runs\n", ran.stderr
+        before = snapshot(stage)
+
+        pyproject = workspace.parent / "proj/pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace('["alpha==1.0"]', '["alpha==1.0", "gamma"]')
+        )
+        out = refused(run(workspace, "stage"))
+        assert "part 'app': its uv.lock no longer matches its pyproject.toml" in out
+        assert "Run `uv lock` in the part's source and commit uv.lock." in out
+        assert snapshot(stage) == before
