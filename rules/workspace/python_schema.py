@@ -20,6 +20,9 @@ PART_KEYS = (
     *snapcraft.OLD_PYTHON_KEYS,
 )
 SETTINGS_KEYS = ("index-url", "find-links", "interpreter")
+# `python-packages: [.]` names the part's own project (its source), which a python part installs
+# whenever its source has one: nothing to add
+OWN_PROJECT = (".", "./")
 # A requirements or constraints file may be written as snapcraft projects do, below the part's
 # source.
 PART_SRC_PREFIX = re.compile(r"^\$\{?(?:SNAPCRAFT|CRAFT)_PART_SRC\}?/")
@@ -86,7 +89,11 @@ def _packages(reader: Reader, entries: Entries, key: str) -> list[str]:
                 f"{value!r} is a pip option, not a package: "
                 "where pip looks is set by python: index-url and find-links",
             )
-    return [value for _, value in items if not value.strip().startswith("-")]
+    return [
+        value
+        for _, value in items
+        if not value.strip().startswith("-") and value.strip() not in OWN_PROJECT
+    ]
 
 
 def read_settings(reader: Reader, node: yaml.Node, key: str) -> PythonSettings:

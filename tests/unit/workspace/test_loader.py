@@ -976,3 +976,19 @@ def test_a_url_of_unknown_type_is_one_problem_naming_it_as_written(tmp_path):
     assert problem.message == (
         "cannot tell what 'https://github.com/foo/bar' is: set source-type: git or tar"
     )
+
+
+def test_python_packages_dot_is_the_parts_own_project(tmp_path):
+    path = write_workspace(
+        tmp_path,
+        """
+        name: demo
+        parts:
+          a:
+            plugin: python
+            source: src
+            python-packages: [., flask]
+        """,
+        folders=("src",),
+    )
+    assert load_workspace(path).parts["a"].python_packages == ("flask",)
