@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 from .layout import Layout
 
-PluginName = Literal["python", "dump", "nil", "uv"]
+PluginName = Literal["python", "dump", "nil", "uv", "make", "autotools", "cmake", "meson"]
 PLUGINS: tuple[str, ...] = get_args(PluginName)
 
 
@@ -59,6 +59,11 @@ class Part:
     build_snaps: tuple[str, ...] = ()  # snap names, each resolved to a tool at build time
     uv_extras: tuple[str, ...] = ()  # plugin: uv
     uv_groups: tuple[str, ...] = ()
+    make_parameters: tuple[str, ...] = ()  # plugin: make
+    autotools_configure_parameters: tuple[str, ...] = ()  # plugin: autotools
+    cmake_parameters: tuple[str, ...] = ()  # plugin: cmake
+    cmake_generator: str | None = None  # plugin: cmake; None: "Unix Makefiles"
+    meson_parameters: tuple[str, ...] = ()  # plugin: meson
     stage_packages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     override_pull: str | None = None
@@ -95,6 +100,11 @@ class Part:
             "build-snaps": list(self.build_snaps),
             "uv-extras": list(self.uv_extras),
             "uv-groups": list(self.uv_groups),
+            "make-parameters": list(self.make_parameters),
+            "autotools-configure-parameters": list(self.autotools_configure_parameters),
+            "cmake-parameters": list(self.cmake_parameters),
+            "cmake-generator": self.cmake_generator,
+            "meson-parameters": list(self.meson_parameters),
             "stage-packages": list(self.stage_packages),
             "override-pull": self.override_pull,
             "override-stage": self.override_stage,

@@ -30,6 +30,7 @@ DEB_NAME = re.compile(
 SNAP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:/[A-Za-z0-9._-]+){0,3}")
 
 ValueReader = Callable[[Reader, yaml.Node, str], object]
+CMAKE_GENERATORS = ("Unix Makefiles", "Ninja")  # as craft-parts' cmake plugin
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,14 @@ def _snaps(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in items if SNAP_NAME.fullmatch(value))
 
 
+def _cmake_generator(reader: Reader, node: yaml.Node, key: str) -> str | None:
+    value = reader.string(node, key)
+    if value is not None and value not in CMAKE_GENERATORS:
+        reader.problem(node, key, f"{value!r}: choose {' or '.join(CMAKE_GENERATORS)}")
+        return None
+    return value
+
+
 def _names(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in reader.string_list(node, key))
 
@@ -165,6 +174,11 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-snaps", _snaps, grammar="list"),
     PartKey("uv-extras", _names, plugins=("uv",)),
     PartKey("uv-groups", _names, plugins=("uv",)),
+    PartKey("make-parameters", _names, plugins=("make",)),
+    PartKey("autotools-configure-parameters", _names, plugins=("autotools",)),
+    PartKey("cmake-parameters", _names, plugins=("cmake",)),
+    PartKey("cmake-generator", _cmake_generator, plugins=("cmake",)),
+    PartKey("meson-parameters", _names, plugins=("meson",)),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
     PartKey("override-pull", Reader.string),

@@ -56,10 +56,8 @@ USED_METADATA = ("adopt-info", "base")
 # snapcraft plugins partsmith does not build (craft-parts' list and snapcraft's own).
 FOREIGN_PLUGINS = (
     "ant",
-    "autotools",
     "catkin",
     "catkin-tools",
-    "cmake",
     "colcon",
     "conda",
     "crystal",
@@ -69,10 +67,8 @@ FOREIGN_PLUGINS = (
     "go-use",
     "gradle",
     "kernel",
-    "make",
     "maven",
     "maven-use",
-    "meson",
     "npm",
     "poetry",
     "qmake",

@@ -578,7 +578,7 @@ def test_a_stage_package_changed_after_pull_is_refused(tmp_path):
 # -- refused before anything runs ----------------------------------------------------------------
 
 
-def test_an_autotools_part_is_refused_before_anything_runs(tmp_path):
+def test_a_go_part_is_refused_before_anything_runs(tmp_path):
     root = tmp_path / "proj"
     (root / "src").mkdir(parents=True)
     snap_project(
@@ -588,7 +588,7 @@ def test_an_autotools_part_is_refused_before_anything_runs(tmp_path):
         base: core22
         parts:
           lib:
-            plugin: autotools
+            plugin: go
             source: src
           app:
             plugin: dump
@@ -599,7 +599,7 @@ def test_an_autotools_part_is_refused_before_anything_runs(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert (
         "snapcraft.yaml:5: parts.lib.plugin: "
-        "plugin 'autotools' is a snapcraft plugin partsmith does not support" in result.stderr
+        "plugin 'go' is a snapcraft plugin partsmith does not support" in result.stderr
     )
     assert "python, dump, nil" in result.stderr
     assert not (root / "build").exists()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from rules.workspace import Part
 
-from . import dump, nil, python
+from . import dump, native, nil, python
 from .context import BuildContext
 
 DefaultBuild = Callable[[Part, BuildContext], tuple[str, ...]]
@@ -15,6 +15,10 @@ PLUGINS: dict[str, DefaultBuild] = {
     "nil": nil.default_build,
     "python": python.default_build,
     "uv": python.default_build,  # the part's uv.lock is its lock: pull made it wheels
+    "make": native.make,
+    "autotools": native.autotools,
+    "cmake": native.cmake,
+    "meson": native.meson,
 }
 
 

@@ -45,3 +45,42 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
         "--no-index --link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 "
         "../dist/*.whl",
     )
+
+
+def test_native_plans_are_craft_parts_commands_with_the_sandbox_mapped_out():
+    from pathlib import Path as P
+
+    from rules.build.plugins import default_build
+    from rules.build.plugins.context import BuildContext
+    from rules.workspace.model import Part
+
+    context = BuildContext(P("/usr/bin/python3.11"), ("/uv",))
+    mapped = (
+        'export CFLAGS="${CFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build" '
+        'CXXFLAGS="${CXXFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build" '
+        'FFLAGS="${FFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build" '
+        'FCFLAGS="${FCFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build"'
+    )
+    make = Part("m", "make", make_parameters=("PREFIX=/usr", "A B"))
+    assert default_build(make, context) == (
+        mapped,
+        "make -j\"$CRAFT_PARALLEL_BUILD_COUNT\" PREFIX=/usr 'A B'",
+        "make -j\"$CRAFT_PARALLEL_BUILD_COUNT\" install PREFIX=/usr 'A B' "
+        'DESTDIR="$CRAFT_PART_INSTALL"',
+    )
+    cmake = Part("c", "cmake", cmake_parameters=("-DX=1",), cmake_generator="Ninja")
+    assert default_build(cmake, context)[1:] == (
+        "cmake -S . -B ../cmake -G Ninja -DX=1",
+        'cmake --build ../cmake -- -j"$CRAFT_PARALLEL_BUILD_COUNT"',
+        'DESTDIR="$CRAFT_PART_INSTALL" cmake --build ../cmake --target install',
+    )
+    assert default_build(Part("n", "meson"), context)[1:] == (
+        "meson setup ../meson .",
+        'ninja -C ../meson -j"$CRAFT_PARALLEL_BUILD_COUNT"',
+        'DESTDIR="$CRAFT_PART_INSTALL" ninja -C ../meson install',
+    )
+    assert default_build(Part("a", "autotools"), context)[4:] == (
+        "./configure",
+        'make -j"$CRAFT_PARALLEL_BUILD_COUNT"',
+        'make install DESTDIR="$CRAFT_PART_INSTALL"',
+    )

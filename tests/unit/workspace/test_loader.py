@@ -573,14 +573,14 @@ def test_unknown_plugin_without_near_miss(tmp_path):
 
 
 def test_snapcraft_plugin_refused_by_name(tmp_path):
-    problem = only_problem(tmp_path, "name: demo\nparts:\n  a:\n    plugin: autotools\n")
+    problem = only_problem(tmp_path, "name: demo\nparts:\n  a:\n    plugin: go\n")
     assert (problem.line, problem.key) == (4, "parts.a.plugin")
-    assert "'autotools' is a snapcraft plugin partsmith does not support" in problem.message
+    assert "'go' is a snapcraft plugin partsmith does not support" in problem.message
     assert "python, dump, nil" in problem.message
 
 
 def test_a_refused_plugin_keys_are_not_also_unknown_keys(tmp_path):
-    """The plugin's refusal says it all; its own keys (cmake-parameters) are not named again,
+    """The plugin's refusal says it all; its own keys (go-buildtags) are not named again,
     while a typo or another plugin's key still is."""
     problems = problems_of(
         tmp_path,
@@ -588,19 +588,19 @@ def test_a_refused_plugin_keys_are_not_also_unknown_keys(tmp_path):
         name: demo
         parts:
           a:
-            plugin: cmake
-            cmake-parameters: [-DCMAKE_INSTALL_PREFIX=/usr]
-            cmake-generator: Ninja
-            meson-parameters: [--buildtype=release]
+            plugin: go
+            go-buildtags: [netgo]
+            go-generate: [./gen]
+            colcon-cmake-args: [-DX=1]
           b:
-            plugin: autotools
-            autotools-configure-parameters: [--prefix=/usr]
+            plugin: rust
+            rust-features: [cli]
             sourse: .
         """,
     )
     assert [(p.line, p.key) for p in problems] == [
         (4, "parts.a.plugin"),
-        (7, "parts.a.meson-parameters"),
+        (7, "parts.a.colcon-cmake-args"),
         (9, "parts.b.plugin"),
         (11, "parts.b.sourse"),
     ]

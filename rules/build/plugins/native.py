@@ -1,0 +1,67 @@
+"""make, autotools, cmake, meson: craft-parts' build commands for native code, as data. They run
+in $CRAFT_PART_BUILD (a copy of the source) and install with DESTDIR=$CRAFT_PART_INSTALL; their
+tools come from the part's build-packages. The compilers map the sandbox's path out of what
+they record (debug information, __FILE__), so an output names no sandbox, as reproducible
+Debian builds do."""
+
+from __future__ import annotations
+
+import shlex
+
+from rules.workspace import Part
+
+from .context import BuildContext
+
+JOBS = '-j"$CRAFT_PARALLEL_BUILD_COUNT"'
+DESTDIR = 'DESTDIR="$CRAFT_PART_INSTALL"'
+# the sandbox is the folder above $CRAFT_PART_BUILD; the part's own flags come first
+PREFIX_MAP = " ".join(
+    f'{flags}="${{{flags}:-}} -ffile-prefix-map=${{CRAFT_PART_BUILD%/build}}=/build"'
+    for flags in ("CFLAGS", "CXXFLAGS", "FFLAGS", "FCFLAGS")
+)
+COMPILERS = f"export {PREFIX_MAP}"
+
+
+def _line(*words: str, params: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> str:
+    """A command line: `words` as written, then the part's parameters quoted, then `after`."""
+    return " ".join([*words, *(shlex.quote(value) for value in params), *after])
+
+
+def make(part: Part, context: BuildContext) -> tuple[str, ...]:
+    params = part.make_parameters
+    return (
+        COMPILERS,
+        _line("make", JOBS, params=params),
+        _line("make", JOBS, "install", params=params, after=(DESTDIR,)),
+    )
+
+
+def autotools(part: Part, context: BuildContext) -> tuple[str, ...]:
+    return (
+        COMPILERS,
+        "if [ ! -f ./configure ] && [ -f ./autogen.sh ]; then env NOCONFIGURE=1 ./autogen.sh; fi",
+        "if [ ! -f ./configure ] && [ -f ./bootstrap ]; then env NOCONFIGURE=1 ./bootstrap; fi",
+        "if [ ! -f ./configure ]; then autoreconf --install; fi",
+        _line("./configure", params=part.autotools_configure_parameters),
+        f"make {JOBS}",
+        f"make install {DESTDIR}",
+    )
+
+
+def cmake(part: Part, context: BuildContext) -> tuple[str, ...]:
+    generator = shlex.quote(part.cmake_generator or "Unix Makefiles")
+    return (
+        COMPILERS,
+        _line("cmake", "-S", ".", "-B", "../cmake", "-G", generator, params=part.cmake_parameters),
+        f"cmake --build ../cmake -- {JOBS}",
+        f"{DESTDIR} cmake --build ../cmake --target install",
+    )
+
+
+def meson(part: Part, context: BuildContext) -> tuple[str, ...]:
+    return (
+        COMPILERS,
+        _line("meson", "setup", params=part.meson_parameters, after=("../meson", ".")),
+        f"ninja -C ../meson {JOBS}",
+        f"{DESTDIR} ninja -C ../meson install",
+    )
