@@ -14,6 +14,7 @@ from .errors import PythonError
 
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]  # what PEP 517 frontends assume without a table
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")  # the files that declare a project
+TOOL_LOCKS = {"uv": ("uv.lock",), "poetry": ("poetry.lock",)}  # a plugin's lock in the source
 # pip options that name files, read from a part's build-environment (uv gets them as flags)
 FILE_VARIABLES = ("PIP_CONSTRAINT", "PIP_REQUIREMENT")
 
@@ -30,7 +31,7 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     source = workspace.source_dir(part)
     if source is None:
         return []
-    names = (*PROJECT_FILES, "uv.lock") if part.plugin == "uv" else PROJECT_FILES
+    names = (*PROJECT_FILES, *TOOL_LOCKS.get(part.plugin, ()))
     found: list[Path] = [source / name for name in names if (source / name).is_file()]
     pending = [source / name for name in (*part.python_requirements, *part.python_constraints)]
     pending += _environment_files(part, source)

@@ -33,6 +33,7 @@ from rules.workspace import Layout, Part, Sandbox, Workspace
 from .errors import PythonError
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
+from .tool_locks import TOOL_PINS, poetry_pins, stale_uv_lock, tool_pins, uv_export
 from .uv import index_options, uv_command
 
 # pip's variables a part declares, in uv's words (uv reads no PIP_*): they are the part's inputs
@@ -99,10 +100,10 @@ def resolve_lock(
     script = _script(workspace, part, source, upgrade)
     status = execute(part_step(workspace, name, sandbox, keep_open, network=True), script)
     if status != 0:
-        raise _stale_uv_lock(name, sandbox) or resolve_error(name, sandbox, workspace, step)
+        raise stale_uv_lock(name, sandbox) or resolve_error(name, sandbox, workspace, step)
     folder = lock_path(workspace.path, name).parent
     out = sandbox.root / "out"
-    pinned = pinned_hashes(declaration_files(workspace, part))
+    pinned = pinned_hashes([*declaration_files(workspace, part), *tool_pins(sandbox)])
     packages = _read(out / "pylock.packages.toml", workspace, folder, pinned)
     build = _read(out / "pylock.build.toml", workspace, folder, {})
     _check_pinned_hashes(name, packages, pinned)
@@ -126,6 +127,8 @@ def _prepare(
             "".join(f"{p}\n" for p in part.python_packages)
         )
         (sandbox.root / "hook.py").write_text(HOOK)
+        if part.plugin == "poetry":
+            (sandbox.root / TOOL_PINS).write_text(poetry_pins(part, source))
         if previous is not None:  # uv prefers the versions an existing output file names
             (out / "pylock.packages.toml").write_text(_preferences(previous.packages))
             (out / "pylock.build.toml").write_text(_preferences(previous.build))
@@ -157,8 +160,9 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
     lines = [PIP_VARIABLES]
     if part.plugin == "uv":  # its uv.lock pins every version: uv exports them, checked current
-        lines.append(shlex.join(_uv_export(workspace, part, python)))
-        wanted.insert(0, "../uv-requirements.txt")
+        lines.append(shlex.join(uv_export(workspace, part, python)))
+    if part.plugin in ("uv", "poetry"):  # the tool's lock, as pinned requirements with hashes
+        wanted.insert(0, f"../{TOOL_PINS}")
     if wanted:
         lines.append(
             shlex.join([*compile_, "-o", "../out/pylock.packages.toml", *constraints, *wanted])
@@ -172,20 +176,6 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
     else:
         lines.append("rm -f ../out/pylock.build.toml")
     return "\n".join(lines)
-
-
-def _uv_export(workspace: Workspace, part: Part, python: Path) -> list[str]:
-    """The packages of the part's uv.lock that `uv sync --no-dev --no-editable` would install
-    (its extras and groups), without the project itself; --locked fails on a stale uv.lock."""
-    export = ("export", "--format", "requirements.txt", "--locked", "--no-dev", "--no-editable")
-    return [
-        *uv_command((*export, "--no-emit-project", "--no-header"), python),
-        *index_options(workspace.python),
-        *(arg for extra in part.uv_extras for arg in ("--extra", extra)),
-        *(arg for group in part.uv_groups for arg in ("--group", group)),
-        "-o",
-        "../uv-requirements.txt",
-    ]
 
 
 def _build_requirement_lines(
@@ -281,8 +271,9 @@ def _check_pinned_hashes(
             raise PythonError(
                 f"part {name!r}: package {package.pin}: "
                 f"the file {package.file.name} (sha256 {package.file.sha256[:12]})"
-                " is not among the hashes its requirements file pins",
-                resolution="Pin the version whose hashes the file lists, or update the hashes.",
+                " is not among the hashes its requirements file (or uv.lock, poetry.lock) pins",
+                resolution="Pin the version whose hashes the file lists, or update the hashes "
+                "(for a tool's lock: lock again with the tool).",
             )
 
 
@@ -295,15 +286,6 @@ UNREACHABLE = (
     "timed out",
     "Could not connect",
 )
-
-
-def _stale_uv_lock(name: str, sandbox: Sandbox) -> PythonError | None:
-    if "needs to be updated" not in sandbox.log.read_text(errors="replace"):
-        return None
-    return PythonError(
-        f"part {name!r}: its uv.lock no longer matches its pyproject.toml",
-        resolution="Run `uv lock` in the part's source and commit uv.lock.",
-    )
 
 
 def resolve_error(name: str, sandbox: Sandbox, workspace: Workspace, step: str) -> PythonError:

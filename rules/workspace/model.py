@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 from .layout import Layout
 
-PluginName = Literal["python", "dump", "nil", "uv", "make", "autotools", "cmake", "meson"]
+PluginName = Literal["python", "dump", "nil", "uv", "poetry", "make", "autotools", "cmake", "meson"]
 PLUGINS: tuple[str, ...] = get_args(PluginName)
 
 
@@ -59,6 +59,8 @@ class Part:
     build_snaps: tuple[str, ...] = ()  # snap names, each resolved to a tool at build time
     uv_extras: tuple[str, ...] = ()  # plugin: uv
     uv_groups: tuple[str, ...] = ()
+    poetry_with: tuple[str, ...] = ()  # plugin: poetry: its groups beyond main
+    poetry_export_extra_args: tuple[str, ...] = ()  # --extras/-E NAME, --all-extras
     make_parameters: tuple[str, ...] = ()  # plugin: make
     autotools_configure_parameters: tuple[str, ...] = ()  # plugin: autotools
     cmake_parameters: tuple[str, ...] = ()  # plugin: cmake
@@ -76,8 +78,9 @@ class Part:
 
     @property
     def installs_python(self) -> bool:
-        """A virtual environment of locked wheels: python parts, and uv parts (their uv.lock)."""
-        return self.plugin in ("python", "uv")
+        """A virtual environment of locked wheels: python parts, and uv and poetry parts (their
+        uv.lock or poetry.lock)."""
+        return self.plugin in ("python", "uv", "poetry")
 
     def config(self) -> dict:
         """The part's settings as plain data: what a cache key and `explain` compare. The stage
@@ -100,6 +103,8 @@ class Part:
             "build-snaps": list(self.build_snaps),
             "uv-extras": list(self.uv_extras),
             "uv-groups": list(self.uv_groups),
+            "poetry-with": list(self.poetry_with),
+            "poetry-export-extra-args": list(self.poetry_export_extra_args),
             "make-parameters": list(self.make_parameters),
             "autotools-configure-parameters": list(self.autotools_configure_parameters),
             "cmake-parameters": list(self.cmake_parameters),

@@ -115,6 +115,19 @@ def _snaps(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in items if SNAP_NAME.fullmatch(value))
 
 
+def _poetry_args(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+    """`poetry export` options partsmith follows: the extras to install."""
+    items = reader.string_list(node, key)
+    args = [value for _, value in items]
+    for index, (item, value) in enumerate(items):
+        known = value in ("--all-extras", "-E", "--extras") or value.startswith("--extras=")
+        if not known and not (index and args[index - 1] in ("-E", "--extras")):
+            reader.problem(
+                item, key, f"{value!r}: partsmith follows --extras NAME, -E NAME and --all-extras"
+            )
+    return tuple(args)
+
+
 def _cmake_generator(reader: Reader, node: yaml.Node, key: str) -> str | None:
     value = reader.string(node, key)
     if value is not None and value not in CMAKE_GENERATORS:
@@ -174,6 +187,8 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-snaps", _snaps, grammar="list"),
     PartKey("uv-extras", _names, plugins=("uv",)),
     PartKey("uv-groups", _names, plugins=("uv",)),
+    PartKey("poetry-with", _names, plugins=("poetry",)),
+    PartKey("poetry-export-extra-args", _poetry_args, plugins=("poetry",)),
     PartKey("make-parameters", _names, plugins=("make",)),
     PartKey("autotools-configure-parameters", _names, plugins=("autotools",)),
     PartKey("cmake-parameters", _names, plugins=("cmake",)),

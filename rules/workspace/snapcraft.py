@@ -70,7 +70,6 @@ FOREIGN_PLUGINS = (
     "maven",
     "maven-use",
     "npm",
-    "poetry",
     "qmake",
     "ruby",
     "rust",

@@ -1107,3 +1107,67 @@ def test_a_uv_part_follows_its_uv_lock_with_extras_and_groups_and_two_merge(tmp_
         assert "part 'app': its uv.lock no longer matches its pyproject.toml" in out
         assert "Run `uv lock` in the part's source and commit uv.lock." in out
         assert snapshot(stage) == before
+
+
+# -- plugin: poetry --------------------------------------------------------------------------------
+
+
+def poetry_lock(wheels: Path, hashes: dict[str, str] | None = None) -> str:
+    """A poetry.lock (format 2.1) over the wheelhouse: alpha -> beta -> gamma in main, delta
+    only for the extra `cli`, devonly in the dev group, tool in the `tools` group."""
+    groups = {"alpha": "main", "beta": "main", "gamma": "main", "delta": "main"}
+    groups |= {"devonly": "dev", "tool": "tools"}
+    lines = []
+    for wheel in sorted(wheels.glob("*.whl")):
+        name, version = wheel.name.split("-")[:2]
+        digest = (hashes or {}).get(name, sha256(wheel))
+        lines += [
+            "[[package]]",
+            f'name = "{name}"',
+            f'version = "{version}"',
+            f'groups = ["{groups[name]}"]',
+            f"optional = {'true' if name == 'delta' else 'false'}",
+            f'files = [{{file = "{wheel.name}", hash = "sha256:{digest}"}}]',
+            "",
+        ]
+    lines += ["[extras]", 'cli = ["delta"]', "", "[metadata]", 'lock-version = "2.1"', ""]
+    return "\n".join(lines)
+
+
+def test_a_poetry_part_installs_its_main_group_extras_and_with_groups_from_poetry_lock(tmp_path):
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    make_wheel(root / "wheels", "devonly", "1.0", {"devonly.py": ""})
+    make_wheel(root / "wheels", "tool", "1.0", {"tool.py": ""})
+    make_project(root / "proj", "proj", ["alpha==1.0"], {"proj": "proj:main"}, {"proj.py": PROJ})
+    (root / "proj/poetry.lock").write_text(poetry_lock(root / "wheels"))
+    workspace = make_workspace(
+        root,
+        """\
+        name: poetry
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          app:
+            plugin: poetry
+            source: proj
+            poetry-with: [tools]
+            poetry-export-extra-args: [--extras, cli]
+        """,
+    )
+    ok(run(workspace, "stage"))
+    assert pulled_pins(workspace, "app") == [
+        "alpha==1.0",
+        "beta==2.0",
+        "delta==0.1",
+        "gamma==3.0",
+        "tool==1.0",
+    ]
+    assert not (site_packages(root / "build/stage") / "devonly.py").exists()
+
+    (root / "proj/poetry.lock").write_text(poetry_lock(root / "wheels", {"gamma": "0" * 64}))
+    out = refused(run(workspace, "stage"))
+    assert (
+        "part 'app': package gamma==3.0: the file gamma-3.0-py3-none-any.whl (sha256 "
+        f"{sha256(root / 'wheels/gamma-3.0-py3-none-any.whl')[:12]}) is not among the hashes its "
+        "requirements file (or uv.lock, poetry.lock) pins" in out
+    )

@@ -14,6 +14,7 @@ PLUGINS: dict[str, DefaultBuild] = {
     "dump": dump.default_build,
     "nil": nil.default_build,
     "python": python.default_build,
+    "poetry": python.default_build,  # its poetry.lock: pull made it wheels
     "uv": python.default_build,  # the part's uv.lock is its lock: pull made it wheels
     "make": native.make,
     "autotools": native.autotools,
