@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 from rules.workspace import Part
@@ -65,7 +66,7 @@ def resolve_ref(part: Part) -> str:
     """What the part's source names now: a git commit id, or an archive's checksum."""
     fetch = part.fetch
     assert fetch is not None
-    if fetch.kind == "tar":
+    if fetch.kind in ("tar", "file"):
         if fetch.checksum:
             return fetch.checksum
         if "://" not in fetch.url:  # a local archive: its bytes, wherever the checkout is
@@ -113,7 +114,10 @@ def fetch_into(part: Part, dest: Path) -> str:
     if part.fetch.kind == "git":
         return _git_fetch(part, dest)
     resolved = resolve_ref(part)
-    _tar_fetch(part, dest)
+    if part.fetch.kind == "file":
+        _file_fetch(part, dest)
+    else:
+        _tar_fetch(part, dest)
     return resolved
 
 
@@ -140,6 +144,16 @@ def _git_fetch(part: Part, dest: Path) -> str:
         os.rename(checkout / item, dest / item)
     checkout.rmdir()
     return head
+
+
+def _file_fetch(part: Part, dest: Path) -> None:
+    """source-type: file: the one file, checked, into the new folder `dest` under its name."""
+    fetch = part.fetch
+    assert fetch is not None  # fetch_into checked it
+    name = os.path.basename(urllib.parse.unquote(urllib.parse.urlparse(fetch.url).path))
+    dest.mkdir(exist_ok=True)
+    _download(fetch.url, dest / name, part.name)
+    _check(dest / name, fetch.checksum, part.name)
 
 
 def _tar_fetch(part: Part, dest: Path) -> None:

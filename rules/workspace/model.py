@@ -26,7 +26,7 @@ class Fetch:
     """A source that `pull` fetches (the network is used there only): a git repository at a
     tag, branch or commit, or a tar archive checked against its checksum."""
 
-    kind: Literal["git", "tar"]
+    kind: Literal["git", "tar", "file"]
     url: str  # a URL, or an absolute path (a relative one is resolved against the project folder)
     tag: str | None = None
     branch: str | None = None

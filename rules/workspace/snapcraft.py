@@ -96,7 +96,7 @@ OLD_BASES = ("core", "core18", "core20")
 DEFAULT_PYTHON_PACKAGES = ("pip", "setuptools", "wheel")
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-SOURCE_TYPES = ("local", "git", "tar")
+SOURCE_TYPES = ("local", "git", "tar", "file")
 
 
 def is_snapcraft_file(path: Path) -> bool:

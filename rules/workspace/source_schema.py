@@ -64,7 +64,7 @@ def _fetch(reader: Reader, entries: Entries, key: str) -> Fetch | None:
         return reader.optional(entries, name, lambda n, k: check(reader, n, k), f"{key}.{name}")
 
     return Fetch(
-        cast(Literal["git", "tar"], kind),  # _source_type answers git, tar or None
+        cast(Literal["git", "tar", "file"], kind),  # _source_type answers these or None
         _url(reader, node, f"{key}.source", text, kind),
         tag=read("source-tag", Reader.string),
         branch=read("source-branch", Reader.string),
@@ -101,6 +101,7 @@ def _keys_fit(reader: Reader, entries: Entries, key: str, kind: str | None) -> b
     allowed = {
         "git": ("source-tag", "source-branch", "source-commit", "source-depth"),
         "tar": ("source-checksum",),
+        "file": ("source-checksum",),
     }.get(kind or "", ())
     fit = True
     for extra in (
@@ -122,7 +123,7 @@ def _url(reader: Reader, node: yaml.Node, key: str, text: str, kind: str) -> str
     if "://" in text or text.startswith("git@"):
         return text
     path = reader.top / text
-    if kind == "tar" and not path.is_file():
+    if kind in ("tar", "file") and not path.is_file():
         reader.problem(node, key, f"{text!r} is not an archive file in {reader.top}")
     return str(path)
 

@@ -887,3 +887,31 @@ def test_build_snaps_resolve_to_partsmiths_uv_or_a_host_tool_said_once_and_keyed
         "and this machine has no command 'no-such-tool-here'" in missing.stdout
     )
     assert "Install no-such-tool-here on the host" in missing.stdout
+
+
+def test_source_type_file_pulls_one_checked_file(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "data.bin").write_bytes(b"payload\n")
+    digest = hashlib.sha256(b"payload\n").hexdigest()
+    path = snap_project(
+        root,
+        f"""\
+        name: onefile
+        base: core24
+        parts:
+          f:
+            plugin: dump
+            source: data.bin
+            source-type: file
+            source-checksum: sha256/{digest}
+        """,
+    )
+    ok(run(root, "stage"))
+    assert (root / "build/stage/data.bin").read_bytes() == b"payload\n"
+    path.write_text(path.read_text().replace(digest, "0" * 64))
+    refused = run(root, "stage")
+    assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr
+    assert f"part 'f': source-checksum mismatch: expected sha256 {'0' * 64}, got {digest}" in (
+        refused.stdout
+    )
