@@ -33,9 +33,10 @@ class Fetch:
     commit: str | None = None
     depth: int | None = None
     checksum: str | None = None  # "<algorithm>/<hex digest>", e.g. sha256/...
+    submodules: tuple[str, ...] | None = None  # git: the submodules to fetch; None: all of them
 
     def config(self) -> dict:
-        return {
+        config = {
             "kind": self.kind,
             "tag": self.tag,
             "branch": self.branch,
@@ -43,6 +44,8 @@ class Fetch:
             "depth": self.depth,
             "checksum": self.checksum,
         }
+        # only when written, so git sources keep the keys they had before the key existed
+        return config if self.submodules is None else {**config, "submodules": self.submodules}
 
 
 @dataclass(frozen=True)

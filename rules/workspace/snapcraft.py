@@ -81,7 +81,6 @@ FOREIGN_PLUGINS = (
 UNSUPPORTED_PART_KEYS = (
     "stage-snaps",
     "source-subdir",
-    "source-submodules",
     "parse-info",
 )
 

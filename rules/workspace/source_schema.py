@@ -23,6 +23,7 @@ SOURCE_KEYS = (
     "source-commit",
     "source-depth",
     "source-checksum",
+    "source-submodules",
 )
 KEYS = ("source", *SOURCE_KEYS)
 # source-checksum algorithms: those with a digest of fixed length, and that length in hex digits
@@ -71,7 +72,16 @@ def _fetch(reader: Reader, entries: Entries, key: str) -> Fetch | None:
         commit=read("source-commit", _commit),
         depth=read("source-depth", _depth),
         checksum=read("source-checksum", _checksum),
+        submodules=_submodules(reader, entries, key),
     )
+
+
+def _submodules(reader: Reader, entries: Entries, key: str) -> tuple[str, ...] | None:
+    """source-submodules: the submodule paths to fetch ([] for none); absent, all of them."""
+    if "source-submodules" not in entries:
+        return None
+    items = reader.string_list(entries["source-submodules"][1], f"{key}.source-submodules")
+    return tuple(value for _, value in items)
 
 
 def _source_type(reader: Reader, entries: Entries, key: str, text: str | None) -> str | None:
@@ -99,7 +109,13 @@ def _source_type(reader: Reader, entries: Entries, key: str, text: str | None) -
 def _keys_fit(reader: Reader, entries: Entries, key: str, kind: str | None) -> bool:
     """source-tag/-branch/-commit/-depth only for git, source-checksum only for tar, one ref."""
     allowed = {
-        "git": ("source-tag", "source-branch", "source-commit", "source-depth"),
+        "git": (
+            "source-tag",
+            "source-branch",
+            "source-commit",
+            "source-depth",
+            "source-submodules",
+        ),
         "tar": ("source-checksum",),
         "file": ("source-checksum",),
     }.get(kind or "", ())

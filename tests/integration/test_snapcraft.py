@@ -915,3 +915,37 @@ def test_source_type_file_pulls_one_checked_file(tmp_path):
     assert f"part 'f': source-checksum mismatch: expected sha256 {'0' * 64}, got {digest}" in (
         refused.stdout
     )
+
+
+def test_git_submodules_are_pulled_unless_source_submodules_says_otherwise(tmp_path):
+    sub, top = tmp_path / "sub", tmp_path / "top"
+    for repo in (sub, top):
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+    (sub / "inner.txt").write_text("from the submodule\n")
+    git(sub, "add", ".")
+    git(sub, "commit", "-q", "-m", "sub")
+    (top / "outer.txt").write_text("from the superproject\n")
+    git(top, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "vendor/sub")
+    git(top, "add", ".")
+    git(top, "commit", "-q", "-m", "top")
+    root = tmp_path / "proj"
+    root.mkdir()
+    path = snap_project(
+        root,
+        f"""\
+        name: subs
+        base: core24
+        parts:
+          all:
+            plugin: dump
+            source: {top}
+            source-type: git
+        """,
+    )
+    ok(run(root, "stage"))
+    stage = root / "build/stage"
+    assert (stage / "vendor/sub/inner.txt").read_text() == "from the submodule\n"
+    path.write_text(path.read_text() + "    source-submodules: []\n")
+    ok(run(root, "stage"))
+    assert (stage / "outer.txt").is_file() and not (stage / "vendor/sub/inner.txt").exists()
