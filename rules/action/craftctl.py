@@ -16,6 +16,7 @@ def write_tools(
     build_environment: tuple[tuple[str, str], ...],
     default_build: tuple[str, ...],
     values: dict[str, str] | None = None,
+    build_dir: Path | None = None,
 ) -> None:
     """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
     `craftctl get` answers before a script sets its own."""
@@ -23,7 +24,7 @@ def write_tools(
         (sandbox.tools / "values" / key).write_text(value)
     defaults = {
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
-        "build": [*script_prologue(sandbox.build, build_environment), *default_build],
+        "build": [*script_prologue(build_dir or sandbox.build, build_environment), *default_build],
         "stage": [
             "cp --archive --no-dereference "
             f'{shell_quote(selected_folder(sandbox, "stage"))}/. "$CRAFT_STAGE"'

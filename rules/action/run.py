@@ -72,6 +72,7 @@ class Action:
     stage: tuple[str, ...] = ("*",)  # the fileset `craftctl default` stages in override-stage
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
     copies_source: bool = False  # dump's default build: the source copied straight into the install
+    subdir: str | None = None  # source-subdir: the folder of $CRAFT_PART_BUILD the build runs in
 
     @property
     def copy_is_output(self) -> bool:
@@ -88,7 +89,11 @@ class Action:
             self.interpreter_dir,
             keep_open,
             conditions,
+            workdir=self.build_dir(sandbox),
         )
+
+    def build_dir(self, sandbox: Sandbox) -> Path:
+        return sandbox.build / self.subdir if self.subdir else sandbox.build
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,8 @@ def run_action(
     prepare_sandbox(sandbox)
     step = action.step(sandbox, keep_open, conditions)
     with caller_umask_ignored():
-        write_tools(sandbox, action.build_environment, action.default_build, dict(action.values))
+        values, build_dir = dict(action.values), action.build_dir(sandbox)
+        write_tools(sandbox, action.build_environment, action.default_build, values, build_dir)
         if action.copies_source:
             copied = _copy_source_to_install(action, sandbox, conditions.reverse_source)
             if action.copy_is_output:  # captured as it was made

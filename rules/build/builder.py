@@ -69,7 +69,9 @@ def plan(workspace: Workspace, name: str) -> Action:
         ),
         copies_source=part.plugin == "dump"
         and part.override_build is None
-        and part.override_stage is None,
+        and part.override_stage is None
+        and part.source_subdir is None,
+        subdir=part.source_subdir,
     )
 
 

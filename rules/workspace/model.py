@@ -54,6 +54,7 @@ class Part:
     plugin: PluginName
     source: str | None = None  # a local folder, relative to the project folder, normalized
     fetch: Fetch | None = None  # or a source that pull fetches into the build root
+    source_subdir: str | None = None  # the folder of the source the build runs in
     python_packages: tuple[str, ...] = ()
     python_requirements: tuple[str, ...] = ()
     python_constraints: tuple[str, ...] = ()
@@ -101,6 +102,7 @@ class Part:
         }
         optional = {
             "fetch": self.fetch.config() if self.fetch else None,
+            "source-subdir": self.source_subdir,
             "python-constraints": list(self.python_constraints),
             "build-packages": list(self.build_packages),
             "build-snaps": list(self.build_snaps),

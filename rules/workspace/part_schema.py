@@ -9,6 +9,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -136,6 +137,11 @@ def _cmake_generator(reader: Reader, node: yaml.Node, key: str) -> str | None:
     return value
 
 
+def _subdir(reader: Reader, node: yaml.Node, key: str) -> str | None:
+    """A folder inside the source, relative, that the build runs in."""
+    return reader.relative_path(node, key)
+
+
 def _names(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in reader.string_list(node, key))
 
@@ -185,6 +191,10 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-packages", read_debs, grammar="list"),
     PartKey("stage-packages", read_debs, grammar="list"),
     PartKey("build-snaps", _snaps, grammar="list"),
+    # the python rule finds the project and its files at the source's top
+    PartKey(
+        "source-subdir", _subdir, plugins=("dump", "nil", "make", "autotools", "cmake", "meson")
+    ),
     PartKey("uv-extras", _names, plugins=("uv",)),
     PartKey("uv-groups", _names, plugins=("uv",)),
     PartKey("poetry-with", _names, plugins=("poetry",)),
@@ -244,7 +254,20 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
         )
         if value is not None:
             fields[part_key.field] = value
+    _check_subdir(reader, entries, key, fields)
     return Part(name=name, plugin=plugin, **fields)
+
+
+def _check_subdir(reader: Reader, entries: Entries, key: str, fields: dict[str, Any]) -> None:
+    """A local source's source-subdir must be one of its folders (a pulled one is checked by
+    the build, which runs there)."""
+    subdir, source = fields.get("source_subdir"), fields.get("source")
+    if subdir is not None and source is not None and not (reader.top / source / subdir).is_dir():
+        reader.problem(
+            entries["source-subdir"][1],
+            f"{key}.source-subdir",
+            f"{subdir!r} is not a folder in the part's source {source!r}",
+        )
 
 
 def _grammar_resolved(reader: Reader, entries: Entries, key: str) -> Entries:

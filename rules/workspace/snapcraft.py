@@ -80,7 +80,6 @@ FOREIGN_PLUGINS = (
 # because each changes what a part contains.
 UNSUPPORTED_PART_KEYS = (
     "stage-snaps",
-    "source-subdir",
     "parse-info",
 )
 

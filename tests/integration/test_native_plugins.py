@@ -98,3 +98,33 @@ def test_cmake_generator_is_one_craft_parts_knows(tmp_path):
     result = doit("stage", "workspace=snap/snapcraft.yaml", cwd=tmp_path / "proj")
     assert result.returncode == 3 and "Traceback" not in result.stderr
     assert "parts.hello.cmake-generator: 'Xcode': choose Unix Makefiles or Ninja" in result.stderr
+
+
+def test_source_subdir_is_where_the_build_runs(tmp_path):
+    """dump copies only the subfolder; make builds there; the rest of the source is an input
+    the build may read (../other), as in craft-parts."""
+    root = tmp_path / "proj"
+    write_files(
+        root / "src",
+        {
+            "sub/a.txt": "in the subfolder\n",
+            "sub/Makefile": "all:\n\tcat ../other/b.txt > made.txt\n"
+            "install:\n\tinstall -D made.txt $(DESTDIR)/made.txt\n",
+            "other/b.txt": "beside it\n",
+        },
+    )
+    snap_project(
+        root,
+        """\
+        name: subdirs
+        base: core24
+        parts:
+          copied: {plugin: dump, source: src, source-subdir: sub, stage: ['*', -Makefile]}
+          made: {plugin: make, source: src, source-subdir: sub, build-packages: [make]}
+        """,
+    )
+    result = doit("stage", "workspace=snap/snapcraft.yaml", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    stage = root / "build/stage"
+    assert sorted(p.name for p in stage.iterdir()) == ["a.txt", "made.txt"]
+    assert (stage / "made.txt").read_text() == "beside it\n"
