@@ -4,6 +4,7 @@ copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 
 from .environment import SYSTEM_PATH, action_environment
 from .errors import ActionError
+from .git_version import GitVersion, asks_git, git_version
 from .run import Action, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
 from .source_copy import copy_source
@@ -15,13 +16,16 @@ __all__ = [
     "Action",
     "ActionError",
     "Conditions",
+    "GitVersion",
     "Manifest",
     "OutputFix",
     "SYSTEM_PATH",
     "action_environment",
+    "asks_git",
     "caller_umask_ignored",
     "copy_source",
     "execute",
+    "git_version",
     "interpreter",
     "interpreter_facts",
     "part_step",

@@ -39,6 +39,7 @@ from rules.workspace import Sandbox
 from .craftctl import read_values, selected_folder, write_tools
 from .environment import action_environment
 from .errors import ActionError
+from .git_version import GitVersion, write_stand_in
 from .source_copy import copy_source
 from .step import NORMAL, Conditions, Step, caller_umask_ignored, prepare_sandbox
 
@@ -73,6 +74,7 @@ class Action:
     values: tuple[tuple[str, str], ...] = ()  # what override-pull said: `craftctl get` answers it
     copies_source: bool = False  # dump's default build: the source copied straight into the install
     subdir: str | None = None  # source-subdir: the folder of $CRAFT_PART_BUILD the build runs in
+    git: GitVersion | None = None  # a part that asks git for its version: the stand-in answers
 
     @property
     def copy_is_output(self) -> bool:
@@ -205,6 +207,8 @@ def _fill(action: Action, sandbox: Sandbox, stage: Placement, reverse_source: bo
     # The build folder starts as the (pulled) source, like craft-parts; links cost nothing.
     copy_source(sandbox.src, sandbox.build, skip=(), reverse=reverse_source, link=True)
     materialize(stage, sandbox.stage, action.epoch)
+    if action.git is not None:
+        write_stand_in(action.git, sandbox.build, action.epoch)
     for relative, path in action.inputs:
         _link_or_copy(path, sandbox.root / relative)
 

@@ -32,6 +32,7 @@ from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
 
 from . import plugins
+from .asked_git import asked_git_version
 from .build_snaps import snap_inputs
 from .errors import PartBuildError
 from .key_record import build_record
@@ -72,6 +73,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         and part.override_stage is None
         and part.source_subdir is None,
         subdir=part.source_subdir,
+        git=asked_git_version(workspace, part),
     )
 
 

@@ -19,6 +19,7 @@ from rules.stage import staged
 from rules.tree import tree_digest
 from rules.workspace import Layout, Sandbox, Workspace
 
+from .asked_git import asked_git_version
 from .build_snaps import snaps_record
 
 SANDBOX = Path("/SANDBOX")  # stands for wherever an action's sandbox happens to be
@@ -58,6 +59,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "build-packages": build_packages_record(part),
         "stage-packages": debs_record(layout, part),
         "build-snaps": snaps_record(part),
+        "git": git.record() if (git := asked_git_version(workspace, part)) else None,
     }
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
 

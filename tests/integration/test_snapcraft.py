@@ -949,3 +949,80 @@ def test_git_submodules_are_pulled_unless_source_submodules_says_otherwise(tmp_p
     path.write_text(path.read_text() + "    source-submodules: []\n")
     ok(run(root, "stage"))
     assert (stage / "outer.txt").is_file() and not (stage / "vendor/sub/inner.txt").exists()
+
+
+SCM_BACKEND = '''
+"""Takes its version from git, as setuptools-scm does (git describe, the tag without its v)."""
+import base64, hashlib, os, subprocess, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    described = subprocess.run(["git", "describe", "--tags"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    version = described.lstrip("v").split("-")[0]
+    dist = f"scmproj-{version}.dist-info"
+    files = {"scmproj.py": b"", f"{dist}/METADATA": f"Metadata-Version: 2.1\\nName: scmproj\\n"
+             f"Version: {version}\\n".encode(), f"{dist}/WHEEL": b"Wheel-Version: 1.0\\n"
+             b"Generator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    name, rows = f"scmproj-{version}-py3-none-any.whl", []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+            sha = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            rows.append(f"{path},sha256={sha},{len(data)}")
+        rows.append(f"{dist}/RECORD,,")
+        archive.writestr(f"{dist}/RECORD", "\\n".join(rows) + "\\n")
+    return name
+'''
+
+
+def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_git(tmp_path):
+    """A tag v9.8.7 on the commit: a setuptools-scm-style project stages scmproj-9.8.7 and
+    `git describe --tags` in a script says v9.8.7; an unchanged commit is up to date, a new
+    commit rebuilds and describes one commit past the tag."""
+    root = tmp_path / "proj"
+    write_files = {
+        "src/pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "scm_backend"\n'
+        'backend-path = ["."]\n\n[project]\nname = "scmproj"\ndynamic = ["version"]\n\n'
+        "[tool.setuptools_scm]\n",
+        "src/scm_backend.py": SCM_BACKEND,
+        ".gitignore": "build/\n",
+    }
+    for rel, text in write_files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    snap_project(
+        root,
+        """\
+        name: scm
+        base: core24
+        adopt-info: said
+        parts:
+          app:
+            plugin: python
+            source: src
+            python-packages: []
+          said:
+            plugin: nil
+            source: src
+            override-build: |
+              craftctl set version="$(git describe --tags)"
+        """,
+    )
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "one")
+    git(root, "tag", "v9.8.7")
+    first = ok(run(root, "stage"))
+    assert (site(root / "build/stage") / "scmproj-9.8.7.dist-info").is_dir()
+    assert "version v9.8.7 (adopt-info said)" in first
+    record = json.loads((root / "build/parts/app/result.json").read_text())["record"]
+    assert record["git"] == {
+        "commit": git(root, "rev-parse", "HEAD").strip(),
+        "describe": "v9.8.7-0",
+    }
+    assert "build:app: built" not in ok(run(root, "stage"))
+    (root / "notes.txt").write_text("a new commit\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "two")
+    again = ok(run(root, "stage"))
+    assert "build:said: built" in again and "version v9.8.7-1-g" in again
