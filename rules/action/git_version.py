@@ -49,8 +49,12 @@ def asks_git(source: Path | None, scripts: tuple[str | None, ...]) -> bool:
 
 
 @functools.cache
-def git_version(source: Path) -> GitVersion | None:
-    """The version facts of the work tree holding `source`, or None outside one."""
+def git_version(source: Path, top_only: bool = False) -> GitVersion | None:
+    """The version facts of the work tree holding `source`, or None outside one; `top_only`:
+    only a work tree whose top is `source` itself."""
+    top = _git(source, "rev-parse", "--show-toplevel")
+    if top is None or (top_only and Path(top).resolve() != source.resolve()):
+        return None
     commit = _git(source, "rev-parse", "HEAD")
     if commit is None:
         return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from rules.core import remove_tree
 from rules.tree import (
     Capture,
     Placement,
@@ -152,6 +153,8 @@ def run_action(
 
 def _finish_install(action: Action, sandbox: Sandbox) -> None:
     """What follows the script in the install folder: stage-packages, the plugin's fix, organize."""
+    if action.git is not None:  # the stand-in repository is the build's, never an output
+        remove_tree(sandbox.install / ".git")
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
     if action.fix_output is not None:

@@ -90,7 +90,11 @@ def _version(command: str) -> str:
     for args in (["--version"], ["version"]):
         try:
             done = subprocess.run(
-                [command, *args], capture_output=True, text=True, timeout=30, env={}
+                [command, *args],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env={"PATH": ":".join(SYSTEM_PATH)},
             )
         except (OSError, subprocess.TimeoutExpired):
             continue

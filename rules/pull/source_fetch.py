@@ -140,16 +140,10 @@ def _git_fetch(part: Part, dest: Path) -> str:
         ["-c", "advice.detachedHead=false", "checkout", "--quiet", commit], part.name, cwd=checkout
     )
     if fetch.submodules != ():  # craft-parts fetches every submodule unless told which
-        # a submodule may live beside its superproject on disk (file://), as it does on a server
-        update = [
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "update",
-            "--init",
-            "--recursive",
-        ]
-        _git([*update, "--", *(fetch.submodules or ())], part.name, cwd=checkout)
+        update = ["submodule", "update", "--init", "--recursive", "--", *(fetch.submodules or ())]
+        if url.startswith("file://"):  # a local superproject's submodules lie beside it on disk;
+            update = ["-c", "protocol.file.allow=always", *update]  # a remote one's never do
+        _git(update, part.name, cwd=checkout)
     head = _git(["rev-parse", "HEAD"], part.name, cwd=checkout).strip()
     for item in os.listdir(checkout):  # the checkout becomes the folder itself
         os.rename(checkout / item, dest / item)

@@ -26,13 +26,21 @@ def poetry_requirements(
             f"part {part!r}: {lock.name} cannot be read: {err}",
             resolution="Run `poetry lock` in the part's source and commit poetry.lock.",
         ) from None
+    packages = data.get("package", [])
+    if not all(isinstance(p, dict) and {"name", "version"} <= p.keys() for p in packages):
+        raise PythonError(f"part {part!r}: {lock.name}: a [[package]] without a name or version")
+    if any("groups" not in p and "category" not in p for p in packages):
+        version = data.get("metadata", {}).get("lock-version")
+        raise PythonError(
+            f"part {part!r}: {lock.name} (lock-version {version}) does not say which group each "
+            "package belongs to",
+            resolution="Lock again with poetry 2 (lock-version 2.1), which records the groups.",
+        )
     wanted_groups = {"main", *groups}
     extras = _extras(data, extra_args)
-    lines = []
-    for package in data.get("package", []):
-        if _installed(package, wanted_groups, extras):
-            lines.append(_line(package))
-    return "".join(lines)
+    return "".join(
+        _line(part, p, wanted_groups) for p in packages if _installed(p, wanted_groups, extras)
+    )
 
 
 def _extras(data: dict[str, Any], args: tuple[str, ...]) -> set[str]:
@@ -54,8 +62,22 @@ def _installed(package: dict[str, Any], groups: set[str], extras: set[str]) -> b
     return not package.get("optional", False) or _name(package["name"]) in extras
 
 
-def _line(package: dict[str, Any]) -> str:
+def _line(part: str, package: dict[str, Any], groups: set[str]) -> str:
+    source = package.get("source", {})
+    if isinstance(source, dict) and source.get("type") in ("git", "directory", "file", "url"):
+        raise PythonError(
+            f"part {part!r}: package {package['name']} comes from a {source['type']} source in "
+            "poetry.lock: partsmith fetches the packages of an index or find-links",
+            resolution="Publish it to an index or a find-links folder, or make it a part.",
+        )
     markers = package.get("markers")
+    if isinstance(markers, dict):  # per group (lock 2.1): the groups installed here
+        chosen = [f"({m})" for group, m in sorted(markers.items()) if group in groups and m]
+        markers = (
+            " or ".join(chosen)
+            if len(chosen) == len(set(package.get("groups", [])) & groups)
+            else ""
+        )
     marker = f" ; {markers}" if isinstance(markers, str) and markers else ""
     hashes = [f["hash"] for f in package.get("files", []) if isinstance(f, dict) and "hash" in f]
     pin = f"{package['name']}=={package['version']}{marker}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rules.action import interpreter, interpreter_facts, source_manifest, stat_cache
 from rules.core import RULES_VERSION, digest
-from rules.workspace import Workspace
+from rules.workspace import Part, Workspace
 
 from .uv import uv_version
 
@@ -23,6 +23,18 @@ def _relative(path: str, workspace: Workspace) -> str:
     if "://" in path or not Path(path).is_relative_to(workspace.directory):
         return path
     return "$WORKSPACE/" + os.path.relpath(path, workspace.directory)
+
+
+def tool_lock_options(part: Part) -> dict[str, list[str]]:
+    """What a uv or poetry part takes from its tool's lock, when it says anything: absent
+    otherwise, so other parts keep their keys."""
+    options = {
+        "uv-extras": list(part.uv_extras),
+        "uv-groups": list(part.uv_groups),
+        "poetry-with": list(part.poetry_with),
+        "poetry-export-extra-args": list(part.poetry_export_extra_args),
+    }
+    return {key: value for key, value in options.items() if value}
 
 
 def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
@@ -42,6 +54,7 @@ def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
         "build-environment": [list(pair) for pair in part.build_environment],
         "source-date-epoch": workspace.source_date_epoch,
         "toolchain": toolchain_record(workspace),
+        **tool_lock_options(part),
         **(
             {"python-constraints": list(part.python_constraints)} if part.python_constraints else {}
         ),

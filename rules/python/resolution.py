@@ -32,6 +32,7 @@ from rules.workspace import Layout, Part, Sandbox, Workspace
 
 from .errors import PythonError
 from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
+from .records import tool_lock_options
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
 from .tool_locks import TOOL_PINS, poetry_pins, stale_uv_lock, tool_pins, uv_export
 from .uv import index_options, uv_command
@@ -82,6 +83,7 @@ def lock_inputs(workspace: Workspace, name: str) -> dict:
         "pip-environment": [
             f"{k}={v}" for k, v in part.build_environment if k.startswith(("PIP_", "UV_"))
         ],
+        **tool_lock_options(part),
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rules.action import caller_umask_ignored, execute, interpreter, part_step, prepare_sandbox
 from rules.cache import Store
-from rules.core import RULES_VERSION, atomic_file, digest, remove_tree
+from rules.core import RULES_VERSION, atomic_file, cache_root, digest, remove_tree
 from rules.tree import capture
 from rules.workspace import Layout, Sandbox, Workspace
 
@@ -131,9 +131,14 @@ def _unpacked(archive: Path, package: LockedPackage, folder: Path, part: str) ->
 
 def _mapped_out(root: Path) -> list[str]:
     """Compilers record where they ran (debug information, __FILE__): the sandbox's path is
-    mapped to /build in what C, C++ and Fortran sources compile, as reproducible Debian builds
+    mapped to /build, and uv's cache (where the isolated build environment and its headers
+    lie) to /uv-cache, in what C, C++ and Fortran sources compile, as reproducible Debian builds
     do, after whatever flags the part's build-environment set."""
-    option = shlex.quote(f"-ffile-prefix-map={root}=/build")
+    maps = (
+        f"-ffile-prefix-map={root}=/build",
+        f"-ffile-prefix-map={cache_root() / 'uv'}=/uv-cache",
+    )
+    option = shlex.quote(" ".join(maps))
     return [
         f'export {flags}="${{{flags}:-}} "{option}'
         for flags in ("CFLAGS", "CXXFLAGS", "FFLAGS", "FCFLAGS")

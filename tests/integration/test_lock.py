@@ -1163,6 +1163,13 @@ def test_a_poetry_part_installs_its_main_group_extras_and_with_groups_from_poetr
         "tool==1.0",
     ]
     assert not (site_packages(root / "build/stage") / "devonly.py").exists()
+    # the groups and extras are pull's inputs: without them, the pins are main's only
+    workspace.write_text(
+        workspace.read_text().replace("poetry-with: [tools]", "").replace("[--extras, cli]", "[]")
+    )
+    ok(run(workspace, "stage"))
+    assert pulled_pins(workspace, "app") == ["alpha==1.0", "beta==2.0", "gamma==3.0"]
+    assert not (site_packages(root / "build/stage") / "tool.py").exists()
 
     (root / "proj/poetry.lock").write_text(poetry_lock(root / "wheels", {"gamma": "0" * 64}))
     out = refused(run(workspace, "stage"))

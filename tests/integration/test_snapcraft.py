@@ -1006,6 +1006,20 @@ def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_gi
             source: src
             override-build: |
               craftctl set version="$(git describe --tags)"
+          shipped:
+            plugin: dump
+            source: src
+            stage: [-pyproject.toml, -scm_backend.py]
+            override-build: |
+              git describe --tags > "$CRAFT_PART_INSTALL/shipped.txt"
+              craftctl default
+          pulled:
+            plugin: nil
+            source: src
+            override-pull: craftctl default
+            override-build: |
+              said=$(git describe --tags 2>/dev/null || echo none)
+              echo "$said" > "$CRAFT_PART_INSTALL/pulled.txt"
         """,
     )
     git(root, "init", "-q", "-b", "main")
@@ -1020,6 +1034,11 @@ def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_gi
         "commit": git(root, "rev-parse", "HEAD").strip(),
         "describe": "v9.8.7-0",
     }
+    stage = root / "build/stage"
+    assert (stage / "shipped.txt").read_text() == "v9.8.7\n" and not (stage / ".git").exists()
+    # a pulled source lies in the build root, inside the project's repository: not its version
+    assert (stage / "pulled.txt").read_text() == "none\n"
+    assert "git" not in json.loads((root / "build/parts/pulled/result.json").read_text())["record"]
     assert "build:app: built" not in ok(run(root, "stage"))
     (root / "notes.txt").write_text("a new commit\n")
     git(root, "add", ".")

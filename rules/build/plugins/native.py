@@ -20,11 +20,16 @@ PREFIX_MAP = " ".join(
     for flags in ("CFLAGS", "CXXFLAGS", "FFLAGS", "FCFLAGS")
 )
 COMPILERS = f"export {PREFIX_MAP}"
+# build folders beside the build copy, in the sandbox (never inside the source: `cmake/` is often
+# a folder of its modules, and with source-subdir `..` is still the copy)
+CMAKE_BUILD = '"${CRAFT_PART_BUILD%/build}/cmake-build"'
+MESON_BUILD = '"${CRAFT_PART_BUILD%/build}/meson-build"'
 
 
 def _line(*words: str, params: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> str:
-    """A command line: `words` as written, then the part's parameters quoted, then `after`."""
-    return " ".join([*words, *(shlex.quote(value) for value in params), *after])
+    """A command line: `words`, the part's parameters as craft-parts joins them (unquoted, so
+    `-DCMAKE_PREFIX_PATH=$CRAFT_STAGE` expands), then `after`."""
+    return " ".join([*words, *params, *after])
 
 
 def make(part: Part, context: BuildContext) -> tuple[str, ...]:
@@ -52,16 +57,23 @@ def cmake(part: Part, context: BuildContext) -> tuple[str, ...]:
     generator = shlex.quote(part.cmake_generator or "Unix Makefiles")
     return (
         COMPILERS,
-        _line("cmake", "-S", ".", "-B", "../cmake", "-G", generator, params=part.cmake_parameters),
-        f"cmake --build ../cmake -- {JOBS}",
-        f"{DESTDIR} cmake --build ../cmake --target install",
+        # as craft-parts: what the parts it is after staged is where find_package looks first
+        _line(
+            'CMAKE_PREFIX_PATH="$CRAFT_STAGE" cmake -S . -B',
+            CMAKE_BUILD,
+            "-G",
+            generator,
+            params=part.cmake_parameters,
+        ),
+        f"cmake --build {CMAKE_BUILD} -- {JOBS}",
+        f"{DESTDIR} cmake --build {CMAKE_BUILD} --target install",
     )
 
 
 def meson(part: Part, context: BuildContext) -> tuple[str, ...]:
     return (
         COMPILERS,
-        _line("meson", "setup", params=part.meson_parameters, after=("../meson", ".")),
-        f"ninja -C ../meson {JOBS}",
-        f"{DESTDIR} ninja -C ../meson install",
+        _line("meson", "setup", params=part.meson_parameters, after=(MESON_BUILD, ".")),
+        f"ninja -C {MESON_BUILD} {JOBS}",
+        f"{DESTDIR} ninja -C {MESON_BUILD} install",
     )

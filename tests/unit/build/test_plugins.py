@@ -61,23 +61,25 @@ def test_native_plans_are_craft_parts_commands_with_the_sandbox_mapped_out():
         'FFLAGS="${FFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build" '
         'FCFLAGS="${FCFLAGS:-} -ffile-prefix-map=${CRAFT_PART_BUILD%/build}=/build"'
     )
-    make = Part("m", "make", make_parameters=("PREFIX=/usr", "A B"))
-    assert default_build(make, context) == (
+    make = Part("m", "make", make_parameters=("PREFIX=/usr", "LDFLAGS=-L$CRAFT_STAGE/lib"))
+    assert default_build(make, context) == (  # parameters joined as craft-parts: $VAR expands
         mapped,
-        "make -j\"$CRAFT_PARALLEL_BUILD_COUNT\" PREFIX=/usr 'A B'",
-        "make -j\"$CRAFT_PARALLEL_BUILD_COUNT\" install PREFIX=/usr 'A B' "
+        'make -j"$CRAFT_PARALLEL_BUILD_COUNT" PREFIX=/usr LDFLAGS=-L$CRAFT_STAGE/lib',
+        'make -j"$CRAFT_PARALLEL_BUILD_COUNT" install PREFIX=/usr LDFLAGS=-L$CRAFT_STAGE/lib '
         'DESTDIR="$CRAFT_PART_INSTALL"',
     )
     cmake = Part("c", "cmake", cmake_parameters=("-DX=1",), cmake_generator="Ninja")
+    cmake_build = '"${CRAFT_PART_BUILD%/build}/cmake-build"'
     assert default_build(cmake, context)[1:] == (
-        "cmake -S . -B ../cmake -G Ninja -DX=1",
-        'cmake --build ../cmake -- -j"$CRAFT_PARALLEL_BUILD_COUNT"',
-        'DESTDIR="$CRAFT_PART_INSTALL" cmake --build ../cmake --target install',
+        f'CMAKE_PREFIX_PATH="$CRAFT_STAGE" cmake -S . -B {cmake_build} -G Ninja -DX=1',
+        f'cmake --build {cmake_build} -- -j"$CRAFT_PARALLEL_BUILD_COUNT"',
+        f'DESTDIR="$CRAFT_PART_INSTALL" cmake --build {cmake_build} --target install',
     )
+    meson_build = '"${CRAFT_PART_BUILD%/build}/meson-build"'
     assert default_build(Part("n", "meson"), context)[1:] == (
-        "meson setup ../meson .",
-        'ninja -C ../meson -j"$CRAFT_PARALLEL_BUILD_COUNT"',
-        'DESTDIR="$CRAFT_PART_INSTALL" ninja -C ../meson install',
+        f"meson setup {meson_build} .",
+        f'ninja -C {meson_build} -j"$CRAFT_PARALLEL_BUILD_COUNT"',
+        f'DESTDIR="$CRAFT_PART_INSTALL" ninja -C {meson_build} install',
     )
     assert default_build(Part("a", "autotools"), context)[4:] == (
         "./configure",

@@ -53,3 +53,29 @@ def test_groups_and_extras_add_their_packages(tmp_path):
         "Rich_Text==1.0 \\",
     ]
     assert poetry_requirements("p", lock, (), ("--all-extras",)).count("Rich_Text==1.0") == 1
+
+
+def test_a_lock_that_does_not_say_the_groups_or_takes_a_git_package_is_refused(tmp_path):
+    import pytest
+
+    from rules.python.errors import PythonError
+
+    lock = tmp_path / "poetry.lock"
+    lock.write_text('[[package]]\nname = "a"\nversion = "1"\n\n[metadata]\nlock-version = "2.0"\n')
+    with pytest.raises(PythonError, match=r"lock-version 2.0\) does not say which group"):
+        poetry_requirements("p", lock, (), ())
+    lock.write_text(
+        '[[package]]\nname = "a"\nversion = "1"\ngroups = ["main"]\n'
+        'source = {type = "git", url = "https://example.com/a.git"}\n'
+    )
+    with pytest.raises(PythonError, match="package a comes from a git source in poetry.lock"):
+        poetry_requirements("p", lock, (), ())
+
+
+def test_markers_per_group_are_those_of_the_groups_installed(tmp_path):
+    lock = tmp_path / "poetry.lock"
+    lock.write_text(
+        '[[package]]\nname = "w"\nversion = "1"\ngroups = ["main", "dev"]\n'
+        "markers = {main = \"sys_platform == 'win32'\", dev = \"python_version < '3.12'\"}\n"
+    )
+    assert poetry_requirements("p", lock, (), ()) == "w==1 ; (sys_platform == 'win32')\n"
