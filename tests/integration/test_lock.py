@@ -261,12 +261,17 @@ def make_sdist(folder: Path, counter: Path) -> Path:
             "metadata_directory=None):\n", "metadata_directory=None):" + counting, 1
         ),
     }
+    return write_sdist(folder, "sdonly-1.0", files)
+
+
+def write_sdist(folder: Path, base: str, files: dict[str, str]) -> Path:
+    """folder/<base>.tar.gz holding `files` below `<base>/`, at a fixed time, mode 0644."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "sdonly-1.0.tar.gz"
+    path = folder / f"{base}.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
         for name, text in files.items():
             data = text.encode()
-            info = tarfile.TarInfo(f"sdonly-1.0/{name}")
+            info = tarfile.TarInfo(f"{base}/{name}")
             info.size, info.mtime, info.mode = len(data), 315532800, 0o644
             tar.addfile(info, io.BytesIO(data))
     return path
@@ -776,15 +781,7 @@ def make_c_sdist(folder: Path) -> Path:
         "c_backend.py": C_BACKEND,
         "cext.c": C_MODULE,
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "cext-1.0.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"cext-1.0/{name}")
-            info.size, info.mtime, info.mode = len(data), 315532800, 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return path
+    return write_sdist(folder, "cext-1.0", files)
 
 
 def test_an_sdist_with_a_c_extension_builds_at_any_path_to_the_same_wheel(tmp_path):
