@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ActionError
+
 # what, written in a project's files or a part's scripts, asks git for a version
 ASKS_GIT = (
     "setuptools_scm",
@@ -65,7 +67,23 @@ def git_version(source: Path, top_only: bool = False) -> GitVersion | None:
 
 def write_stand_in(version: GitVersion, folder: Path, epoch: int) -> None:
     """A repository in `folder` whose `git describe --tags` matches `version`'s."""
-    subprocess.run(["git", "init", "-q", "-b", "main", str(folder)], env=GIT_ENV, check=True)
+    try:
+        _make_stand_in(version, folder, epoch)
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise ActionError(
+            f"the stand-in repository for `git describe` ({version.describe()}) "
+            f"could not be made: {err}",
+            resolution="Check that git (2.28 or later) runs on this machine.",
+        ) from None
+
+
+def _make_stand_in(version: GitVersion, folder: Path, epoch: int) -> None:
+    subprocess.run(
+        ["git", "init", "-q", "-b", "main", str(folder)],
+        env=GIT_ENV,
+        check=True,
+        capture_output=True,
+    )
     first = 1 if version.tag else 0  # without a tag, HEAD is `distance` commits from the root
     stream = []
     for mark in range(1, version.distance + first + 1):
@@ -85,6 +103,7 @@ def write_stand_in(version: GitVersion, folder: Path, epoch: int) -> None:
         text=True,
         env=GIT_ENV,
         check=True,
+        capture_output=True,
     )
 
 

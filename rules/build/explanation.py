@@ -73,6 +73,8 @@ def record_differences(old: dict, new: dict, old_source: dict, new_source: dict)
         "pulled-source",
         "build-packages",
         "stage-packages",
+        "build-snaps",
+        "git",
     ):
         if old.get(field) != new.get(field):
             changes.append(f"{field}: {_short(old.get(field))} -> {_short(new.get(field))}")

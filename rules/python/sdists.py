@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rules.action import caller_umask_ignored, execute, interpreter, part_step, prepare_sandbox
 from rules.cache import Store
-from rules.core import RULES_VERSION, atomic_file, cache_root, digest, remove_tree
+from rules.core import RULES_VERSION, atomic_file, digest, remove_tree
 from rules.tree import capture
 from rules.workspace import Layout, Sandbox, Workspace
 
@@ -25,7 +25,7 @@ from .errors import PythonError
 from .pylock import LockedPackage
 from .records import toolchain_record
 from .resolution import PIP_VARIABLES, build_hint, explaining_lines
-from .uv import index_options, uv_command
+from .uv import index_options, uv_cache, uv_command
 
 
 def built_wheel(
@@ -136,7 +136,7 @@ def _mapped_out(root: Path) -> list[str]:
     do, after whatever flags the part's build-environment set."""
     maps = (
         f"-ffile-prefix-map={root}=/build",
-        f"-ffile-prefix-map={cache_root() / 'uv'}=/uv-cache",
+        f"-ffile-prefix-map={uv_cache()}=/uv-cache",
     )
     option = shlex.quote(" ".join(maps))
     return [

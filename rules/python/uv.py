@@ -28,6 +28,11 @@ def uv_version() -> str:
     return version("uv")  # reads package metadata from disk: once per process is enough
 
 
+def uv_cache() -> Path:
+    """uv's cache, partsmith's own: wheels uv unpacked, and the isolated build environments."""
+    return cache_root() / "uv"
+
+
 def uv_base() -> tuple[str, ...]:
     """uv with no configuration file, no Python download, and partsmith's cache."""
     # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA
@@ -38,7 +43,7 @@ def uv_base() -> tuple[str, ...]:
         "--no-python-downloads",
         "--system-certs",
         "--cache-dir",
-        str(cache_root() / "uv"),
+        str(uv_cache()),
     )
 
 

@@ -1043,5 +1043,6 @@ def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_gi
     (root / "notes.txt").write_text("a new commit\n")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "two")
+    assert 'git: {"commit": ' in ok(run(root, "explain:app"))  # explain names the field
     again = ok(run(root, "stage"))
     assert "build:said: built" in again and "version v9.8.7-1-g" in again
