@@ -3,6 +3,8 @@ written into the sandbox's tools/ folder, and the values a script set with them.
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 from rules.workspace import Sandbox
@@ -17,18 +19,16 @@ def write_tools(
     default_build: tuple[str, ...],
     values: dict[str, str] | None = None,
     build_dir: Path | None = None,
+    stage: tuple[str, ...] = ("*",),
 ) -> None:
-    """craftctl and snapcraftctl, what `craftctl default` runs in each step, and the values
-    `craftctl get` answers before a script sets its own."""
+    """craftctl and snapcraftctl, what `craftctl default` runs in each step (`stage`: the part's
+    stage fileset), and the values `craftctl get` answers before a script sets its own."""
     for key, value in (values or {}).items():
         (sandbox.tools / "values" / key).write_text(value)
     defaults = {
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
         "build": [*script_prologue(build_dir or sandbox.build, build_environment), *default_build],
-        "stage": [
-            "cp --archive --no-dereference "
-            f'{shell_quote(selected_folder(sandbox, "stage"))}/. "$CRAFT_STAGE"'
-        ],
+        "stage": [_stage_default(sandbox, stage)],
         "prime": [
             "cp --archive --no-dereference "
             f'{shell_quote(selected_folder(sandbox, "prime"))}/. "$CRAFT_PRIME"'
@@ -42,10 +42,34 @@ def write_tools(
         tool.chmod(0o755)
 
 
+def _stage_default(sandbox: Sandbox, fileset: tuple[str, ...]) -> str:
+    """`craftctl default` in override-stage, as craft-parts' builtin stage: what the part's stage
+    fileset selects of $CRAFT_PART_INSTALL *as it is when it is called* is copied into
+    $CRAFT_STAGE (files the script wrote there first are staged, files written after are not).
+    rules.tree selects and copies, so the globs mean what they mean everywhere else; it runs in
+    the Python running partsmith, isolated (-I: no PYTHON* variable of the part reaches it)."""
+    tool = sandbox.tools / "craftctl-stage.py"
+    tool.write_text(_STAGE_TOOL.format(root=str(_PARTSMITH_ROOT)))
+    words = [sys.executable, "-I", str(tool), str(sandbox.install)]
+    return " ".join([*map(shlex.quote, words), '"$CRAFT_STAGE"', *map(shlex.quote, fileset)])
+
+
 def selected_folder(sandbox: Sandbox, step: str) -> Path:
-    """Where override-stage / override-prime find the part's selected files for `craftctl
-    default`."""
+    """Where override-prime finds the part's selected files for `craftctl default`: the staged
+    files its prime fileset selects, chosen before the script runs (as craft-parts' prime, which
+    migrates from the stage folder, never from what a script adds to the install)."""
     return sandbox.root / f"{step}-selected"
+
+
+# The folder holding the `rules` package: the tool imports rules.tree from there, also when doit
+# runs partsmith from a checkout rather than an installed distribution.
+_PARTSMITH_ROOT = Path(__file__).resolve().parents[2]
+
+_STAGE_TOOL = """import sys
+sys.path.insert(0, {root!r})
+from rules.tree import migrate_command
+sys.exit(migrate_command(sys.argv[1:]))
+"""
 
 
 def read_values(sandbox: Sandbox) -> dict[str, str]:

@@ -7,9 +7,10 @@ names the sandbox fails the part.
 
 Like craft-parts, a build runs in steps, each a bash script with its own working folder and
 `craftctl default`: the build in $CRAFT_PART_BUILD, then override-stage in a folder of its own
-that `craftctl default` fills with the part's staged files; what it leaves there is what the part
-stages. `craftctl set version=...` is kept with the result. override-pull and override-prime run
-the same way outside the build action (scriptlets.py). A build never sees the source's `.git`:
+where `craftctl default` copies what the part's stage fileset selects of $CRAFT_PART_INSTALL as
+it is at that moment (craftctl.py); what it leaves there is what the part stages. `craftctl set
+version=...` is kept with the result. override-pull and override-prime run the same way outside
+the build action (scriptlets.py). A build never sees the source's `.git`:
 its bytes differ between clones of one commit, so it is neither an input nor copied in.
 """
 
@@ -128,7 +129,9 @@ def run_action(
     step = action.step(sandbox, keep_open, conditions)
     with caller_umask_ignored():
         values, build_dir = dict(action.values), action.build_dir(sandbox)
-        write_tools(sandbox, action.build_environment, action.default_build, values, build_dir)
+        write_tools(
+            sandbox, action.build_environment, action.default_build, values, build_dir, action.stage
+        )
         if action.copies_source:
             copied = _copy_source_to_install(action, sandbox, conditions.reverse_source)
             if action.copy_is_output:  # captured as it was made
@@ -141,13 +144,12 @@ def run_action(
         step.run(action.script)
     _finish_install(action, sandbox)
     _say(sandbox, "capturing the output")
+    # also before override-stage: what the build made is checked, and normalized as it is staged
     captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
     if action.override_stage is None:
         return Built(captured, sandbox.install, read_values(sandbox))
     staged = sandbox.root / "staged"
-    captured = scripted_step(
-        step, "stage", action.override_stage, captured.tree, sandbox.install, action.stage, staged
-    )
+    captured = _run_scripted(step, "stage", action.override_stage, staged)
     return Built(captured, staged, read_values(sandbox))
 
 
@@ -173,15 +175,21 @@ def _say(sandbox: Sandbox, what: str) -> None:
 def scripted_step(
     step: Step, name: str, script: str, tree: Tree, root: Path, fileset: tuple[str, ...], out: Path
 ) -> Capture:
-    """override-stage / override-prime: `out` starts empty, `craftctl default` copies the part's
-    files that `fileset` selects into it, the script runs there; what it leaves is captured."""
-    selected = selected_folder(step.sandbox, name)
+    """override-prime: the part's files that `fileset` selects of `tree` (its bytes in `root`)
+    are laid out first, for `craftctl default` to copy into `out`; then `_run_scripted`."""
     with caller_umask_ignored():
         materialize(
             {path: (entry, root) for path, entry in select(tree, fileset).items()},
-            selected,
+            selected_folder(step.sandbox, name),
             step.epoch,
         )
+    return _run_scripted(step, name, script, out)
+
+
+def _run_scripted(step: Step, name: str, script: str, out: Path) -> Capture:
+    """override-stage / override-prime: the script runs in `out`, which starts empty and is
+    $CRAFT_STAGE / $CRAFT_PRIME; what it leaves there is captured."""
+    with caller_umask_ignored():
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
     env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}

@@ -5,6 +5,7 @@ filesets and the merge of several parts' Trees.
 from .errors import ChangedSince, Conflict, StageConflictError, TreeError
 from .filesets import organize, select
 from .merge_parts import Contribution, Owned, merge
+from .migrate import migrate, migrate_command
 from .tree import (
     Capture,
     Entry,
@@ -41,6 +42,8 @@ __all__ = [
     "link_escapes",
     "materialize",
     "merge",
+    "migrate",
+    "migrate_command",
     "normalize_modes",
     "organize",
     "read_manifest",
