@@ -75,6 +75,7 @@ def record_differences(old: dict, new: dict, old_source: dict, new_source: dict)
         "stage-packages",
         "build-snaps",
         "git",
+        "stage-default",
     ):
         if old.get(field) != new.get(field):
             changes.append(f"{field}: {_short(old.get(field))} -> {_short(new.get(field))}")

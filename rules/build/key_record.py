@@ -60,6 +60,9 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "stage-packages": debs_record(layout, part),
         "build-snaps": snaps_record(part),
         "git": git.record() if (git := asked_git_version(workspace, part)) else None,
+        # what override-stage's `craftctl default` stages changed (the install folder as it is
+        # when called, not before the script): results cached before must not come back
+        "stage-default": "install-when-called" if part.override_stage is not None else None,
     }
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
 

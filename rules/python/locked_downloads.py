@@ -7,6 +7,7 @@ leaves only a temp file, and a file whose bytes differ from the lock never lands
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import time
 import urllib.error
@@ -48,7 +49,8 @@ def _fetch(store: Store, file: LockedFile, lock_folder: Path, progress: Progress
             with atomic_file(final, durable=True, mode=0o444) as out:
                 _copy_into(out, file, lock_folder, progress)
             break
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        # OSError: ssl's and the socket's errors (URLError, TimeoutError, ConnectionError are too)
+        except (OSError, http.client.HTTPException) as err:
             if (
                 isinstance(err, urllib.error.HTTPError)
                 and err.code < 500
@@ -87,10 +89,9 @@ def _copy_into(out: BinaryIO, file: LockedFile, lock_folder: Path, progress: Pro
 
 def _opened(file: LockedFile, lock_folder: Path) -> BinaryIO:
     if file.url is not None:
-        import urllib.request  # only a pull that downloads pays for it (and for ssl)
+        from .kept_connections import open_url  # only a pull that downloads pays for ssl
 
-        response: BinaryIO = urllib.request.urlopen(file.url, timeout=TIMEOUT)  # HTTPResponse
-        return response
+        return open_url(file.url, TIMEOUT)
     path = Path(file.path or "")
     path = (
         path if path.is_absolute() else Path(os.path.normpath(lock_folder / path))

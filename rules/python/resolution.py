@@ -36,6 +36,7 @@ from .records import tool_lock_options
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
 from .tool_locks import TOOL_PINS, poetry_pins, stale_uv_lock, tool_pins, uv_export
 from .uv import index_options, uv_command
+from .wheel_choice import target
 
 # pip's variables a part declares, in uv's words (uv reads no PIP_*): they are the part's inputs
 PIP_VARIABLES = r"""uv_args=()
@@ -161,11 +162,11 @@ def _script(workspace: Workspace, part: Part, source: Path | None, upgrade: str 
         wanted.append("pyproject.toml" if (source / "pyproject.toml").is_file() else "setup.py")
     constraints = [arg for file in part.python_constraints for arg in ("-c", file)]
     lines = [PIP_VARIABLES]
-    if part.plugin == "uv":  # its uv.lock pins every version: uv exports them, checked current
-        lines.append(shlex.join(uv_export(workspace, part, python)))
-    if part.plugin in ("uv", "poetry"):  # the tool's lock, as pinned requirements with hashes
+    if part.plugin == "poetry":  # the tool's lock, as pinned requirements with hashes
         wanted.insert(0, f"../{TOOL_PINS}")
-    if wanted:
+    if part.plugin == "uv":  # its uv.lock is the lock: read, never resolved again
+        lines.append(uv_export(workspace, part, python))
+    elif wanted:
         lines.append(
             shlex.join([*compile_, "-o", "../out/pylock.packages.toml", *constraints, *wanted])
             + ' "${uv_args[@]}"'
@@ -210,31 +211,52 @@ def _build_requirement_lines(
 def _read(
     path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str, set[str]]
 ) -> tuple[LockedPackage, ...]:
-    """uv's pylock output, reduced to the one file pull fetches per package: the first wheel,
-    or the first whose sha256 a requirements file pins."""
+    """A pylock.toml (uv's resolution, or a uv.lock exported for every platform), reduced to what
+    the interpreter installs: the packages whose marker holds, each with the one file pull
+    fetches: its best wheel for the interpreter (among those a requirements file pins), else its
+    sdist."""
     if not path.is_file():
         return ()
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    chosen = target(interpreter(workspace))
     packages = []
     for entry in data.get("packages", []):
         name = normalized(entry["name"])
-        wheels, sdist = entry.get("wheels") or [], entry.get("sdist")
-        if "version" not in entry or not (wheels or sdist):
-            where = next(
-                (k for k in ("directory", "vcs", "archive") if k in entry), "no index file"
-            )
-            raise PythonError(
-                f"package {name!r} comes from a {where}: "
-                "a lock holds files of an index or find-links",
-                resolution="Publish it as a wheel into a find-links folder, "
-                "or make it a part of its own.",
-            )
-        allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())]
-        chosen, kind = ((allowed or wheels)[0], "wheel") if wheels else (sdist, "sdist")
+        if not chosen.includes(name, entry.get("marker")):
+            continue
+        _check_from_index(name, entry)
+        wheels = entry.get("wheels") or []
+        allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())] or wheels
+        best = chosen.best_wheel(
+            [str(w.get("url") or w.get("path") or w.get("name")) for w in allowed]
+        )
+        if best is None and not entry.get("sdist"):
+            raise _no_file_fits(name, entry["version"], workspace)
+        file, kind = (allowed[best], "wheel") if best is not None else (entry["sdist"], "sdist")
         packages.append(
-            LockedPackage(name, entry["version"], _file(chosen, kind, workspace, lock_folder))
+            LockedPackage(name, entry["version"], _file(file, kind, workspace, lock_folder))
         )
     return tuple(sorted(packages, key=lambda p: p.name))
+
+
+def _check_from_index(name: str, entry: dict) -> None:
+    if "version" not in entry or not (entry.get("wheels") or entry.get("sdist")):
+        where = next((k for k in ("directory", "vcs", "archive") if k in entry), "no index file")
+        raise PythonError(
+            f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
+            resolution="Publish it as a wheel into a find-links folder, "
+            "or make it a part of its own.",
+        )
+
+
+def _no_file_fits(name: str, version: str, workspace: Workspace) -> PythonError:
+    facts = interpreter_facts(str(interpreter(workspace)))
+    return PythonError(
+        f"package {name}=={version} has no wheel for {facts['implementation']} "
+        f"{facts['version']} on {facts['platform']}, and no sdist",
+        resolution="Pick a version that publishes a wheel for this interpreter (or an sdist), "
+        "or build with an interpreter it has wheels for.",
+    )
 
 
 def _file(entry: dict, kind: str, workspace: Workspace, lock_folder: Path) -> LockedFile:

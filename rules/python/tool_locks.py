@@ -3,32 +3,42 @@ what pull resolves for the interpreter, exactly those versions, as for a python 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from rules.workspace import Part, Sandbox, Workspace
 
 from .errors import PythonError
+from .poetry_hash import check_poetry_lock_fresh
 from .poetry_lock import poetry_requirements
 from .uv import index_options, uv_command
 
-TOOL_PINS = "tool-pins.txt"  # a uv or poetry part's lock as requirements, beside the sandbox
+TOOL_PINS = "tool-pins.txt"  # a poetry part's lock as requirements, beside the sandbox
+UV_EXPORT = "pylock.packages.toml"  # a uv part's uv.lock as pylock.toml, in the sandbox's out/
 
 
-def uv_export(workspace: Workspace, part: Part, python: Path) -> list[str]:
+def uv_export(workspace: Workspace, part: Part, python: Path) -> str:
     """The packages of the part's uv.lock that `uv sync --no-dev --no-editable` would install
-    (its extras and groups), without the project itself; --locked fails on a stale uv.lock."""
-    export = ("export", "--format", "requirements.txt", "--locked", "--no-dev", "--no-editable")
-    return [
-        *uv_command((*export, "--no-emit-project", "--no-header"), python),
+    (its extras and groups), without the project itself, as a universal pylock.toml: every file
+    of every platform, each package with its marker (wheel_choice narrows it to the interpreter).
+    --locked fails on a stale uv.lock. A current one proves itself without the network, so the
+    export runs offline first, and online only when that failed (a stale lock, or a project whose
+    metadata must be built)."""
+    export = ("export", "--format", "pylock.toml", "--locked", "--no-dev", "--no-editable")
+    command = [
+        *uv_command((*export, "--no-emit-project", "--no-header", "-q"), python),
         *index_options(workspace.python),
         *(arg for extra in part.uv_extras for arg in ("--extra", extra)),
         *(arg for group in part.uv_groups for arg in ("--group", group)),
         "-o",
-        f"../{TOOL_PINS}",
+        f"../out/{UV_EXPORT}",
     ]
+    return f"{shlex.join([*command, '--offline'])} 2>/dev/null || {shlex.join(command)}"
 
 
 def poetry_pins(part: Part, source: Path | None) -> str:
+    """The part's poetry.lock as pinned requirements; a missing or stale lock stops pull, as
+    `poetry install` stops (checked first: a stale lock's other faults are beside the point)."""
     lock = (source or Path("/nonexistent")) / "poetry.lock"
     if not lock.is_file():
         raise PythonError(
@@ -36,6 +46,7 @@ def poetry_pins(part: Part, source: Path | None) -> str:
             "and there is none",
             resolution="Run `poetry lock` in the part's source and commit poetry.lock.",
         )
+    check_poetry_lock_fresh(part.name, lock)
     return poetry_requirements(part.name, lock, part.poetry_with, part.poetry_export_extra_args)
 
 

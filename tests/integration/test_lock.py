@@ -1106,6 +1106,59 @@ def test_a_uv_part_follows_its_uv_lock_with_extras_and_groups_and_two_merge(tmp_
         assert snapshot(stage) == before
 
 
+UV_PART = """\
+name: uvpart
+python: {{index-url: none, find-links: ['{url}']}}
+parts:
+  app: {{plugin: uv, source: proj}}
+"""
+
+
+def test_a_uv_part_takes_from_its_universal_uv_lock_what_this_interpreter_installs(tmp_path):
+    """uv.lock lists the files of every platform: the part installs the wheel that fits this
+    interpreter (not the lock's first, which fits the machine that locked), and leaves out a
+    package whose marker is false here."""
+    from helpers.wheels import wheel_files, write_wheel
+
+    served_folder = tmp_path / "served"
+    served_folder.mkdir()
+    # sorted first in the lock, and not installable on linux
+    windows = wheel_files("plat", "1.0", {"plat.py": "KIND = 'windows'\n"})
+    write_wheel(served_folder / "plat-1.0-cp311-cp311-win_amd64.whl", windows)
+    make_wheel(served_folder, "plat", "1.0", {"plat.py": "KIND = 'any'\n"})
+    make_wheel(served_folder, "winonly", "1.0", {"winonly.py": ""})
+    with served(served_folder) as (url, _counts):
+        workspace = make_workspace(tmp_path / "ws", UV_PART.format(url=url))
+        project = workspace.parent / "proj"
+        requires = ["plat==1.0", "winonly; sys_platform == 'win32'"]
+        make_project(project, "proj", requires, {}, {"proj.py": PROJ})
+        lock = [uv_binary_path(), "lock", "--no-config", "--no-index", "--find-links", url, "-q"]
+        subprocess.run([*lock, "--python", sys.executable], cwd=project, check=True)
+        # uv lists first the wheel that fits the machine that locked: as if locked on Windows
+        lock_text = (project / "uv.lock").read_text()
+        rows = re.findall(r"    \{ url = .*plat-1\.0-.*\n", lock_text)
+        assert len(rows) == 2 and "win_amd64" in rows[1]
+        (project / "uv.lock").write_text(lock_text.replace(rows[0] + rows[1], rows[1] + rows[0]))
+        ok(run(workspace, "stage"))
+    assert pulled(workspace, "app")["wheels"] == [
+        {
+            "file": "plat-1.0-py3-none-any.whl",
+            "name": "plat",
+            "sha256": sha256(served_folder / "plat-1.0-py3-none-any.whl"),
+            "version": "1.0",
+        }
+    ]
+    site = site_packages(workspace.parent / "build/stage")
+    assert (site / "plat.py").read_text() == "KIND = 'any'\n"
+    assert not (site / "winonly.py").exists()
+
+
+def uv_binary_path() -> str:
+    from rules.python.uv import uv_binary
+
+    return uv_binary()
+
+
 # -- plugin: poetry --------------------------------------------------------------------------------
 
 
