@@ -11,7 +11,7 @@ def asked_git_version(workspace: Workspace, part: Part) -> GitVersion | None:
     source = workspace.source_dir(part)
     # override-pull sees the checkout's .git itself: only the steps after it need the stand-in
     scripts = (part.override_build, part.override_stage, part.override_prime)
-    if source is None or not asks_git(source, scripts):
+    if source is None or not asks_git(workspace.project_dir(part), scripts):
         return None
     pulled = part.fetch is not None or part.override_pull is not None
     # a pulled source lies in the build root, inside the project's own repository: only a

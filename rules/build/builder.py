@@ -47,7 +47,10 @@ def plan(workspace: Workspace, name: str) -> Action:
     source = workspace.source_dir(part)
     pulled = load_pulled(layout, name) if part.installs_python else None
     context = BuildContext(
-        interpreter(workspace), uv_base(), pulled, part.installs_python and has_project(source)
+        interpreter(workspace),
+        uv_base(),
+        pulled,
+        part.installs_python and has_project(workspace.project_dir(part)),
     )
     default_build = plugins.default_build(part, context)
     return Action(

@@ -89,7 +89,7 @@ def pull_python(
     layout = Layout(workspace.build_root)
     store = Store(cache_root())
     facts = interpreter_facts(str(interpreter(workspace)))
-    source = workspace.source_dir(workspace.parts[name])
+    source = workspace.project_dir(workspace.parts[name])
     check_requires_python(name, source, facts["version"], facts["implementation"])
     lock = committed_lock(workspace, name)
     record = _record(workspace, name, lock)

@@ -39,7 +39,7 @@ def tool_lock_options(part: Part) -> dict[str, list[str]]:
 
 def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
     part = workspace.parts[name]
-    source = workspace.source_dir(part)
+    source = workspace.project_dir(part)
     return {
         "rule": "pull",
         "rules-version": RULES_VERSION,

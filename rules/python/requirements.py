@@ -28,7 +28,7 @@ def has_project(source: Path | None) -> bool:
 def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     """The files whose change means the part must be resolved again (not the project's code):
     the project's files and the requirements files, with those they include (-r, -c)."""
-    source = workspace.source_dir(part)
+    source = workspace.project_dir(part)
     if source is None:
         return []
     names = (*PROJECT_FILES, *TOOL_LOCKS.get(part.plugin, ()))

@@ -66,7 +66,7 @@ open(answer, "w").write("".join(f"{r}\\n" for r in requires))
 def lock_inputs(workspace: Workspace, name: str) -> dict:
     """What a part's resolution depends on, as the lock records it (no checkout path)."""
     part = workspace.parts[name]
-    source = workspace.source_dir(part)
+    source = workspace.project_dir(part)
     facts = interpreter_facts(str(interpreter(workspace)))
     return {
         "python": f"{facts['implementation']} {facts['version']} {facts['platform']}",
@@ -98,7 +98,7 @@ def resolve_lock(
 ) -> Lock:
     part = workspace.parts[name]
     sandbox = Sandbox(Layout(workspace.build_root).root / "sandbox" / f"{name}.lock")
-    source = workspace.source_dir(part)
+    source = workspace.project_dir(part)
     _prepare(sandbox, workspace, part, source, previous)
     script = _script(workspace, part, source, upgrade)
     status = execute(part_step(workspace, name, sandbox, keep_open, network=True), script)

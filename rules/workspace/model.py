@@ -147,6 +147,14 @@ class Workspace:
             return Layout(self.build_root).pulled_source(part.name)
         return self.local_source(part)
 
+    def project_dir(self, part: Part) -> Path | None:
+        """Where a python part's project and requirement files are: its source, or the
+        source-subdir of it (the folder the build runs in)."""
+        source = self.source_dir(part)
+        if source is None or part.source_subdir is None:
+            return source
+        return source / part.source_subdir
+
     def local_source(self, part: Part) -> Path | None:
         return self.directory / part.source if part.source else None
 

@@ -191,10 +191,7 @@ KEYS: tuple[PartKey, ...] = (
     PartKey("build-packages", read_debs, grammar="list"),
     PartKey("stage-packages", read_debs, grammar="list"),
     PartKey("build-snaps", _snaps, grammar="list"),
-    # the python rule finds the project and its files at the source's top
-    PartKey(
-        "source-subdir", _subdir, plugins=("dump", "nil", "make", "autotools", "cmake", "meson")
-    ),
+    PartKey("source-subdir", _subdir),
     PartKey("uv-extras", _names, plugins=("uv",)),
     PartKey("uv-groups", _names, plugins=("uv",)),
     PartKey("poetry-with", _names, plugins=("poetry",)),
@@ -242,7 +239,6 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
     _refuse_other_plugins_keys(reader, entries, key, plugin)
     if plugin is None:
         return None
-    fields |= pythonkeys.read_part_keys(reader, entries, key, plugin, fields["source"])
     for part_key in _VALUE_KEYS:
         read = part_key.read
         assert read is not None  # _VALUE_KEYS holds the keys that have one
@@ -255,7 +251,18 @@ def read_part(reader: Reader, name: str, node: yaml.Node) -> Part | None:
         if value is not None:
             fields[part_key.field] = value
     _check_subdir(reader, entries, key, fields)
+    fields |= _python_keys(reader, entries, key, plugin, fields)
     return Part(name=name, plugin=plugin, **fields)
+
+
+def _python_keys(
+    reader: Reader, entries: Entries, key: str, plugin: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Requirements files are relative to the folder the build runs in (the source, or its
+    source-subdir), as pip's `-r` in craft-parts' python plugin."""
+    source, subdir = fields["source"], fields.get("source_subdir")
+    project = f"{source}/{subdir}" if source and subdir else source
+    return pythonkeys.read_part_keys(reader, entries, key, plugin, project)
 
 
 def _check_subdir(reader: Reader, entries: Entries, key: str, fields: dict[str, Any]) -> None:

@@ -1153,6 +1153,47 @@ def test_a_uv_part_takes_from_its_universal_uv_lock_what_this_interpreter_instal
     assert not (site / "winonly.py").exists()
 
 
+def test_python_and_uv_parts_find_their_project_in_source_subdir(tmp_path):
+    """source-subdir: the project, its requirements files and its uv.lock are in that folder of
+    the source, and the build runs there."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    for part in ("app", "uvapp"):
+        project = root / part / "sub/dir"
+        make_project(project, part, ["alpha==1.0"], {part: f"{part}:main"}, {f"{part}.py": PROJ})
+    (root / "app/sub/dir/requirements.txt").write_text("delta==0.1\n")
+    with served(root / "wheels") as (url, _counts):
+        lock = [uv_binary_path(), "lock", "--no-config", "--no-index", "--find-links", url, "-q"]
+        subprocess.run([*lock, "--python", sys.executable], cwd=root / "uvapp/sub/dir", check=True)
+        workspace = make_workspace(root, SUBDIR_PARTS.format(url=url))
+        ok(run(workspace, "stage"))
+        pins = ["alpha==1.0", "beta==2.0", "gamma==3.0"]
+        assert pulled_pins(workspace, "app") == sorted([*pins, "delta==0.1"])
+        assert pulled_pins(workspace, "uvapp") == pins
+        stage = root / "build/stage"
+        for part in ("app", "uvapp"):
+            ran = subprocess.run([stage / "bin/python", stage / "bin" / part], capture_output=True)
+            assert ran.stdout == b"proj runs\n", ran.stderr
+        # the subdir's uv.lock is the lock: a change of the subdir's pyproject.toml stops pull
+        pyproject = root / "uvapp/sub/dir/pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('"alpha==1.0"', '"alpha==1.0", "delta"'))
+        out = refused(run(workspace, "stage"))
+    assert "part 'uvapp': its uv.lock no longer matches its pyproject.toml" in out
+
+
+SUBDIR_PARTS = """\
+name: subdirs
+python: {{index-url: none, find-links: ['{url}']}}
+parts:
+  app:
+    plugin: python
+    source: app
+    source-subdir: sub/dir
+    python-requirements: [requirements.txt]
+  uvapp: {{plugin: uv, source: uvapp, source-subdir: sub/dir}}
+"""
+
+
 def uv_binary_path() -> str:
     from rules.python.uv import uv_binary
 

@@ -13,24 +13,27 @@ of its cache (--link-mode copy), so no install file is a link into it. normalize
 from __future__ import annotations
 
 import shlex
+from pathlib import PurePosixPath
 
 from rules.python import uv_command
 from rules.workspace import Part
 
 from .context import BuildContext
 
-WHEELS = "../inputs/wheels"  # relative to $CRAFT_PART_BUILD, where default builds run
-BUILD_WHEELS = "../inputs/build-wheels"
-PROJECT_DIST = "../dist"
+INPUTS = ("inputs/wheels", "inputs/build-wheels", "dist")  # beside $CRAFT_PART_BUILD
+
 OFFLINE = ("--offline", "--no-index")
 
 
 def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
+    # relative to the folder the build runs in: $CRAFT_PART_BUILD, or its source-subdir
+    up = "../" * len(PurePosixPath(part.source_subdir).parts) if part.source_subdir else ""
+    wheels, build_wheels, dist = (f"{up}../{name}" for name in INPUTS)
     commands = [
         # pull looked where a part's PIP_*/UV_* said; the build installs only what pull recorded
         "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL "
         "UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
-        f"mkdir -p {WHEELS} {BUILD_WHEELS}",  # uv refuses a --find-links folder that does not exist
+        f"mkdir -p {wheels} {build_wheels}",  # uv refuses a --find-links folder that does not exist
         shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"])
         + ' "$CRAFT_PART_INSTALL"',
     ]
@@ -39,9 +42,7 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
         commands.append("echo 'partsmith: building the project'")
         build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
         commands.append(
-            shlex.join(
-                [*build, *OFFLINE, "--find-links", BUILD_WHEELS, "--out-dir", PROJECT_DIST, "."]
-            )
+            shlex.join([*build, *OFFLINE, "--find-links", build_wheels, "--out-dir", dist, "."])
         )
     if wanted or context.project:
         commands.append(f"echo 'partsmith: installing {len(wanted) + context.project} wheels'")
@@ -56,11 +57,11 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
             "--link-mode",
             "copy",
             "--find-links",
-            WHEELS,
+            wheels,
             *wanted,
         ]
         line = shlex.join(install).replace(
             "'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"'
         )
-        commands.append(line + (f" {PROJECT_DIST}/*.whl" if context.project else ""))
+        commands.append(line + (f" {dist}/*.whl" if context.project else ""))
     return tuple(commands)

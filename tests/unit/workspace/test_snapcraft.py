@@ -177,7 +177,7 @@ def test_build_snaps_are_read_with_their_channels_and_a_bad_name_is_named(tmp_pa
     assert problem.message == "'Go Lang' is not a snap name (e.g. astral-uv or go/1.22/stable)"
 
 
-def test_source_subdir_is_a_folder_of_the_source_and_not_for_python_parts(tmp_path):
+def test_source_subdir_is_a_folder_of_the_source_and_holds_a_python_parts_project(tmp_path):
     root = tmp_path / "proj"
     (root / "src/sub").mkdir(parents=True)
     text = "name: x\nbase: core24\nparts:\n  a:\n    plugin: {}\n    source: src\n"
@@ -185,6 +185,9 @@ def test_source_subdir_is_a_folder_of_the_source_and_not_for_python_parts(tmp_pa
     (problem,) = load_problems(path)
     assert (problem.line, problem.key) == (7, "parts.a.source-subdir")
     assert problem.message == "'missing' is not a folder in the part's source 'src'"
-    path = snap_project(root, text.format("python") + "    source-subdir: sub\n")
-    (problem,) = load_problems(path)
-    assert problem.message.startswith("only valid for plugin: dump, nil, make")
+    from rules.workspace.loader import load_workspace
+
+    (root / "src/sub/requirements.txt").write_text("")
+    extra = "    source-subdir: sub\n    python-requirements: [requirements.txt]\n"
+    workspace = load_workspace(snap_project(root, text.format("python") + extra))
+    assert workspace.project_dir(workspace.parts["a"]) == root / "src/sub"
