@@ -37,6 +37,7 @@ from .build_snaps import snap_inputs
 from .errors import PartBuildError
 from .key_record import build_record
 from .plugins.context import BuildContext
+from .plugins.python import wheel_input
 
 Outcome = Literal["built", "restored", "up to date"]
 
@@ -84,11 +85,9 @@ def _inputs(pulled: Pulled | None) -> tuple[tuple[str, Path], ...]:
     if pulled is None:
         return ()
     return tuple(
-        [(f"inputs/wheels/{w.file}", pulled.folder / "wheels" / w.file) for w in pulled.wheels]
-        + [
-            (f"inputs/build-wheels/{w.file}", pulled.folder / "build-wheels" / w.file)
-            for w in pulled.build_wheels
-        ]
+        (wheel_input(group, wheel), pulled.folder / group / wheel.file)
+        for group, wheels in (("wheels", pulled.wheels), ("build-wheels", pulled.build_wheels))
+        for wheel in wheels
     )
 
 

@@ -4,7 +4,7 @@ for, locked downloads into the store, sdists built into wheels, the python pull,
 
 from .errors import PythonError
 from .pylock import Lock, dumps, load, lock_differences, lock_path, normalized
-from .python_pull import Pulled, load_pulled, pull_python, python_pull_is_current
+from .python_pull import Pulled, Wheel, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
 from .requirements import has_project
 from .resolution import lock_inputs, resolve_lock
@@ -15,6 +15,7 @@ __all__ = [
     "Lock",
     "PYTHON_VENV",
     "Pulled",
+    "Wheel",
     "PythonError",
     "dumps",
     "has_project",

@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-import tomllib
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from rules.action import (
     caller_umask_ignored,
@@ -31,12 +29,13 @@ from rules.core import remove_tree
 from rules.workspace import Layout, Part, Sandbox, Workspace
 
 from .errors import PythonError
-from .pylock import Lock, LockedFile, LockedPackage, lock_path, normalized
+from .pylock import Lock, LockedPackage, lock_path
+from .pylock_reading import Choice, check_pinned_hashes, read_pylock
 from .records import tool_lock_options
 from .requirements import build_requirements, declaration_files, has_project, pinned_hashes
 from .tool_locks import TOOL_PINS, poetry_pins, stale_uv_lock, tool_pins, uv_export
 from .uv import index_options, uv_command
-from .wheel_choice import target
+from .wheel_choice import sdist_wanted, target
 
 # pip's variables a part declares, in uv's words (uv reads no PIP_*): they are the part's inputs
 PIP_VARIABLES = r"""uv_args=()
@@ -107,9 +106,10 @@ def resolve_lock(
     folder = lock_path(workspace.path, name).parent
     out = sandbox.root / "out"
     pinned = pinned_hashes([*declaration_files(workspace, part), *tool_pins(sandbox)])
-    packages = _read(out / "pylock.packages.toml", workspace, folder, pinned)
-    build = _read(out / "pylock.build.toml", workspace, folder, {})
-    _check_pinned_hashes(name, packages, pinned)
+    wanted = Choice(target(interpreter(workspace)), sdist_wanted(part.build_environment))
+    packages = read_pylock(out / "pylock.packages.toml", workspace, folder, pinned, wanted)
+    build = read_pylock(out / "pylock.build.toml", workspace, folder, {}, Choice(wanted.target))
+    check_pinned_hashes(name, packages, pinned)
     remove_tree(sandbox.root)
     return Lock(packages, build, lock_inputs(workspace, name))
 
@@ -206,99 +206,6 @@ def _build_requirement_lines(
         + ' "${uv_args[@]}"; else rm -f ../out/pylock.build.toml; fi'
     )
     return lines
-
-
-def _read(
-    path: Path, workspace: Workspace, lock_folder: Path, pinned: dict[str, set[str]]
-) -> tuple[LockedPackage, ...]:
-    """A pylock.toml (uv's resolution, or a uv.lock exported for every platform), reduced to what
-    the interpreter installs: the packages whose marker holds, each with the one file pull
-    fetches: its best wheel for the interpreter (among those a requirements file pins), else its
-    sdist."""
-    if not path.is_file():
-        return ()
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    chosen = target(interpreter(workspace))
-    packages = []
-    for entry in data.get("packages", []):
-        name = normalized(entry["name"])
-        if not chosen.includes(name, entry.get("marker")):
-            continue
-        _check_from_index(name, entry)
-        wheels = entry.get("wheels") or []
-        allowed = [w for w in wheels if _sha256_of(w) in pinned.get(name, ())] or wheels
-        best = chosen.best_wheel(
-            [str(w.get("url") or w.get("path") or w.get("name")) for w in allowed]
-        )
-        if best is None and not entry.get("sdist"):
-            raise _no_file_fits(name, entry["version"], workspace)
-        file, kind = (allowed[best], "wheel") if best is not None else (entry["sdist"], "sdist")
-        packages.append(
-            LockedPackage(name, entry["version"], _file(file, kind, workspace, lock_folder))
-        )
-    return tuple(sorted(packages, key=lambda p: p.name))
-
-
-def _check_from_index(name: str, entry: dict) -> None:
-    if "version" not in entry or not (entry.get("wheels") or entry.get("sdist")):
-        where = next((k for k in ("directory", "vcs", "archive") if k in entry), "no index file")
-        raise PythonError(
-            f"package {name!r} comes from a {where}: a lock holds files of an index or find-links",
-            resolution="Publish it as a wheel into a find-links folder, "
-            "or make it a part of its own.",
-        )
-
-
-def _no_file_fits(name: str, version: str, workspace: Workspace) -> PythonError:
-    facts = interpreter_facts(str(interpreter(workspace)))
-    return PythonError(
-        f"package {name}=={version} has no wheel for {facts['implementation']} "
-        f"{facts['version']} on {facts['platform']}, and no sdist",
-        resolution="Pick a version that publishes a wheel for this interpreter (or an sdist), "
-        "or build with an interpreter it has wheels for.",
-    )
-
-
-def _file(entry: dict, kind: str, workspace: Workspace, lock_folder: Path) -> LockedFile:
-    url, local = entry.get("url"), entry.get("path")
-    if isinstance(url, str) and url.startswith("file:"):
-        url, local = None, unquote(urlparse(url).path)
-    size = entry.get("size")
-    path_text = None
-    if local is not None:
-        absolute = Path(local) if Path(local).is_absolute() else lock_folder / local
-        size = size if size is not None else absolute.stat().st_size
-        inside = absolute.resolve().is_relative_to(workspace.directory)
-        path_text = _relpath(absolute.resolve(), lock_folder) if inside else str(absolute)
-    name = entry.get("name") or unquote((url or path_text or "").rsplit("/", 1)[-1])
-    sha256 = _sha256_of(entry)
-    if sha256 is None:
-        raise PythonError(
-            f"{name}: the resolver gave no sha256 for it, and a lock must pin every file",
-            resolution="Serve it from an index or find-links folder that lists hashes.",
-        )
-    return LockedFile(kind, name, url, path_text, size, sha256)  # type: ignore[arg-type]
-
-
-def _sha256_of(entry: dict) -> str | None:
-    hashes = entry.get("hashes")
-    return hashes.get("sha256") if isinstance(hashes, dict) else None
-
-
-def _check_pinned_hashes(
-    name: str, packages: tuple[LockedPackage, ...], pinned: dict[str, set[str]]
-) -> None:
-    """A requirements file's `--hash` values bind the lock: a file outside them is refused."""
-    for package in packages:
-        allowed = pinned.get(package.name)
-        if allowed and package.file.sha256 not in allowed:
-            raise PythonError(
-                f"part {name!r}: package {package.pin}: "
-                f"the file {package.file.name} (sha256 {package.file.sha256[:12]})"
-                " is not among the hashes its requirements file (or uv.lock, poetry.lock) pins",
-                resolution="Pin the version whose hashes the file lists, or update the hashes "
-                "(for a tool's lock: lock again with the tool).",
-            )
 
 
 UNREACHABLE = (

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from packaging.tags import sys_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .errors import PythonError
+from .pylock import normalized
 
 # Run by the interpreter a part builds with, with partsmith's `packaging` on its path.
 PROBE = """import json, sys
@@ -62,6 +64,19 @@ def _ranks(url: str, rank: dict[str, int]) -> list[int]:
     except InvalidWheelFilename:
         return []
     return [rank[str(tag)] for tag in tags if str(tag) in rank]
+
+
+def sdist_wanted(environment: tuple[tuple[str, str], ...]) -> Callable[[str], bool]:
+    """Whether a part's build-environment refuses a package's wheels, as uv and pip read it:
+    UV_NO_BINARY (a boolean), UV_NO_BINARY_PACKAGE (names), PIP_NO_BINARY (names or :all:).
+    pull takes those packages' sdists and builds them; the build installs what pull made."""
+    values = dict(environment)
+    named = f"{values.get('UV_NO_BINARY_PACKAGE', '')} {values.get('PIP_NO_BINARY', '')}"
+    names = {normalized(word) for word in named.replace(",", " ").split()}
+    every = values.get("UV_NO_BINARY", "").lower() in ("1", "true", "yes", "on") or (
+        ":all:" in names
+    )
+    return lambda package: every or package in names
 
 
 @functools.cache

@@ -740,6 +740,33 @@ def test_an_sdist_only_dependency_is_locked_built_offline_and_reproducible(tmp_p
     assert builds(counter) == 2
 
 
+def test_uv_variables_of_a_part_choose_its_files_at_pull_and_its_build_installs_them(tmp_path):
+    """UV_NO_BINARY_PACKAGE in build-environment: pull takes the sdist (not the wheel beside it)
+    and builds it; the build installs what pull made, whatever the variable says. Without the
+    variable the wheel of the same file name comes in: not uv's unpacked copy of the first."""
+    root = tmp_path / "ws"
+    make_sdist(root / "wheels", tmp_path / "builds.txt")
+    make_wheel(root / "wheels", "sdonly", "1.0", {"sdonly.py": "VALUE = 'the wheel'\n"})
+    workspace = make_workspace(
+        root,
+        """\
+        name: uvvars
+        python: {index-url: none, find-links: [wheels]}
+        parts:
+          p:
+            plugin: python
+            python-packages: [sdonly]
+            build-environment: [{UV_NO_BINARY_PACKAGE: sdonly}]
+        """,
+    )
+    ok(run(workspace, "stage"))
+    site = site_packages(root / "build/stage")
+    assert (site / "sdonly.py").read_text() == "VALUE = 'built from an sdist'\n"
+    workspace.write_text(workspace.read_text().replace("UV_NO_BINARY_PACKAGE: sdonly", "A: b"))
+    ok(run(workspace, "stage"))
+    assert (site / "sdonly.py").read_text() == "VALUE = 'the wheel'\n"
+
+
 C_BACKEND = """
 \"\"\"Compiles cext.c with gcc -g as setuptools does (CFLAGS from the environment, the source by its
 absolute path), so the debug information names the folder the sdist was built in.\"\"\"
@@ -1203,6 +1230,10 @@ def uv_binary_path() -> str:
 # -- plugin: poetry --------------------------------------------------------------------------------
 
 
+# poetry's content-hash of make_project's pyproject.toml with dependencies ["alpha==1.0"]
+POETRY_HASH = 'content-hash = "0e89cbf4ad38a670d715d98c152c2ff6aea5deec812f032b96d810b42f30fdd4"'
+
+
 def poetry_lock(wheels: Path, hashes: dict[str, str] | None = None) -> str:
     """A poetry.lock (format 2.1) over the wheelhouse: alpha -> beta -> gamma in main, delta
     only for the extra `cli`, devonly in the dev group, tool in the `tools` group."""
@@ -1221,7 +1252,15 @@ def poetry_lock(wheels: Path, hashes: dict[str, str] | None = None) -> str:
             f'files = [{{file = "{wheel.name}", hash = "sha256:{digest}"}}]',
             "",
         ]
-    lines += ["[extras]", 'cli = ["delta"]', "", "[metadata]", 'lock-version = "2.1"', ""]
+    lines += [
+        "[extras]",
+        'cli = ["delta"]',
+        "",
+        "[metadata]",
+        'lock-version = "2.1"',
+        POETRY_HASH,
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -15,37 +15,54 @@ from __future__ import annotations
 import shlex
 from pathlib import PurePosixPath
 
-from rules.python import uv_command
+from rules.python import Wheel, uv_command
 from rules.workspace import Part
 
 from .context import BuildContext
 
-INPUTS = ("inputs/wheels", "inputs/build-wheels", "dist")  # beside $CRAFT_PART_BUILD
+CHOSEN_AT_PULL = (
+    *("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_BINARY"),
+    *("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_INDEX", "UV_DEFAULT_INDEX"),
+    *("UV_NO_BINARY", "UV_NO_BINARY_PACKAGE", "UV_ONLY_BINARY", "UV_NO_BUILD"),
+    "UV_NO_BUILD_PACKAGE",
+)
 
 OFFLINE = ("--offline", "--no-index")
+
+
+def wheel_input(group: str, wheel: Wheel) -> str:
+    """Where a pulled wheel lies in the sandbox: a folder of its own, named by its digest. uv
+    keeps what it unpacked of a find-links wheel by the folder and the file's name and mtime
+    (which normalization fixes): two wheels of one name (one built from an sdist, one from the
+    index; a find-links wheel rebuilt) in one folder would come back from uv's cache as the
+    first."""
+    return f"inputs/{group}/{wheel.sha256[:16]}/{wheel.file}"
+
+
+def _find_links(up: str, group: str, wheels: tuple[Wheel, ...]) -> list[str]:
+    folders = sorted({wheel_input(group, wheel).rsplit("/", 1)[0] for wheel in wheels})
+    return [arg for folder in folders for arg in ("--find-links", f"{up}../{folder}")]
 
 
 def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
     # relative to the folder the build runs in: $CRAFT_PART_BUILD, or its source-subdir
     up = "../" * len(PurePosixPath(part.source_subdir).parts) if part.source_subdir else ""
-    wheels, build_wheels, dist = (f"{up}../{name}" for name in INPUTS)
+    pulled = context.pulled
+    wheels, build_wheels = (pulled.wheels, pulled.build_wheels) if pulled else ((), ())
     commands = [
-        # pull looked where a part's PIP_*/UV_* said; the build installs only what pull recorded
-        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL "
-        "UV_INDEX_URL UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
-        f"mkdir -p {wheels} {build_wheels}",  # uv refuses a --find-links folder that does not exist
+        # pull chose the files (and where to look) by the part's PIP_*/UV_*; the build installs
+        # what pull recorded, whatever they say
+        f"unset {' '.join(CHOSEN_AT_PULL)}",
         shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"])
         + ' "$CRAFT_PART_INSTALL"',
     ]
-    wanted = [wheel.pin for wheel in context.pulled.wheels] if context.pulled else []
     if context.project:
         commands.append("echo 'partsmith: building the project'")
         build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
-        commands.append(
-            shlex.join([*build, *OFFLINE, "--find-links", build_wheels, "--out-dir", dist, "."])
-        )
-    if wanted or context.project:
-        commands.append(f"echo 'partsmith: installing {len(wanted) + context.project} wheels'")
+        links = _find_links(up, "build-wheels", build_wheels)
+        commands.append(shlex.join([*build, *OFFLINE, *links, "--out-dir", f"{up}../dist", "."]))
+    if wheels or context.project:
+        commands.append(f"echo 'partsmith: installing {len(wheels) + context.project} wheels'")
         install = [
             *context.uv,
             "pip",
@@ -56,12 +73,11 @@ def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
             *OFFLINE,
             "--link-mode",
             "copy",
-            "--find-links",
-            wheels,
-            *wanted,
+            *_find_links(up, "wheels", wheels),
+            *(wheel.pin for wheel in wheels),
         ]
         line = shlex.join(install).replace(
             "'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"'
         )
-        commands.append(line + (f" {dist}/*.whl" if context.project else ""))
+        commands.append(line + (f" {up}../dist/*.whl" if context.project else ""))
     return tuple(commands)

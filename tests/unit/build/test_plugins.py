@@ -29,20 +29,21 @@ def test_python_plan_installs_offline_every_pulled_wheel_by_name(tmp_path):
             Wheel("flask", "3.0.3", "flask-3.0.3-py3-none-any.whl", "a" * 64),
             Wheel("click", "8.1.7", "click-8.1.7-py3-none-any.whl", "b" * 64),
         ),
-        (),
+        (Wheel("setuptools", "80.0", "setuptools-80.0-py3-none-any.whl", "c" * 64),),
     )
     context = BuildContext(P("/usr/bin/python3.11"), ("/uv", "--no-config"), pulled, project=True)
     assert default_build(workspace.parts["app"], context) == (
-        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_INDEX_URL UV_EXTRA_INDEX_URL "
-        "UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX",
-        "mkdir -p ../inputs/wheels ../inputs/build-wheels",
+        "unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_NO_BINARY UV_INDEX_URL "
+        "UV_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX UV_DEFAULT_INDEX UV_NO_BINARY "
+        "UV_NO_BINARY_PACKAGE UV_ONLY_BINARY UV_NO_BUILD UV_NO_BUILD_PACKAGE",
         '/usr/bin/python3.11 -m venv --without-pip --clear "$CRAFT_PART_INSTALL"',
         "echo 'partsmith: building the project'",
         "/uv --no-config build --wheel -q --python /usr/bin/python3.11 --offline --no-index "
-        "--find-links ../inputs/build-wheels --out-dir ../dist .",
+        "--find-links ../inputs/build-wheels/cccccccccccccccc --out-dir ../dist .",
         "echo 'partsmith: installing 3 wheels'",
         '/uv --no-config pip install -q --python "$CRAFT_PART_INSTALL/bin/python" --offline '
-        "--no-index --link-mode copy --find-links ../inputs/wheels flask==3.0.3 click==8.1.7 "
+        "--no-index --link-mode copy --find-links ../inputs/wheels/aaaaaaaaaaaaaaaa "
+        "--find-links ../inputs/wheels/bbbbbbbbbbbbbbbb flask==3.0.3 click==8.1.7 "
         "../dist/*.whl",
     )
 

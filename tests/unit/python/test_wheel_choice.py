@@ -48,3 +48,14 @@ def test_no_fitting_wheel_is_none_so_the_sdist_is_taken():
     assert LINUX_311.best_wheel(wheels) is None
     assert LINUX_311.best_wheel(["not-a-wheel-name.zip"]) is None
     assert LINUX_311.best_wheel([]) is None
+
+
+def test_a_parts_no_binary_variables_name_the_packages_built_from_their_sdist():
+    from rules.python.wheel_choice import sdist_wanted
+
+    assert not sdist_wanted(())("numpy")
+    named = sdist_wanted((("UV_NO_BINARY_PACKAGE", "NumPy pyyaml"), ("PIP_NO_BINARY", "a_b,c")))
+    assert [named(p) for p in ("numpy", "pyyaml", "a-b", "c", "flask")] == [1, 1, 1, 1, 0]
+    assert sdist_wanted((("UV_NO_BINARY", "true"),))("flask")
+    assert sdist_wanted((("PIP_NO_BINARY", ":all:"),))("flask")
+    assert not sdist_wanted((("UV_NO_BINARY", "0"),))("flask")
