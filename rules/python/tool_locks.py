@@ -1,5 +1,7 @@
-"""The locks of uv and poetry parts (uv.lock, poetry.lock), as pinned requirements with hashes:
-what pull resolves for the interpreter, exactly those versions, as for a python part."""
+"""The locks of uv and poetry parts. A uv.lock is exported by uv as a universal pylock.toml
+(every file, every marker) and read as the part's lock, never resolved again. A poetry.lock,
+which names files but not their URLs, becomes pinned requirements with hashes that pull resolves
+for the interpreter, exactly those versions, as for a python part."""
 
 from __future__ import annotations
 
