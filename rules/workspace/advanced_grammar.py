@@ -7,6 +7,9 @@
       - on amd64 to arm64: [x]  # both
       - else: [libqux]          # when the statement above did not apply
       - else fail               # stop: the statement above must apply
+    build-environment:
+      - LANG: C.UTF-8           # a mapping without a statement's head is a value
+      - on arm64: [{CFLAGS: -O1}]
 
 partsmith does not cross-build, so the build-for architecture is the build-on one: the machine's
 Debian architecture (env.DEB_ARCH). As in craft-grammar, a statement with several selectors
@@ -23,11 +26,18 @@ from typing import Literal
 
 import yaml
 
+from rules.core import DEB_ARCH
+
 from .yaml_nodes import Reader, is_string, kind, suggestion
 
 ARCHITECTURES = ("amd64", "arm64", "armhf", "i386", "ppc64el", "riscv64", "s390x")
 STATEMENT = re.compile(r"(?:on\s+(?P<on>\S+?))?\s*(?:to\s+(?P<to>\S+))?")
-Shape = Literal["list", "one"]  # a list of values (packages), or one value (source)
+# what craft-grammar reads as a statement's head; any other key of a mapping is a value's
+HEAD = re.compile(r"(?:on|to|for)\s.*|else|try", re.DOTALL)
+# a list of values (packages), one value (source), or a list of one-entry mappings whose
+# values are the mappings that are no statement (build-environment's `- VAR: value`)
+Shape = Literal["list", "one", "maps"]
+_Where = tuple[str, Shape]  # the architecture resolved for, and the shape of the values
 
 
 @dataclass
@@ -40,9 +50,19 @@ class _Statement:
     elses: list[tuple[yaml.Node, yaml.Node | None]] = field(default_factory=list)
 
 
-def uses_grammar(node: yaml.Node) -> bool:
+def uses_grammar(node: yaml.Node, shape: Shape = "list") -> bool:
     """A list with a statement in it; any other value is read as it is."""
-    return isinstance(node, yaml.SequenceNode) and any(_is_statement(item) for item in node.value)
+    return isinstance(node, yaml.SequenceNode) and any(
+        _is_statement(item, shape) for item in node.value
+    )
+
+
+def resolved(reader: Reader, node: yaml.Node, key: str, shape: Shape) -> yaml.Node | None:
+    """`node` as written when it uses no grammar, else what its statements give on this
+    machine (None: nothing, as if the key were not written)."""
+    if not uses_grammar(node, shape):
+        return node
+    return resolve_grammar(reader, node, key, DEB_ARCH, shape)
 
 
 def resolve_grammar(
@@ -50,22 +70,25 @@ def resolve_grammar(
 ) -> yaml.Node | None:
     """The value `node` stands for on `arch`: a list node of the values that apply, or for
     `one`, the one value (None: none applies, as if the key were not written)."""
-    values = _values(reader, node, key, arch, live=True)
-    if shape == "list":
+    values = _values(reader, node, key, (arch, shape), live=True)
+    if shape != "one":
         return yaml.SequenceNode("tag:yaml.org,2002:seq", values, node.start_mark, node.end_mark)
     if len(values) > 1:
         reader.problem(values[1], key, f"{len(values)} values apply on {arch}: give one")
     return values[0] if values else None
 
 
-def _values(reader: Reader, node: yaml.Node, key: str, arch: str, live: bool) -> list[yaml.Node]:
+def _values(
+    reader: Reader, node: yaml.Node, key: str, where: _Where, live: bool
+) -> list[yaml.Node]:
     """The values of a list that apply (when `live`; else only checked: a branch not taken).
     A statement ends at the next item that is neither an `else` nor malformed."""
+    arch, shape = where
     values: list[yaml.Node] = []
     current: _Statement | None = None
     for item in node.value:
-        if not _is_statement(item):
-            values += _taken(reader, current, key, arch, live)
+        if not _is_statement(item, shape):
+            values += _taken(reader, current, key, where, live)
             current = None
             values.append(item)
             continue
@@ -75,24 +98,24 @@ def _values(reader: Reader, node: yaml.Node, key: str, arch: str, live: bool) ->
         head, body = parsed
         if head != "else":
             assert body is not None  # only `else fail` has no body
-            values += _taken(reader, current, key, arch, live)
+            values += _taken(reader, current, key, where, live)
             current = _Statement(item, head == arch, body)
         elif current is None:
             reader.problem(item, key, "`else` must follow an `on` or `to` statement")
         else:
             current.elses.append((item, body))
-    return values + _taken(reader, current, key, arch, live)
+    return values + _taken(reader, current, key, where, live)
 
 
 def _taken(
-    reader: Reader, statement: _Statement | None, key: str, arch: str, live: bool
+    reader: Reader, statement: _Statement | None, key: str, where: _Where, live: bool
 ) -> list[yaml.Node]:
     """The values of the branch of `statement` that applies; every other branch is checked only."""
     if statement is None:
         return []
     chosen: list[yaml.Node] = []
     taken = live and statement.applies
-    chosen += _body(reader, statement.body, key, arch, taken)
+    chosen += _body(reader, statement.body, key, where, taken)
     for else_node, body in statement.elses:
         pending = live and not statement.applies and not chosen
         if body is None:
@@ -100,18 +123,20 @@ def _taken(
                 reader.problem(
                     else_node,
                     key,
-                    f"no statement above applies on {arch}, and `else fail` says one must",
+                    f"no statement above applies on {where[0]}, and `else fail` says one must",
                 )
             break
-        chosen += _body(reader, body, key, arch, pending)
+        chosen += _body(reader, body, key, where, pending)
     return chosen
 
 
-def _body(reader: Reader, body: yaml.Node, key: str, arch: str, live: bool) -> list[yaml.Node]:
+def _body(reader: Reader, body: yaml.Node, key: str, where: _Where, live: bool) -> list[yaml.Node]:
     if isinstance(body, yaml.SequenceNode):
-        values = _values(reader, body, key, arch, live)
+        values = _values(reader, body, key, where, live)
     elif isinstance(body, yaml.ScalarNode) and body.tag != "tag:yaml.org,2002:null":
         values = [body]
+    elif where[1] == "maps" and not _is_statement(body, "maps"):
+        values = [body]  # `- on amd64: {VAR: value}`: craft-grammar takes it as a list of one
     else:
         reader.problem(body, key, f"a statement's body is a list or a value, got {kind(body)}")
         values = []
@@ -172,8 +197,16 @@ def _selectors(reader: Reader, node: yaml.Node, key: str, text: str) -> set[str]
     return None if unknown else set(names)
 
 
-def _is_statement(item: yaml.Node) -> bool:
-    return isinstance(item, yaml.MappingNode) or _is_else_fail(item)
+def _is_statement(item: yaml.Node, shape: Shape) -> bool:
+    """Any mapping in a list of values; in a list of mappings (build-environment), one with a
+    statement's head among its keys, as craft-grammar tells them apart."""
+    if _is_else_fail(item):
+        return True
+    if not isinstance(item, yaml.MappingNode):
+        return False
+    return shape != "maps" or any(
+        is_string(head) and HEAD.fullmatch(" ".join(head.value.split())) for head, _ in item.value
+    )
 
 
 def _is_else_fail(item: yaml.Node) -> bool:

@@ -2,13 +2,13 @@
 
 YAML is only composed (never constructed with arbitrary tags), so a `!!python/...` tag is reported
 and never run (yamlnodes.py). Every key of SPEC.md is checked: the top-level keys here, a part's
-keys from the table in partkeys.py; all problems are collected and raised at once, each with
+keys from the table in partkeys.py (the project's build-packages and build-snaps, which go into
+every part, in project_keys.py); all problems are collected and raised at once, each with
 file:line and the dotted key, so a user fixes a broken file in one pass.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from pathlib import Path
@@ -19,7 +19,7 @@ import yaml
 from rules.core import PartsmithError
 
 from . import part_schema as partkeys
-from . import snapcraft
+from . import project_keys, snapcraft
 from .errors import Problem, WorkspaceError
 from .model import PLUGINS, Fetch, Part, PluginName, PythonSettings, Workspace
 from .python_schema import PART_SRC_PREFIX, read_settings
@@ -40,7 +40,7 @@ __all__ = [
 MIN_SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
 MAX_SOURCE_DATE_EPOCH = 4294967295  # 2106-02-07: the largest time every archive format can hold
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
-TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", "build-packages", "parts")
+TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", *project_keys.KEYS, "parts")
 
 
 def load_workspace(path: Path) -> Workspace:
@@ -77,7 +77,7 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
     )
     name, epoch, build_root, python = _top_values(reader, root, entries)
     parts, part_entries = _parts(reader, entries)
-    parts = _with_project_packages(reader, entries, parts)
+    parts = project_keys.with_project_keys(reader, entries, parts)
     folder = Path(os.path.realpath(reader.top / (build_root or "build")))
     _check_build_root(
         reader,
@@ -120,24 +120,6 @@ def _top_values(
         or PythonSettings()
     )
     return name, epoch, build_root, python
-
-
-def _with_project_packages(
-    reader: Reader, entries: Entries, parts: dict[str, Part]
-) -> dict[str, Part]:
-    """The top-level `build-packages` (snapcraft's project-level key) go into every part's: each
-    pull checks (as root: installs) them, and their versions are in each build key."""
-    project = reader.optional(
-        entries, "build-packages", lambda n, k: partkeys.read_debs(reader, n, k), "build-packages"
-    )
-    if not project:
-        return parts
-    return {
-        name: dataclasses.replace(
-            part, build_packages=tuple(dict.fromkeys((*project, *part.build_packages)))
-        )
-        for name, part in parts.items()
-    }
 
 
 def _adopt_info(
@@ -194,6 +176,17 @@ def _name(reader: Reader, node: yaml.Node, key: str) -> str | None:
     return value
 
 
+def _part_name(reader: Reader, node: yaml.Node, name: str) -> bool:
+    """A workspace file's part names are its project name's; a snapcraft.yaml's are snapcraft's,
+    but for what partsmith cannot make folders of (snapcraft.part_name_problem)."""
+    if not reader.snapcraft:
+        return _name(reader, node, f"parts.{name}") is not None
+    problem = snapcraft.part_name_problem(name)
+    if problem is not None:
+        reader.problem(node, f"parts.{name}", problem)
+    return problem is None
+
+
 def _epoch(reader: Reader, node: yaml.Node, key: str) -> int | None:
     value = reader.integer(node, key, "an integer number of seconds since 1970")
     if value is None:
@@ -234,7 +227,7 @@ def _parts(reader: Reader, entries: Entries) -> tuple[dict[str, Part], Entries]:
         reader.problem(key_node, "parts", "declare at least one part")
     parts: dict[str, Part] = {}
     for name, (name_node, part_node) in part_entries.items():
-        if _name(reader, name_node, f"parts.{name}") is None:
+        if not _part_name(reader, name_node, name):
             continue
         part = partkeys.read_part(reader, name, part_node)
         if part is not None:

@@ -67,11 +67,13 @@ class Part:
     poetry_export_extra_args: tuple[str, ...] = ()  # --extras/-E NAME, --all-extras
     make_parameters: tuple[str, ...] = ()  # plugin: make
     autotools_configure_parameters: tuple[str, ...] = ()  # plugin: autotools
+    autotools_bootstrap_parameters: tuple[str, ...] = ()  # given to ./bootstrap
     cmake_parameters: tuple[str, ...] = ()  # plugin: cmake
     cmake_generator: str | None = None  # plugin: cmake; None: "Unix Makefiles"
     meson_parameters: tuple[str, ...] = ()  # plugin: meson
     stage_packages: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    disable_parallel: bool = False  # autotools: `make` without -j, as craft-parts
     override_pull: str | None = None
     override_build: str | None = None
     override_stage: str | None = None
@@ -112,6 +114,8 @@ class Part:
             "poetry-export-extra-args": list(self.poetry_export_extra_args),
             "make-parameters": list(self.make_parameters),
             "autotools-configure-parameters": list(self.autotools_configure_parameters),
+            "autotools-bootstrap-parameters": list(self.autotools_bootstrap_parameters),
+            "disable-parallel": self.disable_parallel,
             "cmake-parameters": list(self.cmake_parameters),
             "cmake-generator": self.cmake_generator,
             "meson-parameters": list(self.meson_parameters),

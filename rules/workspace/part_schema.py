@@ -105,7 +105,7 @@ def read_debs(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     return tuple(value for _, value in items if DEB_NAME.fullmatch(value))
 
 
-def _snaps(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+def read_snaps(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
     """Snap names, with a channel or not (`astral-uv`, `go/1.22/stable`)."""
     items = reader.string_list(node, key)
     for item, value in items:
@@ -140,6 +140,13 @@ def _cmake_generator(reader: Reader, node: yaml.Node, key: str) -> str | None:
 def _subdir(reader: Reader, node: yaml.Node, key: str) -> str | None:
     """A folder inside the source, relative, that the build runs in."""
     return reader.relative_path(node, key)
+
+
+def _flag(reader: Reader, node: yaml.Node, key: str) -> bool | None:
+    if reader.scalar(node, key, "bool", "true or false") is None:
+        return None
+    value: bool = yaml.SafeLoader("").construct_object(node)  # a bool-tagged scalar
+    return value
 
 
 def _names(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
@@ -187,22 +194,25 @@ KEYS: tuple[PartKey, ...] = (
         for name in pythonkeys.PART_KEYS
         if name != "python-packages"
     ),
-    PartKey("build-environment", _environment),
+    PartKey("build-environment", _environment, grammar="maps"),
     PartKey("build-packages", read_debs, grammar="list"),
     PartKey("stage-packages", read_debs, grammar="list"),
-    PartKey("build-snaps", _snaps, grammar="list"),
+    PartKey("build-snaps", read_snaps, grammar="list"),
     PartKey("source-subdir", _subdir),
     PartKey("uv-extras", _names, plugins=("uv",)),
     PartKey("uv-groups", _names, plugins=("uv",)),
     PartKey("poetry-with", _names, plugins=("poetry",)),
     PartKey("poetry-export-extra-args", _poetry_args, plugins=("poetry",)),
+    PartKey("poetry-pip-extra-args", snapcraft.pip_extra_args, plugins=("poetry",)),
     PartKey("make-parameters", _names, plugins=("make",)),
     PartKey("autotools-configure-parameters", _names, plugins=("autotools",)),
+    PartKey("autotools-bootstrap-parameters", _names, plugins=("autotools",)),
     PartKey("cmake-parameters", _names, plugins=("cmake",)),
     PartKey("cmake-generator", _cmake_generator, plugins=("cmake",)),
     PartKey("meson-parameters", _names, plugins=("meson",)),
     *(PartKey(name) for name in snapcraft.UNUSED_PART_KEYS),
     PartKey("after", _names),
+    PartKey("disable-parallel", _flag),
     PartKey("override-pull", Reader.string),
     PartKey("override-build", Reader.string),
     PartKey("override-stage", Reader.string),
@@ -285,7 +295,7 @@ def _grammar_resolved(reader: Reader, entries: Entries, key: str) -> Entries:
         if part_key.grammar is None or part_key.name not in entries:
             continue
         key_node, node = entries[part_key.name]
-        if not grammar.uses_grammar(node):
+        if not grammar.uses_grammar(node, part_key.grammar):
             continue
         value = grammar.resolve_grammar(
             reader, node, f"{key}.{part_key.name}", DEB_ARCH, part_key.grammar

@@ -27,8 +27,9 @@ MESON_BUILD = '"${CRAFT_PART_BUILD%/build}/meson-build"'
 
 
 def _line(*words: str, params: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> str:
-    """A command line: `words`, the part's parameters as craft-parts joins them (unquoted, so
-    `-DCMAKE_PREFIX_PATH=$CRAFT_STAGE` expands), then `after`."""
+    """A command line: `words`, the part's parameters as craft-parts' make, autotools and cmake
+    plugins join them (unquoted: `-DCMAKE_PREFIX_PATH=$CRAFT_STAGE` expands, `A B` is two words),
+    then `after`."""
     return " ".join([*words, *params, *after])
 
 
@@ -42,13 +43,16 @@ def make(part: Part, context: BuildContext) -> tuple[str, ...]:
 
 
 def autotools(part: Part, context: BuildContext) -> tuple[str, ...]:
+    # as craft-parts: the bootstrap parameters go to ./bootstrap only (autogen.sh runs first,
+    # without them), and disable-parallel drops -j from the build (MAKEFLAGS then decides)
+    bootstrap = _line("env NOCONFIGURE=1 ./bootstrap", params=part.autotools_bootstrap_parameters)
     return (
         COMPILERS,
         "if [ ! -f ./configure ] && [ -f ./autogen.sh ]; then env NOCONFIGURE=1 ./autogen.sh; fi",
-        "if [ ! -f ./configure ] && [ -f ./bootstrap ]; then env NOCONFIGURE=1 ./bootstrap; fi",
+        f"if [ ! -f ./configure ] && [ -f ./bootstrap ]; then {bootstrap}; fi",
         "if [ ! -f ./configure ]; then autoreconf --install; fi",
         _line("./configure", params=part.autotools_configure_parameters),
-        f"make {JOBS}",
+        "make" if part.disable_parallel else f"make {JOBS}",
         f"make install {DESTDIR}",
     )
 
@@ -71,9 +75,11 @@ def cmake(part: Part, context: BuildContext) -> tuple[str, ...]:
 
 
 def meson(part: Part, context: BuildContext) -> tuple[str, ...]:
+    # craft-parts' meson plugin quotes each parameter (shlex.quote): `$VAR` stays as written
+    params = tuple(shlex.quote(param) for param in part.meson_parameters)
     return (
         COMPILERS,
-        _line("meson", "setup", params=part.meson_parameters, after=(MESON_BUILD, ".")),
+        _line("meson", "setup", params=params, after=(MESON_BUILD, ".")),
         f"ninja -C {MESON_BUILD} {JOBS}",
         f"{DESTDIR} ninja -C {MESON_BUILD} install",
     )
