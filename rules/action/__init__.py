@@ -7,10 +7,11 @@ from .errors import ActionError
 from .git_version import GitVersion, asks_git, git_version
 from .run import Action, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
+from .seal import sandbox_record, seen
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache
 from .step import Conditions, caller_umask_ignored, execute, prepare_sandbox
-from .toolchain import interpreter, interpreter_facts
+from .toolchain import interpreter, interpreter_facts, sandbox_paths
 
 __all__ = [
     "Action",
@@ -33,6 +34,9 @@ __all__ = [
     "primed_by_script",
     "pulled_by_script",
     "run_action",
+    "sandbox_paths",
+    "sandbox_record",
+    "seen",
     "source_manifest",
     "stat_cache",
 ]

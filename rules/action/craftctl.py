@@ -10,6 +10,7 @@ from pathlib import Path
 from rules.workspace import Sandbox
 
 from .environment import quote as shell_quote
+from .seal import seen, seen_path
 from .step import script_prologue
 
 
@@ -25,20 +26,19 @@ def write_tools(
     stage fileset), and the values `craftctl get` answers before a script sets its own."""
     for key, value in (values or {}).items():
         (sandbox.tools / "values" / key).write_text(value)
+    workdir = seen_path(sandbox, build_dir or sandbox.build)  # the scripts name what they see
+    selected = seen_path(sandbox, selected_folder(sandbox, "prime"))
     defaults = {
         "pull": [":  # the source is in $CRAFT_PART_SRC already: pull fetched or copied it"],
-        "build": [*script_prologue(build_dir or sandbox.build, build_environment), *default_build],
+        "build": [*script_prologue(workdir, build_environment), *default_build],
         "stage": [_stage_default(sandbox, stage)],
-        "prime": [
-            "cp --archive --no-dereference "
-            f'{shell_quote(selected_folder(sandbox, "prime"))}/. "$CRAFT_PRIME"'
-        ],
+        "prime": [f'cp --archive --no-dereference {shell_quote(selected)}/. "$CRAFT_PRIME"'],
     }
     for step, lines in defaults.items():
         (sandbox.tools / f"default-{step}.sh").write_text("\n".join(lines) + "\n")
     for name, text in (("craftctl", _CRAFTCTL), ("snapcraftctl", _SNAPCRAFTCTL)):
         tool = sandbox.tools / name
-        tool.write_text(text.format(tools=shell_quote(sandbox.tools)))
+        tool.write_text(text.format(tools=shell_quote(seen(sandbox).tools)))
         tool.chmod(0o755)
 
 
@@ -50,7 +50,8 @@ def _stage_default(sandbox: Sandbox, fileset: tuple[str, ...]) -> str:
     the Python running partsmith, isolated (-I: no PYTHON* variable of the part reaches it)."""
     tool = sandbox.tools / "craftctl-stage.py"
     tool.write_text(_STAGE_TOOL.format(root=str(_PARTSMITH_ROOT)))
-    words = [sys.executable, "-I", str(tool), str(sandbox.install)]
+    inside = seen(sandbox)
+    words = [sys.executable, "-I", str(inside.tools / tool.name), str(inside.install)]
     return " ".join([*map(shlex.quote, words), '"$CRAFT_STAGE"', *map(shlex.quote, fileset)])
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from rules.core import remove_tree
+from rules.core import remove_tree, uv_cache
 from rules.tree import (
     Capture,
     Placement,
@@ -42,6 +42,7 @@ from .craftctl import read_values, selected_folder, write_tools
 from .environment import action_environment
 from .errors import ActionError
 from .git_version import GitVersion, write_stand_in
+from .seal import seen, seen_path
 from .source_copy import copy_source
 from .step import NORMAL, Conditions, Step, caller_umask_ignored, prepare_sandbox
 
@@ -77,6 +78,7 @@ class Action:
     copies_source: bool = False  # dump's default build: the source copied straight into the install
     subdir: str | None = None  # source-subdir: the folder of $CRAFT_PART_BUILD the build runs in
     git: GitVersion | None = None  # a part that asks git for its version: the stand-in answers
+    readable: tuple[Path, ...] = ()  # host paths the sealed build reads: toolchain, extra paths
 
     @property
     def copy_is_output(self) -> bool:
@@ -94,6 +96,8 @@ class Action:
             keep_open,
             conditions,
             workdir=self.build_dir(sandbox),
+            readable=self.readable,
+            writable=(uv_cache(),),
         )
 
     def build_dir(self, sandbox: Sandbox) -> Path:
@@ -162,7 +166,7 @@ def _finish_install(action: Action, sandbox: Sandbox) -> None:
     if action.fix_output is not None:
         _say(sandbox, action.fix_output.label)
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-        action.fix_output.apply(sandbox.install, sandbox.root, env)
+        action.fix_output.apply(sandbox.install, seen(sandbox).root, env)
     organize(sandbox.install, action.organize, action.part)
 
 
@@ -192,7 +196,8 @@ def _run_scripted(step: Step, name: str, script: str, out: Path) -> Capture:
     with caller_umask_ignored():
         out.mkdir()
     variable = "CRAFT_STAGE" if name == "stage" else "CRAFT_PRIME"
-    env = {variable: str(out), "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): str(out)}
+    inside = str(seen_path(step.sandbox, out))
+    env = {variable: inside, "SNAPCRAFT_" + variable.removeprefix("CRAFT_"): inside}
     step.at(name, out, env).run(script)
     return _captured(step.part, step.sandbox, out, step.epoch)
 
@@ -271,15 +276,21 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
 
 
 def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:
-    """What no output may hold: the sandbox's path, as written and as a file: URL quotes it."""
+    """What no output may hold: the sandbox's path, as written and as a file: URL quotes it;
+    sealed, its folders as the build saw them (/partsmith/install: the root alone is a word a
+    project's URL may hold)."""
     spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
+    inside = seen(sandbox)
+    if inside != sandbox:
+        folders = (inside.src, inside.build, inside.install, inside.stage, inside.home, inside.tmp)
+        spellings |= {str(folder) for folder in folders}
     return tuple(sorted({form.encode() for path in spellings for form in (path, quote(path))}))
 
 
 def _accepted(part: str, sandbox: Sandbox, result: Capture) -> Capture:
     """`result`, unless it holds what no output may: one error listing every such entry."""
     problems = (
-        [f"{path}: holds the sandbox path {sandbox.root}" for path in result.leaks]
+        [f"{path}: holds the sandbox path {seen(sandbox).root}" for path in result.leaks]
         + [f"{link}: symlink leaves the part's install folder" for link in result.escaping_links]
         + [f"{path}: not a file, folder or symlink" for path in result.unsupported]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rules.core import remove_tree
+from rules.core import remove_tree, uv_cache
 from rules.tree import Tree
 from rules.workspace import Layout, Sandbox, Workspace
 
@@ -16,7 +16,7 @@ from .craftctl import read_values, write_tools
 from .run import copy_part_source, scripted_step
 from .source_copy import copy_source
 from .step import Step, caller_umask_ignored, prepare_sandbox
-from .toolchain import interpreter
+from .toolchain import declared_paths, interpreter, sandbox_paths
 
 
 def part_step(
@@ -37,6 +37,8 @@ def part_step(
         interpreter(workspace).parent,
         keep_open,
         network=network,
+        readable=sandbox_paths(workspace) + declared_paths(part.build_environment),
+        writable=(uv_cache(),),
     )
 
 

@@ -19,6 +19,7 @@ from .environment import action_environment, export_lines
 from .environment import quote as shell_quote
 from .errors import ActionError
 from .network_cut import namespace_command, network_hint
+from .seal import hidden_path_hint, sealed_command, seen, seen_path
 
 SHELL = "/bin/bash"
 
@@ -58,6 +59,10 @@ class Step:
     workdir: Path | None = None  # where the script starts; None: the build folder
     env: tuple[tuple[str, str], ...] = ()  # on top of the fixed environment (e.g. $CRAFT_STAGE)
     network: bool = False  # only pull's steps (override-pull, uv's lock and sdist builds) have it
+    # host paths the sealed step sees besides its sandbox (seal.py): the toolchain, read-only,
+    # and uv's cache, writable
+    readable: tuple[Path, ...] = ()
+    writable: tuple[Path, ...] = ()
 
     def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
         return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
@@ -69,7 +74,7 @@ class Step:
         if status != 0:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
             log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
-            hint = None if self.network else network_hint(log)
+            hint = hidden_path_hint(log) or (None if self.network else network_hint(log))
             raise ActionError(
                 f"part {self.part!r}: {what} failed with exit status {status}",
                 _tail(log),
@@ -135,20 +140,24 @@ def prepare_sandbox(sandbox: Sandbox) -> None:
 def execute(step: Step, script: str) -> int:
     """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
     output goes to the log. Returns the exit status."""
-    sandbox, conditions = step.sandbox, step.conditions
+    sandbox, conditions, inside = step.sandbox, step.conditions, seen(step.sandbox)
     env = {
-        **action_environment(sandbox, step.part, step.epoch, step.interpreter_dir, step.network),
+        **action_environment(inside, step.part, step.epoch, step.interpreter_dir, step.network),
         **dict(step.env),
         "CRAFT_STEP_NAME": step.name.upper(),
         **dict(conditions.extra_env),
     }
-    isolation = () if step.network else namespace_command()
-    prologue = script_prologue(step.workdir or sandbox.build, step.build_environment)
+    workdir = seen_path(sandbox, step.workdir or sandbox.build)
+    prologue = script_prologue(workdir, step.build_environment)
     path = sandbox.tools / f"{step.name}.sh"
     path.write_text("\n".join([*prologue, script, ""]))
+    sealed = sealed_command(sandbox, step.network, step.readable, step.writable)
+    # unsealed, the network is cut as before: a network namespace of its own, where one can be made
+    isolation = () if sealed or step.network else namespace_command()
+    shell = [SHELL, "--noprofile", "--norc", str(seen_path(sandbox, path))]
     with open(sandbox.log, "ab") as log:
         return subprocess.run(
-            [*isolation, *conditions.wrapper, SHELL, "--noprofile", "--norc", str(path)],
+            [*sealed, *isolation, *conditions.wrapper, *shell],
             env=env,
             cwd=sandbox.root,
             stdin=subprocess.DEVNULL,

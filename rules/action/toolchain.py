@@ -77,3 +77,19 @@ def interpreter_facts(path: str) -> dict[str, Any]:
     ).stdout
     facts: dict[str, Any] = json.loads(output)  # the probe prints an object
     return facts
+
+
+def sandbox_paths(workspace: Workspace) -> tuple[Path, ...]:
+    """What a sealed step of the workspace reads besides its sandbox and partsmith's own runtime:
+    the prefix of the interpreter it builds with, the local find-links folders (pull's steps
+    look there), and the workspace's `sandbox: extra-paths`."""
+    prefix = interpreter(workspace).parents[1]  # <prefix>/bin/python3.X
+    links = [Path(link) for link in workspace.python.find_links if "://" not in link]
+    return (prefix, *links, *map(Path, workspace.extra_sandbox_paths))
+
+
+def declared_paths(build_environment: tuple[tuple[str, str], ...]) -> tuple[Path, ...]:
+    """The local folders a part's PIP_FIND_LINKS or UV_FIND_LINKS name (pull looks there: their
+    files are pull's inputs), for its sealed pull steps."""
+    named = " ".join(v for k, v in build_environment if k in ("PIP_FIND_LINKS", "UV_FIND_LINKS"))
+    return tuple(Path(word) for word in named.split() if os.path.isabs(word))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rules.action import Action, Manifest, interpreter, run_action
+from rules.action import Action, Manifest, interpreter, run_action, sandbox_paths
 from rules.cache import CachedAction, Produced, Store, run_cached
 from rules.core import (
     PartsmithError,
@@ -49,7 +49,7 @@ def plan(workspace: Workspace, name: str) -> Action:
     pulled = load_pulled(layout, name) if part.installs_python else None
     context = BuildContext(
         interpreter(workspace),
-        uv_base(),
+        uv_base(network=False),
         pulled,
         part.installs_python and has_project(workspace.project_dir(part)),
     )
@@ -78,6 +78,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         and part.source_subdir is None,
         subdir=part.source_subdir,
         git=asked_git_version(workspace, part),
+        readable=sandbox_paths(workspace),
     )
 
 

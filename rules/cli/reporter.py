@@ -11,7 +11,7 @@ from typing import Any
 from doit import get_initial_workdir
 from doit.reporter import ConsoleReporter
 
-from rules.core import PartsmithError
+from rules.core import PartsmithError, unsealed
 from rules.python import lock_path
 from rules.workspace import Layout, Workspace
 
@@ -62,7 +62,8 @@ class SummaryReporter(ConsoleReporter):
         staged = _staged(self.workspace) if self.stage_seen else ""
         seconds = time.monotonic() - self.started
         said = f"{parts}{staged}{_version(self.workspace)}{_unlocked(self.workspace)}"
-        self.write(f"partsmith: parts {said}; {seconds:.2f} s\n")
+        sealing = "; unsealed (PARTSMITH_UNSEALED=1: nothing uploaded)" if unsealed() else ""
+        self.write(f"partsmith: parts {said}; {seconds:.2f} s{sealing}\n")
         cache.record_run(self.outcomes["restored"], self.outcomes["built"])
         try:
             trimmed = cache.trim_if_bounded()

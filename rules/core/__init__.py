@@ -2,7 +2,7 @@
 files and folder swaps, flocks, the cache's root folder, the progress line, the machine.
 """
 
-from .cache_location import cache_root
+from .cache_location import cache_root, uv_cache
 from .cores import cores_per_task
 from .errors import BuildError, PartsmithError
 from .files import atomic_file, remove_tree, swap_in, write_atomic
@@ -10,6 +10,7 @@ from .flock import action_lock, flocked
 from .hashing import Digest, digest
 from .machine import ARCH_TRIPLET, DEB_ARCH
 from .progress import SILENT, Progress
+from .unsealed import UNSEALED, unsealed
 from .version import RULES_VERSION
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Progress",
     "RULES_VERSION",
     "SILENT",
+    "UNSEALED",
     "action_lock",
     "atomic_file",
     "cache_root",
@@ -29,5 +31,7 @@ __all__ = [
     "flocked",
     "remove_tree",
     "swap_in",
+    "unsealed",
+    "uv_cache",
     "write_atomic",
 ]

@@ -16,3 +16,9 @@ def cache_root() -> Path:
     if os.environ.get("XDG_CACHE_HOME"):
         return Path(start, os.environ["XDG_CACHE_HOME"]) / "partsmith"
     return Path.home() / ".cache" / "partsmith"
+
+
+def uv_cache() -> Path:
+    """uv's cache, partsmith's own: wheels uv unpacked, and the isolated build environments
+    (the one cache folder a sealed build may write: uv locks what it writes there)."""
+    return cache_root() / "uv"

@@ -6,7 +6,13 @@ import hashlib
 import os
 from pathlib import Path
 
-from rules.action import interpreter, interpreter_facts, source_manifest, stat_cache
+from rules.action import (
+    interpreter,
+    interpreter_facts,
+    sandbox_record,
+    source_manifest,
+    stat_cache,
+)
 from rules.core import RULES_VERSION, digest
 from rules.workspace import Part, Workspace
 
@@ -15,7 +21,11 @@ from .uv import uv_version
 
 def toolchain_record(workspace: Workspace) -> dict:
     path = str(interpreter(workspace))
-    return {"interpreter": path, **interpreter_facts(path), "uv": uv_version()}
+    # what the sandbox lets in: its maker's version (or "unsealed"), and the extra host paths by
+    # path (their contents are not in the key: README, "The sealed sandbox")
+    extra = list(workspace.extra_sandbox_paths)
+    sandbox = {**sandbox_record(), **({"extra-paths": extra} if extra else {})}
+    return {"interpreter": path, **interpreter_facts(path), "uv": uv_version(), "sandbox": sandbox}
 
 
 def _relative(path: str, workspace: Workspace) -> str:

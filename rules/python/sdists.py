@@ -15,9 +15,16 @@ import time
 import zipfile
 from pathlib import Path
 
-from rules.action import caller_umask_ignored, execute, interpreter, part_step, prepare_sandbox
+from rules.action import (
+    caller_umask_ignored,
+    execute,
+    interpreter,
+    part_step,
+    prepare_sandbox,
+    seen,
+)
 from rules.cache import Store
-from rules.core import RULES_VERSION, atomic_file, digest, remove_tree
+from rules.core import RULES_VERSION, atomic_file, digest, remove_tree, uv_cache
 from rules.tree import capture
 from rules.workspace import Layout, Sandbox, Workspace
 
@@ -25,7 +32,7 @@ from .errors import PythonError
 from .pylock import LockedPackage
 from .records import toolchain_record
 from .resolution import PIP_VARIABLES, build_hint, explaining_lines
-from .uv import index_options, uv_cache, uv_command
+from .uv import index_options, uv_command
 
 
 def built_wheel(
@@ -82,7 +89,7 @@ def _build(
     ]
     status = execute(
         part_step(workspace, part, sandbox, keep_open, network=True),
-        "\n".join([PIP_VARIABLES, *_mapped_out(sandbox.root), shlex.join(command)])
+        "\n".join([PIP_VARIABLES, *_mapped_out(seen(sandbox).root), shlex.join(command)])
         + ' "${uv_args[@]}"',
     )
     wheels = sorted((sandbox.root / "out").glob("*.whl"))

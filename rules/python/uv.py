@@ -13,7 +13,7 @@ import functools
 from importlib.metadata import version
 from pathlib import Path
 
-from rules.core import cache_root
+from rules.core import uv_cache
 from rules.workspace import PythonSettings
 
 
@@ -28,20 +28,16 @@ def uv_version() -> str:
     return version("uv")  # reads package metadata from disk: once per process is enough
 
 
-def uv_cache() -> Path:
-    """uv's cache, partsmith's own: wheels uv unpacked, and the isolated build environments."""
-    return cache_root() / "uv"
-
-
-def uv_base() -> tuple[str, ...]:
+def uv_base(network: bool = True) -> tuple[str, ...]:
     """uv with no configuration file, no Python download, and partsmith's cache."""
     # --system-certs: the machine's trust store, as pip uses it (an organization's proxy CA
-    # included)
+    # included); only where the network is: a sealed build has no certificates to load
+    certs = ("--system-certs",) if network else ()
     return (
         uv_binary(),
         "--no-config",
         "--no-python-downloads",
-        "--system-certs",
+        *certs,
         "--cache-dir",
         str(uv_cache()),
     )

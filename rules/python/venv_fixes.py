@@ -55,12 +55,13 @@ def _fix_shebangs(bin_dir: Path, sandbox: bytes) -> set[Path]:
         if path.is_symlink() or not path.is_file():
             continue
         with open(path, "rb") as stream:
-            head = stream.read(2048)
-        if not head.startswith(b"#!") or sandbox not in head:
+            head = stream.read(2048).split(b"\n")
+        # the venv's python by its sandbox path (sealed: /build/..., a prefix of other paths too)
+        trampoline = head[0] == b"#!/bin/sh" and len(head) > 2 and head[1].startswith(b"'''exec'")
+        if not (head[0].startswith(b"#!" + sandbox + b"/") or trampoline and sandbox in head[1]):
             continue
-        data = path.read_bytes()
-        lines = data.split(b"\n")
-        if lines[0] == b"#!/bin/sh" and len(lines) > 2 and lines[1].startswith(b"'''exec'"):
+        lines = path.read_bytes().split(b"\n")
+        if trampoline:
             body = b"\n".join(lines[3:])  # pip's trampoline: #!/bin/sh, '''exec' ..., ' '''
         else:
             body = b"\n".join(lines[1:])

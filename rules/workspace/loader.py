@@ -23,6 +23,7 @@ from . import project_keys, snapcraft
 from .errors import Problem, WorkspaceError
 from .model import PLUGINS, Fetch, Part, PluginName, PythonSettings, Workspace
 from .python_schema import PART_SRC_PREFIX, read_settings
+from .sandbox_schema import read_sandbox
 from .yaml_nodes import Entries, Reader, entry, suggestion
 
 __all__ = [
@@ -40,7 +41,15 @@ __all__ = [
 MIN_SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
 MAX_SOURCE_DATE_EPOCH = 4294967295  # 2106-02-07: the largest time every archive format can hold
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
-TOP_KEYS = ("name", "source-date-epoch", "build-root", "python", *project_keys.KEYS, "parts")
+TOP_KEYS = (
+    "name",
+    "source-date-epoch",
+    "build-root",
+    "python",
+    "sandbox",
+    *project_keys.KEYS,
+    "parts",
+)
 
 
 def load_workspace(path: Path) -> Workspace:
@@ -99,6 +108,10 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
         project=reader.top,
         unused=tuple(reader.unused),
         adopt_info=adopt_info,
+        extra_sandbox_paths=reader.optional(
+            entries, "sandbox", lambda n, k: read_sandbox(reader, n, k), "sandbox"
+        )
+        or (),
     )
 
 

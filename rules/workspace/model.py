@@ -139,6 +139,7 @@ class Workspace:
     project: Path | None = None  # what relative paths are against; None: the file's folder
     unused: tuple[str, ...] = ()  # keys accepted (snap metadata) but not used for building
     adopt_info: str | None = None  # the part whose `craftctl set version=` is the version
+    extra_sandbox_paths: tuple[str, ...] = ()  # `sandbox: extra-paths`: host paths builds read
 
     @property
     def directory(self) -> Path:

@@ -60,7 +60,7 @@ def stage(ws: Path, *extra: str, env=None):
 
 
 def test_the_key_follows_every_input_and_nothing_else(tmp_path, monkeypatch):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     base, top = build_key(ws), build_key(ws, "top")
 
@@ -95,7 +95,7 @@ def test_the_key_follows_every_input_and_nothing_else(tmp_path, monkeypatch):
 
 
 def test_a_dependency_s_output_is_part_of_the_key(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     top = build_key(ws, "top")
     (ws.parent / "base/lib.txt").write_text("v2")
@@ -107,7 +107,7 @@ def test_a_dependency_s_output_is_part_of_the_key(tmp_path):
 
 
 def test_a_wiped_build_root_and_a_fresh_checkout_restore_without_running(tmp_path):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = chain(tmp_path / "ws", counter)
     stage(ws)
     before = {
@@ -130,7 +130,7 @@ def test_a_wiped_build_root_and_a_fresh_checkout_restore_without_running(tmp_pat
 
 
 def test_reverting_an_edit_restores_the_earlier_result(tmp_path):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = chain(tmp_path / "ws", counter)
     stage(ws)
     (ws.parent / "base/lib.txt").write_text("v2")
@@ -147,7 +147,7 @@ def blobs(cache: Path) -> list[Path]:
 
 
 def test_a_corrupt_blob_is_never_restored_and_is_healed(tmp_path):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = chain(tmp_path / "ws", counter)
     stage(ws)
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
@@ -163,7 +163,7 @@ def test_a_corrupt_blob_is_never_restored_and_is_healed(tmp_path):
 
 
 def test_edits_in_stage_or_install_never_reach_a_cached_blob(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     for path in (ws.parent / "build/stage/lib.txt", ws.parent / "build/parts/base/install/lib.txt"):
         with open(path, "w") as stream:
@@ -176,7 +176,7 @@ def test_edits_in_stage_or_install_never_reach_a_cached_blob(tmp_path):
 
 
 def test_explain_names_what_changed(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
 
     def explained(part):
@@ -206,7 +206,7 @@ def test_explain_names_what_changed(tmp_path):
 
 
 def test_explain_names_a_toolchain_change(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     result = json.loads((ws.parent / "build/parts/base/result.json").read_text())
     result["record"]["toolchain"]["uv"] = "0.12.0"
@@ -220,7 +220,7 @@ def test_explain_names_a_toolchain_change(tmp_path):
 
 
 def test_cache_shows_its_size_and_last_run_and_stays_within_its_bound(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     shutil.rmtree(ws.parent / "build")
     stage(ws)
@@ -246,7 +246,7 @@ def test_cache_shows_its_size_and_last_run_and_stays_within_its_bound(tmp_path):
 
 
 def test_cache_trim_without_a_bound_is_a_clear_error(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     env = {k: v for k, v in os.environ.items() if k != "PARTSMITH_CACHE_MAX_SIZE"}
     result = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
     assert result.returncode == 1 and "PARTSMITH_CACHE_MAX_SIZE" in result.stdout
@@ -358,7 +358,7 @@ def test_stage_updates_only_what_changed_and_repairs_edits_by_hand(tmp_path):
 
 
 def test_an_after_part_edited_by_hand_never_reaches_a_dependent_or_the_cache(tmp_path):
-    ws = chain(tmp_path / "ws", tmp_path / "counter")
+    ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
     (ws.parent / "build/parts/base/install/lib.txt").write_text("HANDEDIT")
     ws.write_text(ws.read_text().replace("echo run", "echo again"))  # top must build
@@ -386,7 +386,9 @@ def test_a_source_changed_during_its_build_is_not_stored_under_the_old_key(tmp_p
         """,
         {"src/a.txt": "old\n"},
     )
-    result = doit("stage", f"workspace={ws}", cwd=ws.parent)
+    # sealed, the build cannot see the checkout; unsealed (the opt-out), it can write into it
+    unsealed = {**os.environ, "PARTSMITH_UNSEALED": "1"}
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=unsealed)
     assert result.returncode == 1 and "its source changed while it was being built" in result.stdout
     assert not (ws.parent / "build/parts/p/result.json").exists()
     assert not list((Path(os.environ["PARTSMITH_CACHE_DIR"]) / "ac").glob("*.json"))
@@ -460,7 +462,7 @@ def test_stage_update_never_follows_a_symlink_made_by_hand_and_drops_extra_files
 
 
 def test_damaged_action_results_are_misses(tmp_path):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = chain(tmp_path / "ws", counter)
     stage(ws)
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])

@@ -650,7 +650,7 @@ def project_workspace(
 
 
 def test_the_project_is_built_once_per_stage_and_not_on_a_no_op(tmp_path):
-    counter = tmp_path / "counter.txt"
+    counter = tmp_path / "counts" / "counter.txt"
     workspace = project_workspace(tmp_path / "ws", counter, dynamic=[], static=["tinyhelper"])
     ok(run(workspace, "lock"))
     build = read_lock(workspace, "app")["tool"]["partsmith"]["build-packages"]
@@ -704,7 +704,7 @@ def test_an_sdist_only_dependency_is_locked_built_offline_and_reproducible(tmp_p
     both parts (cached by its sha256; its backend stamps the current time, normalization removes
     it), and installed; another checkout path with an empty cache builds the very same wheel."""
     root = tmp_path / "ws"
-    counter = tmp_path / "sdist-builds.txt"
+    counter = tmp_path / "counts" / "sdist-builds.txt"
     make_wheel(root / "wheels", "delta", "0.1", {"delta.py": ""})
     sdist = make_sdist(root / "wheels", counter)
     workspace = make_workspace(
@@ -745,7 +745,7 @@ def test_uv_variables_of_a_part_choose_its_files_at_pull_and_its_build_installs_
     and builds it; the build installs what pull made, whatever the variable says. Without the
     variable the wheel of the same file name comes in: not uv's unpacked copy of the first."""
     root = tmp_path / "ws"
-    make_sdist(root / "wheels", tmp_path / "builds.txt")
+    make_sdist(root / "wheels", tmp_path / "counts" / "builds.txt")
     make_wheel(root / "wheels", "sdonly", "1.0", {"sdonly.py": "VALUE = 'the wheel'\n"})
     workspace = make_workspace(
         root,

@@ -47,7 +47,7 @@ def elsewhere(first: Path, second: Path) -> Path:
 
 @pytest.mark.parametrize("server", ["", "main"], indirect=True, ids=["no-instance", "instance"])
 def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, server):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     first = big_workspace(tmp_path / "ci", counter)
     result = run(
         first,
@@ -106,7 +106,7 @@ def test_big_and_small_blobs_through_the_backend(tmp_path, server, monkeypatch):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_server_down_from_the_start_costs_one_warning_and_a_local_build(tmp_path, jobs):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = workspace(tmp_path / "ws", counter)
     ws.write_text(
         ws.read_text().replace("    after: [files]\n", "")
@@ -121,7 +121,7 @@ def test_a_server_down_from_the_start_costs_one_warning_and_a_local_build(tmp_pa
 
 @pytest.mark.parametrize("entry", ["no-record", "swapped"])
 def test_entries_that_are_not_ours_are_misses(tmp_path, server, entry, monkeypatch):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     first = workspace(tmp_path / "ci", counter)
     assert run(first, tmp_path / "cache-ci", server.url, True).returncode == 0
     monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "cache-tamper"))
@@ -144,7 +144,7 @@ def test_entries_that_are_not_ours_are_misses(tmp_path, server, entry, monkeypat
 
 
 def test_a_grpc_url_without_grpcio_is_a_short_error(tmp_path):
-    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    ws = workspace(tmp_path / "ws", tmp_path / "counts" / "counter")
     without_grpc = (
         "import runpy, sys; sys.modules['grpc'] = None; sys.argv[0] = 'doit'; "
         "runpy.run_module('doit', run_name='__main__')"
@@ -165,7 +165,7 @@ def test_a_grpc_url_without_grpcio_is_a_short_error(tmp_path):
     "url", ["grpc://", "grpc://user:pw@127.0.0.1:9", "grpc://127.0.0.1:9/main?x=1", "ftp://x"]
 )
 def test_a_bad_url_is_refused_before_any_task(tmp_path, url):
-    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    ws = workspace(tmp_path / "ws", tmp_path / "counts" / "counter")
     result = run(ws, tmp_path / "cache", url, False)
     assert result.returncode == 3 and "PARTSMITH_REMOTE_CACHE" in result.stderr
     assert "Traceback" not in result.stderr and "pw" not in result.stderr

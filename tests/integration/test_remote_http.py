@@ -31,7 +31,7 @@ def nginx(tmp_path):
 
 
 def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     first = workspace(tmp_path / "ci", counter)
     result = run(
         first,
@@ -63,7 +63,7 @@ def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx)
 
 
 def test_tampered_blobs_on_the_server_are_rejected_rebuilt_and_repaired(tmp_path, nginx):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     first = workspace(tmp_path / "ci", counter)
     assert run(first, tmp_path / "cache-ci", nginx.url, upload=True).returncode == 0
     digest = hashlib.sha256(b"data\n").hexdigest()
@@ -80,7 +80,7 @@ def test_tampered_blobs_on_the_server_are_rejected_rebuilt_and_repaired(tmp_path
 
 
 def test_a_server_down_from_the_start_costs_one_warning_and_a_local_build(tmp_path):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = workspace(tmp_path / "ws", counter)
     result = run(ws, tmp_path / "cache", f"http://127.0.0.1:{free_port()}/cache", upload=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -89,7 +89,7 @@ def test_a_server_down_from_the_start_costs_one_warning_and_a_local_build(tmp_pa
 
 
 def test_a_server_killed_in_the_middle_of_a_run(tmp_path, nginx):
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     ws = workspace(tmp_path / "ws", counter)
     ws.write_text(
         ws.read_text().replace('echo run >> "$COUNTER"', 'echo run >> "$COUNTER"; sleep 2')
@@ -141,7 +141,7 @@ def poison(nginx: Nginx, change) -> None:
 def test_a_poisoned_result_on_the_server_is_a_miss_and_touches_nothing(tmp_path, nginx, attack):
     outside = tmp_path / "outside"
     outside.mkdir()
-    counter = tmp_path / "counter"
+    counter = tmp_path / "counts" / "counter"
     first = workspace(tmp_path / "ci", counter)
     assert run(first, tmp_path / "cache-ci", nginx.url, upload=True).returncode == 0
     good = hashlib.sha256(b"data\n").hexdigest()
@@ -172,7 +172,7 @@ def test_a_poisoned_result_on_the_server_is_a_miss_and_touches_nothing(tmp_path,
 
 
 def test_a_bad_header_is_refused_without_showing_its_value(tmp_path):
-    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    ws = workspace(tmp_path / "ws", tmp_path / "counts" / "counter")
     result = run(
         ws,
         tmp_path / "cache",
@@ -185,7 +185,7 @@ def test_a_bad_header_is_refused_without_showing_its_value(tmp_path):
 
 
 def test_a_server_down_costs_one_warning_even_with_parallel_workers(tmp_path):
-    ws = workspace(tmp_path / "ws", tmp_path / "counter")
+    ws = workspace(tmp_path / "ws", tmp_path / "counts" / "counter")
     ws.write_text(ws.read_text().replace("    after: [files]\n", ""))  # two independent parts
     ws.write_text(ws.read_text().replace('cp "$CRAFT_STAGE/data.txt"', "echo data >"))
     ws.write_text(

@@ -18,7 +18,7 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from rules.core import digest
+from rules.core import digest, unsealed
 from rules.tree import Tree, from_data, to_json
 
 from ..errors import Oversized, Unavailable
@@ -58,7 +58,8 @@ def remote_from_environment() -> Remote | None:
         return None
     return _configured(
         url,
-        os.environ.get("PARTSMITH_REMOTE_UPLOAD") == "1",
+        # what an unsealed run builds may depend on what no key records: it is never shared
+        os.environ.get("PARTSMITH_REMOTE_UPLOAD") == "1" and not unsealed(),
         os.environ.get("PARTSMITH_REMOTE_HEADER", ""),
     )
 

