@@ -62,6 +62,19 @@ def test_upload_here_restore_elsewhere_without_running_anything(tmp_path, nginx)
     )  # remote hits landed in the local store
 
 
+def test_an_unsealed_run_never_uploads_even_when_uploads_are_on(tmp_path, nginx):
+    """What an unsealed build made may depend on what no key records: it is kept locally only;
+    the sealed run after it builds again (another key) and uploads."""
+    first = workspace(tmp_path / "ci", tmp_path / "counts" / "counter")
+    result = run(first, tmp_path / "cache-ci", nginx.url, upload=True, PARTSMITH_UNSEALED="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unsealed (PARTSMITH_UNSEALED=1: nothing uploaded)" in result.stdout
+    assert not (nginx.data / "ac").exists() or not list((nginx.data / "ac").iterdir())
+    result = run(first, tmp_path / "cache-ci", nginx.url, upload=True)
+    assert result.returncode == 0 and "parts 2 built" in result.stdout
+    assert list((nginx.data / "ac").iterdir())
+
+
 def test_tampered_blobs_on_the_server_are_rejected_rebuilt_and_repaired(tmp_path, nginx):
     counter = tmp_path / "counts" / "counter"
     first = workspace(tmp_path / "ci", counter)
