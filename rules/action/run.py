@@ -275,15 +275,22 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
 
 
+# what a sandbox holds, made before or while the step runs
+SANDBOX_FOLDERS = (
+    *("src", "build", "install", "stage", "prime", "home", "tmp", "tools", "project"),
+    *("inputs", "dist", "staged", "primed"),
+)
+
+
 def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:
     """What no output may hold: the sandbox's path, as written and as a file: URL quotes it;
-    sealed, its folders as the build saw them (/partsmith/install: the root alone is a word a
-    project's URL may hold)."""
+    sealed, each of its entries as the build saw them (/partsmith/install, /partsmith/tools...:
+    the root alone is a word a project's URL may hold)."""
     spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
     inside = seen(sandbox)
     if inside != sandbox:
-        folders = (inside.src, inside.build, inside.install, inside.stage, inside.home, inside.tmp)
-        spellings |= {str(folder) for folder in folders}
+        names = {*os.listdir(sandbox.root), *SANDBOX_FOLDERS}
+        spellings |= {str(inside.root / name) for name in names}
     return tuple(sorted({form.encode() for path in spellings for form in (path, quote(path))}))
 
 

@@ -35,10 +35,12 @@ from .errors import ActionError
 INSIDE = Path("/partsmith")  # where every sealed action sees its own sandbox folder
 BWRAP = "PARTSMITH_BWRAP"
 # Folders every sealed step may write, as Bazel's --sandbox_writable_path: for debugging (and the
-# tests' counters). Not in any key: what a build reads there is outside it, as in Bazel.
+# tests' counters). Their paths are in every key (not their contents: what a build reads there is
+# outside the key, as in Bazel).
 WRITABLE = "PARTSMITH_SANDBOX_WRITABLE"
 TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # /usr's, on merged-/usr systems
 ETC = (
+    "os-release",
     "passwd",
     "group",
     "nsswitch.conf",
@@ -48,7 +50,10 @@ ETC = (
     "ld.so.conf.d",
     "alternatives",
 )
-ETC_NETWORK = ("resolv.conf", "ssl", "ca-certificates", "ca-certificates.conf", "gai.conf")
+ETC_NETWORK = (  # Debian's certificates, and Fedora's, whose /etc/ssl/certs links into /etc/pki
+    *("resolv.conf", "ssl", "ca-certificates", "ca-certificates.conf", "gai.conf"),
+    *("pki", "crypto-policies"),
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,17 @@ def _cannot(cause: str) -> ActionError:
 
 
 def sandbox_record() -> dict[str, object]:
-    """What the sandbox lets in, for the toolchain record of every key."""
+    """What the sandbox lets in, for the toolchain record of every key: a folder made writable
+    for debugging is there too (its results are this machine's own)."""
     sealed = seal()
-    return {"bwrap": sealed.version} if sealed else {"unsealed": True}
+    if sealed is None:
+        return {"unsealed": True}
+    return {"bwrap": sealed.version, **({"writable": _writable()} if _writable() else {})}
+
+
+def _writable() -> list[str]:
+    folders = os.environ.get(WRITABLE, "").split(":")
+    return [folder for folder in folders if os.path.isabs(folder) and os.path.isdir(folder)]
 
 
 def seen(sandbox: Sandbox) -> Sandbox:
@@ -132,9 +145,8 @@ def sealed_command(
     for path in writable:
         path.mkdir(parents=True, exist_ok=True)
         binds += ["--bind", str(path), str(path)]
-    for folder in filter(None, os.environ.get(WRITABLE, "").split(":")):
-        if os.path.isabs(folder) and os.path.isdir(folder):
-            binds += ["--bind", folder, folder]
+    for folder in _writable():
+        binds += ["--bind", folder, folder]
     return [
         sealed.bwrap,
         *_system_binds(network),
@@ -147,7 +159,9 @@ def sealed_command(
 def _system_binds(network: bool) -> list[str]:
     """The namespaces, /usr and its links, /etc's few files, /proc, /dev, a private /tmp."""
     args = ["--unshare-all", *(["--share-net"] if network else []), "--die-with-parent"]
-    args += ["--new-session", "--ro-bind", "/usr", "/usr"]
+    # --cap-drop ALL: run as root, bwrap keeps root's capabilities, with which a script could
+    # remount /usr (or any read-only bind) writable and change the host's files
+    args += ["--new-session", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
     for name in TOP_LINKS:
         top = Path("/", name)
         if top.is_symlink():
@@ -173,26 +187,23 @@ def _below_usr(path: Path) -> bool:
     return path.is_relative_to("/usr")
 
 
-# an absolute path a failed command names, on a line that says it was not found
-_MISSING = re.compile(
-    r"(?:No such file or directory|cannot access|not found|can't open|cannot open)"
-)
-_PATH = re.compile(r"(?<![\w.])(/[\w.+@%~-]+(?:/[\w.+@%~-]+)*)")
+# the path a failed command names just before "No such file or directory" (cat, ln, python...)
+_MISSING = re.compile(r"(/[^\s:'\"`]+)['\"`]?:? (?:\[Errno 2\] )?No such file or directory")
 
 
-def hidden_path_hint(log_text: str) -> str | None:
-    """The hint for a sealed script that failed on a path the host has and the sandbox hides."""
+def hidden_path_hint(log_text: str, readable: tuple[Path, ...] = ()) -> str | None:
+    """The hint for a sealed script that failed on a path the host has and the sandbox hides
+    (not one the sandbox shows: a header /usr has not, a tool missing from /bin)."""
     if seal() is None:
         return None
-    for line in log_text.splitlines():
-        if not _MISSING.search(line):
-            continue
-        for path in _PATH.findall(line):
-            if not Path(path).is_relative_to(INSIDE) and os.path.exists(path):
-                return (
-                    f"{path} exists on this machine, but the sealed sandbox hides it (a build "
-                    "sees only what its key records): move it into the part's source, fetch it "
-                    "in override-pull, or list it under `sandbox: extra-paths` in the workspace "
-                    "file."
-                )
+    shown = (INSIDE, Path("/usr"), Path("/proc"), Path("/dev"), *readable, *_partsmith_paths())
+    shown += tuple(Path("/", name) for name in TOP_LINKS) + tuple(Path("/etc", n) for n in ETC)
+    for path in _MISSING.findall(log_text):
+        if os.path.exists(path) and not any(Path(path).is_relative_to(p) for p in shown):
+            return (
+                f"{path} exists on this machine, but the sealed sandbox hides it (a build "
+                "sees only what its key records): move it into the part's source, fetch it "
+                "in override-pull, or list it under `sandbox: extra-paths` in the workspace "
+                "file."
+            )
     return None

@@ -74,7 +74,9 @@ class Step:
         if status != 0:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
             log = self.sandbox.log.read_bytes().decode("utf-8", "replace")
-            hint = hidden_path_hint(log) or (None if self.network else network_hint(log))
+            hint = hidden_path_hint(log, self.readable) or (
+                None if self.network else network_hint(log)
+            )
             raise ActionError(
                 f"part {self.part!r}: {what} failed with exit status {status}",
                 _tail(log),

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def interpreter_facts(path: str) -> dict[str, Any]:
         "import json, platform, sys, sysconfig; print(json.dumps({'implementation': "
         "platform.python_implementation(), 'version': platform.python_version(), "
         "'platform': sysconfig.get_platform(), 'abi': sys.abiflags, "
-        "'soabi': sysconfig.get_config_var('SOABI')}))"
+        "'soabi': sysconfig.get_config_var('SOABI'), 'prefix': sys.base_prefix}))"
     )
     if os.path.realpath(getattr(sys, "_base_executable", sys.executable)) == path:
         return {
@@ -71,6 +72,7 @@ def interpreter_facts(path: str) -> dict[str, Any]:
             "platform": sysconfig.get_platform(),
             "abi": sys.abiflags,
             "soabi": sysconfig.get_config_var("SOABI"),
+            "prefix": sys.base_prefix,  # what a sealed build sees of the interpreter
         }
     output = subprocess.run(
         [path, "-c", probe], capture_output=True, text=True, env={}, check=True
@@ -83,7 +85,13 @@ def sandbox_paths(workspace: Workspace) -> tuple[Path, ...]:
     """What a sealed step of the workspace reads besides its sandbox and partsmith's own runtime:
     the prefix of the interpreter it builds with, the local find-links folders (pull's steps
     look there), and the workspace's `sandbox: extra-paths`."""
-    prefix = interpreter(workspace).parents[1]  # <prefix>/bin/python3.X
+    prefix = Path(interpreter_facts(str(interpreter(workspace)))["prefix"])
+    if prefix == Path("/"):
+        raise ActionError(
+            f"{workspace.path.name}: python.interpreter: its prefix is /, and a sealed build "
+            "would see the whole machine through it",
+            resolution="Use an interpreter installed below a prefix of its own (/usr, /opt/...).",
+        )
     links = [Path(link) for link in workspace.python.find_links if "://" not in link]
     return (prefix, *links, *map(Path, workspace.extra_sandbox_paths))
 
@@ -92,4 +100,5 @@ def declared_paths(build_environment: tuple[tuple[str, str], ...]) -> tuple[Path
     """The local folders a part's PIP_FIND_LINKS or UV_FIND_LINKS name (pull looks there: their
     files are pull's inputs), for its sealed pull steps."""
     named = " ".join(v for k, v in build_environment if k in ("PIP_FIND_LINKS", "UV_FIND_LINKS"))
-    return tuple(Path(word) for word in named.split() if os.path.isabs(word))
+    words = (word.removeprefix("file://") for word in re.split(r"[,\s]+", named))  # uv: commas
+    return tuple(Path(word) for word in words if os.path.isabs(word))

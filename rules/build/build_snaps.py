@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -48,6 +49,16 @@ def snaps_record(part: Part) -> dict[str, str]:
 def snap_inputs(part: Part) -> tuple[tuple[str, Path], ...]:
     """The pinned tools, linked into the sandbox's tools folder (first on the build's PATH)."""
     return tuple((f"tools/{t.command}", t.path) for t in resolve_snaps(part) if t.pinned)
+
+
+def snap_folders(part: Part) -> tuple[Path, ...]:
+    """Where the host tools a part's snaps resolved to really lie, when not below /usr (a
+    /usr/local/bin/node linking to /opt/node/bin/node): the sealed build sees that prefix, read-only
+    (the tool's version is in the key)."""
+    real = (Path(os.path.realpath(t.path)) for t in resolve_snaps(part) if not t.pinned)
+    # <prefix>/bin/<tool> gives its prefix; a tool elsewhere, its folder; never / itself
+    prefixes = (p.parents[1] if p.parent.name == "bin" else p.parent for p in real)
+    return tuple(p for p in prefixes if p != Path("/") and not p.is_relative_to("/usr"))
 
 
 def snaps_are_said(layout: Layout, part: Part) -> bool:

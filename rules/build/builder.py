@@ -33,7 +33,7 @@ from rules.workspace import Layout, Workspace
 
 from . import plugins
 from .asked_git import asked_git_version
-from .build_snaps import snap_inputs
+from .build_snaps import snap_folders, snap_inputs
 from .errors import PartBuildError
 from .key_record import build_record
 from .plugins.context import BuildContext
@@ -78,7 +78,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         and part.source_subdir is None,
         subdir=part.source_subdir,
         git=asked_git_version(workspace, part),
-        readable=sandbox_paths(workspace),
+        readable=sandbox_paths(workspace) + snap_folders(part),
     )
 
 

@@ -56,7 +56,7 @@ def _fix_shebangs(bin_dir: Path, sandbox: bytes) -> set[Path]:
             continue
         with open(path, "rb") as stream:
             head = stream.read(2048).split(b"\n")
-        # the venv's python by its sandbox path (sealed: /build/..., a prefix of other paths too)
+        # the venv's python by its sandbox path (sealed: /partsmith/..., a prefix of other paths)
         trampoline = head[0] == b"#!/bin/sh" and len(head) > 2 and head[1].startswith(b"'''exec'")
         if not (head[0].startswith(b"#!" + sandbox + b"/") or trampoline and sandbox in head[1]):
             continue

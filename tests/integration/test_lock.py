@@ -814,7 +814,8 @@ def make_c_sdist(folder: Path) -> Path:
 def test_an_sdist_with_a_c_extension_builds_at_any_path_to_the_same_wheel(tmp_path):
     """The compiler records where it ran (debug information): sdists are built at a fixed
     path that is mapped out of what they compile, so no output names the sandbox and two
-    checkout paths build the same wheel bytes."""
+    checkout paths build the same wheel bytes. The second build runs unsealed: sealed, both
+    would compile at /partsmith, and only the prefix map makes another host path agree."""
     root = tmp_path / "ws"
     make_c_sdist(root / "wheels")
     text = """\
@@ -839,7 +840,8 @@ def test_an_sdist_with_a_c_extension_builds_at_any_path_to_the_same_wheel(tmp_pa
 
     other = tmp_path / "another" / "much" / "longer" / "path" / "ws"
     shutil.copytree(root, other, ignore=shutil.ignore_patterns("build"))
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "empty-cache")}
+    cache = str(tmp_path / "empty-cache")
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": cache, "PARTSMITH_UNSEALED": "1"}
     ok(doit("stage", f"workspace={other / 'parts.yaml'}", cwd=other.parent, env=env))
     assert pulled(other / "parts.yaml", "p")["wheels"] == [built]
 

@@ -17,6 +17,8 @@ done | tr / : > "$CRAFT_PART_INSTALL/paths.txt"
 ls / > "$CRAFT_PART_INSTALL/root.txt"
 if touch /usr/partsmith-probe 2>/dev/null; then echo wrote; else echo refused; fi \\
   > "$CRAFT_PART_INSTALL/usr.txt"
+if mount -o remount,rw,bind /usr 2>/dev/null; then echo remounted; else echo refused; fi \\
+  > "$CRAFT_PART_INSTALL/remount.txt"
 echo "$CRAFT_PART_INSTALL $PWD" | tr / : > "$CRAFT_PART_INSTALL/where.txt"  # no path: a leak
 """
 
@@ -55,6 +57,7 @@ def test_a_build_sees_none_of_the_host_and_only_its_own_folders(tmp_path):
         seen = (install / "paths.txt").read_text().splitlines()
         assert seen == [f"hidden {p}".replace("/", ":") for p in targets]
         assert (install / "usr.txt").read_text() == "refused\n"
+        assert (install / "remount.txt").read_text() == "refused\n"  # no capability, even as root
         assert (install / "where.txt").read_text() == ":partsmith:install :partsmith:build\n"
         assert set((install / "root.txt").read_text().split()) <= allowed_top(tmp_path)
     assert not Path("/usr/partsmith-probe").exists()
@@ -110,8 +113,11 @@ parts:
     ws.write_text(text.format(sdk=moved))
     ok(stage(ws))
     assert (tmp_path / "ws/build/stage/version").read_text() == "2.0\n"
+    # the moved path is a new key: explain, asked before the stage, names it
+    moved.rename(tmp_path / "opt" / "sdk3")
+    ws.write_text(text.format(sdk=tmp_path / "opt" / "sdk3"))
     explained = ok(doit("explain", "part=d", f"workspace={ws}", cwd=tmp_path))
-    assert "extra-paths" in explained or "up to date" in explained
+    assert "toolchain sandbox:" in explained and "sdk3" in explained, explained
 
 
 def test_an_extra_path_that_is_not_absolute_or_not_there_is_a_load_error(tmp_path):
