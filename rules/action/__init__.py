@@ -7,7 +7,7 @@ from .errors import ActionError
 from .git_version import GitVersion, asks_git, git_version
 from .run import Action, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
-from .seal import sandbox_record, seen
+from .seal import sandbox_record, sealed, seen
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache
 from .step import Conditions, caller_umask_ignored, execute, prepare_sandbox
@@ -36,6 +36,7 @@ __all__ = [
     "run_action",
     "sandbox_paths",
     "sandbox_record",
+    "sealed",
     "seen",
     "source_manifest",
     "stat_cache",

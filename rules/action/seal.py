@@ -131,8 +131,16 @@ def seen_path(sandbox: Sandbox, path: Path) -> Path:
     return seen(sandbox).root / path.relative_to(sandbox.root)
 
 
+def sealed() -> bool:
+    return seal() is not None
+
+
 def sealed_command(
-    sandbox: Sandbox, network: bool, readable: tuple[Path, ...], writable: tuple[Path, ...]
+    sandbox: Sandbox,
+    network: bool,
+    readable: tuple[Path, ...],
+    writable: tuple[Path, ...],
+    hostname: str | None = None,
 ) -> list[str]:
     """bwrap's command line that runs what follows it sealed (nothing when unsealed)."""
     sealed = seal()
@@ -152,6 +160,7 @@ def sealed_command(
         *_system_binds(network),
         *binds,
         *("--bind", str(sandbox.root), str(INSIDE)),
+        *(("--hostname", hostname) if hostname else ()),
         "--",
     ]
 

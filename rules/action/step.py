@@ -36,6 +36,7 @@ class Conditions:
     wrapper: tuple[str, ...] = ()
     extra_env: tuple[tuple[str, str], ...] = ()
     reverse_source: bool = False
+    hostname: str | None = None  # sealed steps only: bwrap names the step's own UTS namespace
 
 
 NORMAL = Conditions()
@@ -153,7 +154,9 @@ def execute(step: Step, script: str) -> int:
     prologue = script_prologue(workdir, step.build_environment)
     path = sandbox.tools / f"{step.name}.sh"
     path.write_text("\n".join([*prologue, script, ""]))
-    sealed = sealed_command(sandbox, step.network, step.readable, step.writable)
+    sealed = sealed_command(
+        sandbox, step.network, step.readable, step.writable, conditions.hostname
+    )
     # unsealed, the network is cut as before: a network namespace of its own, where one can be made
     isolation = () if sealed or step.network else namespace_command()
     shell = [SHELL, "--noprofile", "--norc", str(seen_path(sandbox, path))]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rules.action import Conditions, run_action
+from rules.action import Conditions, run_action, sealed
 from rules.build import plan
 from rules.core import BuildError, action_lock, remove_tree
 from rules.stage import placement, reported_if_changed_by_hand, staged
@@ -43,6 +43,7 @@ HOSTILE_CALLER = {
     "TZ": "Pacific/Kiritimati",
     "HOME": "/nonexistent-home",
 }
+HOSTNAME = "partsmith-verify"
 FAKETIME = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
@@ -61,8 +62,10 @@ def conditions() -> tuple[Conditions, list[str]]:
     if shutil.which("taskset") and len(cpus) > 1:
         wrapper += ["taskset", "-c", str(cpus[-1])]
         named.append("one CPU")
-    hostname = ["unshare", "--uts", "/bin/sh", "-c", 'hostname partsmith-verify && exec "$@"', "sh"]
-    if shutil.which("unshare") and _works([*hostname, "true"]):
+    hostname = ["unshare", "--uts", "/bin/sh", "-c", f'hostname {HOSTNAME} && exec "$@"', "sh"]
+    if sealed():  # bubblewrap gives the step a hostname of its own (it has no capability to)
+        named.append("another hostname")
+    elif shutil.which("unshare") and _works([*hostname, "true"]):
         wrapper += hostname
         named.append("another hostname")
     extra: tuple[tuple[str, str], ...] = ()
@@ -72,7 +75,7 @@ def conditions() -> tuple[Conditions, list[str]]:
         named.append("the clock 397 days on")
     else:
         named.append("a later second (install faketime to move the clock further)")
-    return Conditions(tuple(wrapper), extra, reverse_source=True), named
+    return Conditions(tuple(wrapper), extra, reverse_source=True, hostname=HOSTNAME), named
 
 
 def _works(command: list[str]) -> bool:
