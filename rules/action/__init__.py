@@ -10,7 +10,15 @@ from .scriptlets import part_step, primed_by_script, pulled_by_script
 from .seal import sandbox_record, sealed, seen
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache
-from .step import Conditions, caller_umask_ignored, execute, prepare_sandbox
+from .step import (
+    Conditions,
+    Step,
+    caller_umask_ignored,
+    execute,
+    prepare_sandbox,
+    step_environment,
+    write_script,
+)
 from .toolchain import interpreter, interpreter_facts, sandbox_paths
 
 __all__ = [
@@ -20,6 +28,7 @@ __all__ = [
     "GitVersion",
     "Manifest",
     "OutputFix",
+    "Step",
     "SYSTEM_PATH",
     "action_environment",
     "asks_git",
@@ -40,4 +49,6 @@ __all__ = [
     "seen",
     "source_manifest",
     "stat_cache",
+    "step_environment",
+    "write_script",
 ]

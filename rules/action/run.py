@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,13 +124,16 @@ def run_action(
     stage: Placement,
     keep_open: tuple[int, ...] = (),
     conditions: Conditions = NORMAL,
+    runner: Callable[[Step, str], int] | None = None,
 ) -> Built:
     """Build in `sandbox` (wiped first) and return the captured, normalized output.
 
     `keep_open`: file descriptors the build script inherits; build.py passes its lock, so a
-    script left running by a killed doit keeps the part locked until it ends."""
+    script left running by a killed doit keeps the part locked until it ends. `runner`: what
+    runs the build script instead of this machine (the remote executor); every step after it
+    runs here."""
     prepare_sandbox(sandbox)
-    step = action.step(sandbox, keep_open, conditions)
+    step = replace(action.step(sandbox, keep_open, conditions), runner=runner)
     with caller_umask_ignored():
         values, build_dir = dict(action.values), action.build_dir(sandbox)
         write_tools(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -64,13 +64,17 @@ class Step:
     # and uv's cache, writable
     readable: tuple[Path, ...] = ()
     writable: tuple[Path, ...] = ()
+    # what runs the script instead of `execute` (the remote executor, for a build's own step)
+    runner: Callable[[Step, str], int] | None = None
 
     def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
-        return replace(self, name=name, workdir=workdir, env=tuple((env or {}).items()))
+        """The next step of the action (override-stage...): always run here."""
+        pairs = tuple((env or {}).items())
+        return replace(self, name=name, workdir=workdir, env=pairs, runner=None)
 
     def run(self, script: str) -> None:
         """Run `script`; a failure names the step and shows the log's tail."""
-        status = execute(self, script)
+        status = (self.runner or execute)(self, script)
         _warn_empty_values(self)
         if status != 0:
             what = "build script" if self.name == "build" else f"override-{self.name} script"
@@ -140,20 +144,36 @@ def prepare_sandbox(sandbox: Sandbox) -> None:
             folder.mkdir(parents=True)
 
 
+def step_environment(step: Step) -> dict[str, str]:
+    """The fixed environment of the step's script, with the paths the step sees."""
+    return {
+        **action_environment(
+            seen(step.sandbox), step.part, step.epoch, step.interpreter_dir, step.network
+        ),
+        **dict(step.env),
+        "CRAFT_STEP_NAME": step.name.upper(),
+        **dict(step.conditions.extra_env),
+    }
+
+
+def write_script(step: Step, script: str) -> Path:
+    """tools/<step>.sh: `set -euo pipefail`, the part's build-environment, `cd` to the step's
+    folder (as the step sees it), then `script`."""
+    sandbox = step.sandbox
+    prologue = script_prologue(
+        seen_path(sandbox, step.workdir or sandbox.build), step.build_environment
+    )
+    path = sandbox.tools / f"{step.name}.sh"
+    path.write_text("\n".join([*prologue, script, ""]))
+    return path
+
+
 def execute(step: Step, script: str) -> int:
     """Run `script` with bash in the sandbox's fixed environment, in the step's folder; its
     output goes to the log. Returns the exit status."""
-    sandbox, conditions, inside = step.sandbox, step.conditions, seen(step.sandbox)
-    env = {
-        **action_environment(inside, step.part, step.epoch, step.interpreter_dir, step.network),
-        **dict(step.env),
-        "CRAFT_STEP_NAME": step.name.upper(),
-        **dict(conditions.extra_env),
-    }
-    workdir = seen_path(sandbox, step.workdir or sandbox.build)
-    prologue = script_prologue(workdir, step.build_environment)
-    path = sandbox.tools / f"{step.name}.sh"
-    path.write_text("\n".join([*prologue, script, ""]))
+    sandbox, conditions = step.sandbox, step.conditions
+    env = step_environment(step)
+    path = write_script(step, script)
     sealed = sealed_command(
         sandbox, step.network, step.readable, step.writable, conditions.hostname
     )

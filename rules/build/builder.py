@@ -25,8 +25,9 @@ from rules.core import (
     swap_in,
     write_atomic,
 )
+from rules.executor import remote_runner
 from rules.pull import load_debs, pulled_source_record
-from rules.python import PYTHON_VENV, Pulled, has_project, load_pulled, uv_base
+from rules.python import PYTHON_VENV, Pulled, has_project, load_pulled, uv_base, uv_binary
 from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
@@ -42,17 +43,23 @@ from .plugins.python import wheel_input
 Outcome = Literal["built", "restored", "up to date"]
 
 
-def plan(workspace: Workspace, name: str) -> Action:
+# uv as a remotely executed build finds it: an input of the action (as Bazel ships its tools),
+# with a cache of the action's own
+REMOTE_UV = (
+    *("/partsmith/tools/uv", "--no-config", "--no-python-downloads"),
+    *("--cache-dir", "/partsmith/tmp/uv-cache"),
+)
+
+
+def plan(workspace: Workspace, name: str, remote: bool = False) -> Action:
+    """The part's build action; `remote`: for a remote executor, whose workers have only the
+    operating system and the interpreter (the pinned uv travels in the action's tools)."""
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
     pulled = load_pulled(layout, name) if part.installs_python else None
-    context = BuildContext(
-        interpreter(workspace),
-        uv_base(network=False),
-        pulled,
-        part.installs_python and has_project(workspace.project_dir(part)),
-    )
+    context = _context(workspace, name, pulled, remote)
+    uv_input = (("tools/uv", Path(uv_binary())),) if remote and part.installs_python else ()
     default_build = plugins.default_build(part, context)
     return Action(
         part=name,
@@ -64,7 +71,7 @@ def plan(workspace: Workspace, name: str) -> Action:
         organize=part.organize,
         epoch=workspace.source_date_epoch,
         interpreter_dir=context.interpreter.parent,
-        inputs=_inputs(pulled) + snap_inputs(part),
+        inputs=_inputs(pulled) + snap_inputs(part) + uv_input,
         fix_output=PYTHON_VENV if part.installs_python else None,
         debs=tuple(deb.path for deb in load_debs(layout, part)),
         override_stage=part.override_stage,
@@ -79,6 +86,16 @@ def plan(workspace: Workspace, name: str) -> Action:
         subdir=part.source_subdir,
         git=asked_git_version(workspace, part),
         readable=sandbox_paths(workspace) + snap_folders(part),
+    )
+
+
+def _context(workspace: Workspace, name: str, pulled: Pulled | None, remote: bool) -> BuildContext:
+    part = workspace.parts[name]
+    return BuildContext(
+        interpreter(workspace),
+        REMOTE_UV if remote else uv_base(network=False),
+        pulled,
+        part.installs_python and has_project(workspace.project_dir(part)),
     )
 
 
@@ -165,9 +182,10 @@ def _built(
     deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
+    runner = remote_runner(workspace)
     with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
-        planned = plan(workspace, name)
-        result = run_action(planned, sandbox, visible, keep_open=(lock,))
+        planned = plan(workspace, name, remote=runner is not None)
+        result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)
     copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
     if not copied and build_record(workspace, name)[1] != manifest:
         raise PartBuildError(

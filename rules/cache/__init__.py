@@ -4,10 +4,18 @@ remote caches in `cache.remote` (Bazel's HTTP cache, REAPI's gRPC cache).
 
 from .cached_action import CachedAction, Produced, run_cached
 from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unavailable
-from .remote.client import remote_from_environment
+from .remote import (
+    Blob,
+    Executor,
+    executor_from_environment,
+    reapi_exec,
+    remote_from_environment,
+)
 from .store import Store
 
 __all__ = [
+    "Blob",
+    "Executor",
     "CacheError",
     "CachedAction",
     "Oversized",
@@ -17,6 +25,8 @@ __all__ = [
     "TooSlow",
     "Transient",
     "Unavailable",
+    "executor_from_environment",
+    "reapi_exec",
     "remote_from_environment",
     "run_cached",
 ]

@@ -23,8 +23,12 @@ def toolchain_record(workspace: Workspace) -> dict:
     path = str(interpreter(workspace))
     # what the sandbox lets in: its maker's version (or "unsealed"), and the extra host paths by
     # path (their contents are not in the key: README, "The sealed sandbox")
-    extra = list(workspace.extra_sandbox_paths)
-    sandbox = {**sandbox_record(), **({"extra-paths": extra} if extra else {})}
+    extra, platform = list(workspace.extra_sandbox_paths), dict(workspace.execution_platform)
+    sandbox = {
+        **sandbox_record(),
+        **({"extra-paths": extra} if extra else {}),
+        **({"execution-platform": platform} if platform else {}),
+    }
     return {"interpreter": path, **interpreter_facts(path), "uv": uv_version(), "sandbox": sandbox}
 
 

@@ -23,7 +23,7 @@ from . import project_keys, snapcraft
 from .errors import Problem, WorkspaceError
 from .model import PLUGINS, Fetch, Part, PluginName, PythonSettings, Workspace
 from .python_schema import PART_SRC_PREFIX, read_settings
-from .sandbox_schema import read_sandbox
+from .sandbox_schema import read_platform, read_sandbox
 from .yaml_nodes import Entries, Reader, entry, suggestion
 
 __all__ = [
@@ -47,6 +47,7 @@ TOP_KEYS = (
     "build-root",
     "python",
     "sandbox",
+    "execution-platform",
     *project_keys.KEYS,
     "parts",
 )
@@ -108,11 +109,20 @@ def _workspace(reader: Reader, root: yaml.Node) -> Workspace | None:
         project=reader.top,
         unused=tuple(reader.unused),
         adopt_info=adopt_info,
-        extra_sandbox_paths=reader.optional(
-            entries, "sandbox", lambda n, k: read_sandbox(reader, n, k), "sandbox"
-        )
-        or (),
+        **_sandbox_keys(reader, entries),
     )
+
+
+def _sandbox_keys(reader: Reader, entries: Entries) -> dict:
+    """`sandbox: extra-paths` and `execution-platform`, as Workspace fields."""
+    paths = reader.optional(entries, "sandbox", lambda n, k: read_sandbox(reader, n, k), "sandbox")
+    platform = reader.optional(
+        entries,
+        "execution-platform",
+        lambda n, k: read_platform(reader, n, k),
+        "execution-platform",
+    )
+    return {"extra_sandbox_paths": paths or (), "execution_platform": platform or ()}
 
 
 def _top_values(

@@ -140,6 +140,8 @@ class Workspace:
     unused: tuple[str, ...] = ()  # keys accepted (snap metadata) but not used for building
     adopt_info: str | None = None  # the part whose `craftctl set version=` is the version
     extra_sandbox_paths: tuple[str, ...] = ()  # `sandbox: extra-paths`: host paths builds read
+    # `execution-platform:`, the REAPI platform properties a remote executor's worker must have
+    execution_platform: tuple[tuple[str, str], ...] = ()
 
     @property
     def directory(self) -> Path:

@@ -29,3 +29,14 @@ def read_sandbox(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
         else:
             paths.append(os.path.normpath(value))
     return tuple(paths)
+
+
+def read_platform(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[str, str], ...]:
+    """`execution-platform:`: REAPI platform properties (OSFamily: linux, container-image: ...),
+    name to string value, sent with every remotely executed action and part of every key."""
+    pairs = []
+    for name, (_, value_node) in reader.mapping(node, key, None).items():
+        value = reader.string(value_node, f"{key}.{name}")
+        if value is not None:
+            pairs.append((name, value))
+    return tuple(sorted(pairs))

@@ -3,6 +3,18 @@
 backends, and grpcio or urllib with them, are imported only when a remote cache is configured.
 """
 
+from . import reapi_exec
+from .backend import Blob
 from .client import fetch_from_remote, remote_from_environment, upload_to_remote
+from .execution import Executor
+from .executor_config import executor_from_environment
 
-__all__ = ["fetch_from_remote", "remote_from_environment", "upload_to_remote"]
+__all__ = [
+    "Blob",
+    "Executor",
+    "executor_from_environment",
+    "fetch_from_remote",
+    "reapi_exec",
+    "remote_from_environment",
+    "upload_to_remote",
+]

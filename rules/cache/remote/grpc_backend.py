@@ -14,7 +14,7 @@ import importlib.util
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -133,6 +133,25 @@ class GrpcRemote(Remote):
             )
         )
         return answer
+
+    def operations(self, method: str, request: bytes, timeout: float) -> Iterator[bytes]:
+        """The answers of a server-streaming call (Execution.Execute, WaitExecution), raw. A
+        failure ends them with Transient when it may pass (RESOURCE_EXHAUSTED too), else
+        Unavailable; a stream that breaks midway is the caller's to resume."""
+        import grpc
+
+        call = self._call_of("unary_stream", method)
+        try:
+            yield from call(request, timeout=timeout, metadata=self.metadata)
+        except grpc.RpcError as err:
+            code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
+            details = (err.details() or "").splitlines()[:1] if isinstance(err, grpc.Call) else []
+            reason = f"gRPC {code.name} for {method.rsplit('/', 1)[-1]}" + (
+                f": {details[0][:200]}" if details else ""
+            )
+            if code.name in RETRIED | {"RESOURCE_EXHAUSTED"}:
+                raise Transient(reason) from None
+            self.give_up(reason)
 
     def _resource(self, path: str) -> str:
         return f"{self.instance}/{path}" if self.instance else path
