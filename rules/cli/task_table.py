@@ -31,7 +31,7 @@ from rules.build import (
     pulled_things,
     restore_written_through,
 )
-from rules.cache import remote_from_environment
+from rules.cache import executor_from_environment, remote_from_environment
 from rules.core import PartsmithError, remove_tree
 from rules.stage import farm_is_intact, prime_parts, stage_parts
 from rules.workspace import Layout, Workspace, load_workspace
@@ -81,6 +81,7 @@ def _prepared(path: Path) -> Workspace:
         if os.environ.get("PARTSMITH_CACHE_MAX_SIZE"):
             cache.parse_size(os.environ["PARTSMITH_CACHE_MAX_SIZE"])
         remote_from_environment()  # a malformed PARTSMITH_REMOTE_CACHE stops doit here
+        executor_from_environment()  # and so does a malformed PARTSMITH_REMOTE_EXECUTOR
         Layout(workspace.build_root).root.mkdir(parents=True, exist_ok=True)
     except (PartsmithError, ValueError) as err:
         raise InvalidDodoFile(str(err)) from None

@@ -15,7 +15,13 @@ from rules.cache import Blob, reapi_exec
 from rules.tree import hash_file
 
 Named = tuple[str, int]
-TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# a merged-/usr worker's top-level links, the same in every action whatever this machine has
+WORKER_LINKS = (
+    ("bin", "usr/bin"),
+    ("lib", "usr/lib"),
+    ("lib64", "usr/lib64"),
+    ("sbin", "usr/sbin"),
+)
 
 
 @dataclass
@@ -31,28 +37,27 @@ class InputRoot:
 
 
 def sandbox_root(sandbox: Path, skip: frozenset[str]) -> InputRoot:
-    """The input root holding `sandbox` at partsmith/ (its top-level entries in `skip` left out)."""
+    """The input root holding `sandbox` at partsmith/ (the paths in `skip`, relative to it,
+    left out)."""
     root = InputRoot()
     inside = _directory(sandbox, root, skip)
-    links = tuple(
-        (name, os.readlink(f"/{name}")) for name in TOP_LINKS if os.path.islink(f"/{name}")
-    )
-    top = reapi_exec.Directory(directories=(("partsmith", inside),), symlinks=links)
+    top = reapi_exec.Directory(directories=(("partsmith", inside),), symlinks=WORKER_LINKS)
     root.digest = root.add(reapi_exec.encode_directory(top))
     return root
 
 
-def _directory(folder: Path, root: InputRoot, skip: frozenset[str] = frozenset()) -> Named:
+def _directory(folder: Path, root: InputRoot, skip: frozenset[str], prefix: str = "") -> Named:
     files, directories, symlinks = [], [], []
     with os.scandir(folder) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name in skip:
+            if prefix + entry.name in skip:
                 continue
             info = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):
                 symlinks.append((entry.name, os.readlink(entry.path)))
             elif stat.S_ISDIR(info.st_mode):
-                directories.append((entry.name, _directory(Path(entry.path), root)))
+                inner = _directory(Path(entry.path), root, skip, f"{prefix}{entry.name}/")
+                directories.append((entry.name, inner))
             elif stat.S_ISREG(info.st_mode):
                 files.append(_file(Path(entry.path), info.st_mode, entry.name, root))
     message = reapi_exec.Directory(tuple(files), tuple(directories), tuple(symlinks))

@@ -30,13 +30,21 @@ from rules.cache import Executor, RemoteError, executor_from_environment, reapi_
 from rules.workspace import Workspace
 
 from .input_root import sandbox_root
-from .outputs import stream_text, write_tree
+from .outputs import stream_text, write_outputs
 
 _WARNED: set[str] = set()  # executors this process has said are failing
 OUTPUTS = ("install", "tools/values")  # relative to the working folder, /partsmith
+# what the sandbox holds for the steps that run here after the script: they name this machine's
+# partsmith (its Python, its rules folder), so they stay out of the action
+LOCAL_ONLY = frozenset({"build.log", "tools/craftctl-stage.py", "tools/default-stage.sh"})
+LOCAL_ONLY |= {"tools/default-prime.sh"}
 DIFFERS = "partsmith: the worker's toolchain differs"
-CHECK = """facts=$({python} -c 'import platform, sys; print(platform.python_implementation(), \
-platform.python_version(), sys.abiflags)' 2>&1) || facts="no interpreter at {python}"
+FACTS = (
+    "import platform, sys, sysconfig; print(platform.python_implementation(), "
+    "platform.python_version(), sys.abiflags, sysconfig.get_platform(), "
+    "sysconfig.get_config_var('SOABI'))"
+)
+CHECK = """facts=$({python} -c "{facts}" 2>&1) || facts="no interpreter at {python}"
 if [ "$facts" != {expected} ]; then
   echo "{differs}: {python} is '$facts', the key records '"{expected}"'" >&2; exit 97
 fi
@@ -47,7 +55,9 @@ exec /bin/bash --noprofile --norc {script}
 @dataclass(frozen=True)
 class Toolchain:
     interpreter: str
-    facts: str  # "CPython 3.11.7 " (implementation, version, abiflags), as CHECK prints them
+    # "CPython 3.11.7  linux-x86_64 cpython-311-x86_64-linux-gnu": implementation, version,
+    # abiflags, platform and SOABI, as the key records them and CHECK prints them
+    facts: str
 
 
 @dataclass
@@ -61,7 +71,7 @@ class RemoteRunner:
         (once per run) and the script runs here."""
         try:
             return self._remote(step, script)
-        except (RemoteError, ValueError) as err:  # ValueError: an answer that cannot be read
+        except RemoteError as err:
             remote = self.executor.remote
             if (remote.announce or not remote.down) and self.executor.url not in _WARNED:
                 _WARNED.add(self.executor.url)
@@ -81,10 +91,11 @@ class RemoteRunner:
                 python=shlex.quote(self.toolchain.interpreter),
                 expected=shlex.quote(self.toolchain.facts),
                 differs=DIFFERS,
+                facts=FACTS,
                 script=f"/partsmith/tools/{path.name}",
             )
         )
-        root = sandbox_root(sandbox.root, frozenset({sandbox.log.name}))
+        root = sandbox_root(sandbox.root, LOCAL_ONLY)
         command = reapi_exec.Command(
             ("/bin/bash", "--noprofile", "--norc", "/partsmith/tools/remote-check.sh"),
             tuple(sorted(step_environment(step).items())),
@@ -109,9 +120,7 @@ class RemoteRunner:
                 resolution="Give the worker the interpreter the key records, or name a "
                 "platform whose workers have it (execution-platform in the workspace file).",
             )
-        for path, tree in outcome.directories:
-            if path in OUTPUTS:
-                write_tree(self.executor, tree, sandbox.root / path)
+        write_outputs(self.executor, dict(outcome.directories), sandbox.root, OUTPUTS)
         return outcome.exit_code
 
 
@@ -129,5 +138,6 @@ def remote_runner(workspace: Workspace) -> RemoteRunner | None:
         return None
     python = str(interpreter(workspace))
     facts = interpreter_facts(python)
-    toolchain = Toolchain(python, f"{facts['implementation']} {facts['version']} {facts['abi']}")
+    named = ("implementation", "version", "abi", "platform", "soabi")
+    toolchain = Toolchain(python, " ".join(str(facts[name]) for name in named))
     return RemoteRunner(executor, toolchain, workspace.execution_platform)

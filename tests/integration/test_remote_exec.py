@@ -132,3 +132,14 @@ def test_a_worker_without_the_keyed_interpreter_fails_naming_it(tmp_path):
     assert "the worker's toolchain differs:" in out and "the key records 'CPython" in out
     stored = [path.read_text() for path in (tmp_path / "cache" / "ac").glob("*.json")]
     assert not [text for text in stored if '"rule": "build"' in text]  # pull's entry only
+
+
+def test_a_remote_script_that_removes_its_install_folder_is_refused_as_here(tmp_path, casd):
+    ws = make_workspace(
+        tmp_path / "ws",
+        "name: gone\nparts:\n  g:\n    plugin: nil\n"
+        "    override-build: 'rm -rf \"$CRAFT_PART_INSTALL\"'\n",
+    )
+    result = stage(ws, tmp_path / "cache", casd.url)
+    assert result.returncode == 1 and casd.executions() == 1
+    assert "$CRAFT_PART_INSTALL was replaced by something that is not a folder" in result.stdout

@@ -1,6 +1,7 @@
 """The remote caches: one client (`client.py`) over a backend per protocol: Bazel's HTTP cache
-(`http_backend.py`) and REAPI's gRPC cache (`grpc_backend.py`, messages in `reapi.py`). The
-backends, and grpcio or urllib with them, are imported only when a remote cache is configured.
+(`http_backend.py`) and REAPI's gRPC cache (`grpc_backend.py`, messages in `reapi.py`); and the
+remote executor (`execution.py`, messages in `reapi_exec.py`) over the same gRPC backend.
+grpcio and urllib's HTTP client are imported only when a remote cache or executor is configured.
 """
 
 from . import reapi_exec

@@ -52,20 +52,43 @@ class Executor:
         name = ""
         stream = self.remote.operations(EXECUTION + "Execute", request, EXECUTE_TIMEOUT)
         for _ in range(ATTEMPTS):
+            done = None
             try:
                 for raw in stream:
                     operation = rx.decode_operation(raw)
                     name = operation.name or name
                     if operation.done:
-                        return _outcome(operation)
+                        done = operation
+                        break
             except Transient:
                 if not name:
                     raise
+            except ValueError as err:
+                self.remote.give_up(f"its Execute answer cannot be read: {err}")
+            if done is not None:  # outside the try: a retryable status retries Execute
+                return self._outcome(done)
             if not name:
                 raise Transient("the Execute stream ended before the action was done")
             wait = rx.wait_execution_request(name)  # the stream broke: follow the same operation
             stream = self.remote.operations(EXECUTION + "WaitExecution", wait, EXECUTE_TIMEOUT)
         raise Transient("the operation's stream kept breaking")
+
+    def _outcome(self, operation: rx.Operation) -> rx.Outcome:
+        """The ExecuteResponse of a finished operation; RESOURCE_EXHAUSTED and UNAVAILABLE are
+        worth another Execute, any other failure puts the executor down for the run."""
+        error = operation.error or (0, "")
+        try:
+            outcome = rx.decode_execute_response(operation.response or b"")
+        except ValueError as err:
+            self.remote.give_up(f"its ExecuteResponse cannot be read: {err}")
+        code, message = error if error[0] else outcome.status
+        if code in (8, 14):
+            raise Transient(f"the executor answered status {code}: {message}")
+        if code != 0:
+            self.remote.give_up(f"the executor answered status {code}: {message}")
+        if operation.response is None:
+            self.remote.give_up("its operation finished without a response")
+        return outcome
 
     def read(self, digests: set[Named]) -> dict[str, bytes]:
         """The blobs' bytes, each checked against its digest; Unavailable if one is missing."""
@@ -77,15 +100,3 @@ class Executor:
                 raise Unavailable(f"the executor's CAS did not give blob {digest[:12]} intact")
             found[digest] = data
         return found
-
-
-def _outcome(operation: rx.Operation) -> rx.Outcome:
-    if operation.error is not None and operation.error[0] != 0:
-        raise Unavailable(f"the action failed on the executor: {operation.error[1]}")
-    outcome = rx.decode_execute_response(operation.response or b"")
-    code, message = outcome.status
-    if code in (8, 14):  # RESOURCE_EXHAUSTED, UNAVAILABLE: try again later
-        raise Transient(f"the executor answered status {code}: {message}")
-    if code != 0:
-        raise Unavailable(f"the executor answered status {code}: {message}")
-    return outcome

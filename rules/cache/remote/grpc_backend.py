@@ -149,7 +149,8 @@ class GrpcRemote(Remote):
             reason = f"gRPC {code.name} for {method.rsplit('/', 1)[-1]}" + (
                 f": {details[0][:200]}" if details else ""
             )
-            if code.name in RETRIED | {"RESOURCE_EXHAUSTED"}:
+            # an action past its deadline is not retried: it would take as long again
+            if code.name in {"UNAVAILABLE", "ABORTED", "RESOURCE_EXHAUSTED"}:
                 raise Transient(reason) from None
             self.give_up(reason)
 
