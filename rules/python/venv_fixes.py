@@ -15,11 +15,11 @@ import csv
 import hashlib
 import io
 import os
-import subprocess
 from pathlib import Path
 
 from rules.action import OutputFix
-from rules.core import cores_per_task
+
+from .pyc_cache import compile_venv
 
 SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
@@ -40,7 +40,7 @@ def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
-    _compile(install, env)
+    compile_venv(install, env)  # every module compiled, or copied from the pyc cache
 
 
 def _drop_command_line(config: Path) -> None:
@@ -115,37 +115,6 @@ def _rewrite_records(install: Path, changed: set[Path]) -> None:
 def _record_hash(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).digest()
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _compile(install: Path, env: dict[str, str]) -> None:
-    # Like pip, a file that does not compile (a py2-only test file, say) is left without a .pyc.
-    # -I -S: no site, so no .pth file runs an import that writes a timestamped .pyc first; -f
-    # rewrites any .pyc that got there anyway.
-    subprocess.run(
-        [
-            str(install / "bin" / "python"),
-            "-I",
-            "-S",
-            "-m",
-            "compileall",
-            "-q",
-            "-f",
-            "-j",
-            str(cores_per_task()),
-            "--invalidation-mode",
-            "checked-hash",
-            "-s",
-            str(install),
-            "-p",
-            "/",
-            str(install / "lib"),
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        umask=0o022,
-    )
 
 
 PYTHON_VENV = OutputFix("compiling bytecode", python_venv)

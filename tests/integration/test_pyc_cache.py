@@ -1,0 +1,65 @@
+"""The pyc cache (issue 21): a module is compiled once per interpreter for every part, workspace
+and rebuild; what comes from the cache is byte for byte what compileall makes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from helpers.doit_runner import doit
+from helpers.wheels import make_wheel, make_wheelhouse
+from helpers.workspaces import make_workspace
+
+PART = """\
+name: {name}
+python: {{index-url: none, find-links: [wheels]}}
+parts:
+  {name}: {{plugin: python, python-packages: [alpha==1.0{extra}]}}
+"""
+
+
+def stage(ws: Path, cache: Path) -> None:
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache)}
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def entries(cache: Path) -> dict[str, int]:
+    """The pyc cache's entries and their mtimes: a compiled module adds one, a copy none."""
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "pyc").glob("*/*")}
+
+
+def pycs(ws: Path) -> dict[str, bytes]:
+    install = next((ws.parent / "build/parts").iterdir()) / "install"
+    return {str(p.relative_to(install)): p.read_bytes() for p in install.rglob("*.pyc")}
+
+
+def world(root: Path, name: str, extra: str = "") -> Path:
+    make_wheelhouse(root / "wheels")
+    make_wheel(root / "wheels", "broken", "1.0", {"broken.py": "print 'py2 only'\n"})
+    return make_workspace(root, PART.format(name=name, extra=extra))
+
+
+def test_a_module_is_compiled_once_for_every_part_and_workspace(tmp_path):
+    cache = tmp_path / "cache"
+    first = world(tmp_path / "one", "first", ", broken==1.0")
+    stage(first, cache)
+    made = entries(cache)
+    compiled = pycs(first)
+    assert made and len(made) == len(compiled)  # one entry per module that compiles
+    assert not any("broken" in path for path in compiled)  # it does not compile: no .pyc
+
+    # another workspace, another part name, the same modules: every .pyc comes from the cache
+    second = world(tmp_path / "two", "second", ", broken==1.0")
+    shutil.rmtree(cache / "ac")  # no build result to restore: the build must run
+    stage(second, cache)
+    assert entries(cache) == made
+    assert pycs(second) == compiled
+
+    # a new module: only it is compiled
+    make_wheel(tmp_path / "three/wheels", "delta", "0.2", {"delta.py": "NEW = 1\n"})
+    third = world(tmp_path / "three", "third", ", delta==0.2")
+    stage(third, cache)
+    added = set(entries(cache)) - set(made)
+    assert len(added) == 1
