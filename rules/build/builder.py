@@ -27,7 +27,15 @@ from rules.core import (
 )
 from rules.executor import remote_runner
 from rules.pull import load_debs, pulled_source_record
-from rules.python import PYTHON_VENV, Pulled, has_project, load_pulled, uv_base, uv_binary
+from rules.python import (
+    PYTHON_VENV,
+    Pulled,
+    has_project,
+    load_pulled,
+    materialize_pulled,
+    uv_base,
+    uv_binary,
+)
 from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
@@ -183,6 +191,8 @@ def _built(
     visible = placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
     runner = remote_runner(workspace)
+    if workspace.parts[name].installs_python:
+        materialize_pulled(layout, name)  # a pull restored without its files: they come now
     with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         planned = plan(workspace, name, remote=runner is not None)
         result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)

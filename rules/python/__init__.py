@@ -3,6 +3,7 @@ for, locked downloads into the store, sdists built into wheels, the python pull,
 """
 
 from .errors import PythonError
+from .pulled_on_demand import materialize_pulled
 from .pylock import Lock, dumps, load, lock_differences, lock_path, normalized
 from .python_pull import Pulled, Wheel, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
@@ -21,6 +22,7 @@ __all__ = [
     "has_project",
     "load",
     "load_pulled",
+    "materialize_pulled",
     "lock_differences",
     "lock_inputs",
     "lock_path",

@@ -34,6 +34,7 @@ from rules.workspace import Layout, Workspace
 from . import sdists
 from .errors import PythonError
 from .locked_downloads import ensure_in_store
+from .pulled_on_demand import record_only
 from .pylock import Lock, LockedFile, LockedPackage, load, lock_differences, lock_path
 from .records import pull_record
 from .requirements import declaration_files
@@ -99,6 +100,10 @@ def pull_python(
             return "up to date", load_pulled(layout, name), ""
         layout.pull_result(name).unlink(missing_ok=True)
         folder = layout.pulled(name)
+        if record_only(store, key, folder):  # the build copies the wheels if it must run
+            _write_pull_result(layout, name, key, record)
+            note = "wheels left in the store until a build needs them"
+            return "restored", load_pulled(layout, name, checked=False), note
         ran = run_cached(
             CachedAction(
                 f"pull:{name}",
@@ -112,10 +117,12 @@ def pull_python(
                 publish=lambda fresh, _tree: swap_in(fresh, folder),
             )
         )  # its pulled.json came with it
-        layout.pull_result(name).write_text(
-            json.dumps({"key": key, "record": record}, sort_keys=True)
-        )
+        _write_pull_result(layout, name, key, record)
         return ran.outcome, load_pulled(layout, name, checked=False), ran.note
+
+
+def _write_pull_result(layout: Layout, name: str, key: str, record: dict) -> None:
+    layout.pull_result(name).write_text(json.dumps({"key": key, "record": record}, sort_keys=True))
 
 
 def python_pull_is_current(workspace: Workspace, name: str) -> bool:

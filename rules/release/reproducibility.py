@@ -18,6 +18,7 @@ from pathlib import Path
 from rules.action import Conditions, run_action, sealed
 from rules.build import plan
 from rules.core import BuildError, action_lock, remove_tree
+from rules.python import materialize_pulled
 from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.tree import Tree, merge, read_manifest
 from rules.workspace import Layout, Sandbox, Workspace
@@ -135,6 +136,8 @@ def _check(
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
         deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
         visible = placement(merge(f"staging the parts {name!r} is after", deps))
+        if workspace.parts[name].installs_python:
+            materialize_pulled(layout, name)  # a pull restored without its files: they come now
         try:
             with reported_if_changed_by_hand(layout):
                 second = run_action(
