@@ -133,11 +133,11 @@ def _check(
     sandbox = Sandbox(place)
     if not dict(varied.extra_env).get("FAKETIME"):
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
+    if workspace.parts[name].installs_python:  # before the hostile caller moves $HOME (the store)
+        materialize_pulled(layout, name)  # a pull restored without its files: they come now
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
         deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
         visible = placement(merge(f"staging the parts {name!r} is after", deps))
-        if workspace.parts[name].installs_python:
-            materialize_pulled(layout, name)  # a pull restored without its files: they come now
         try:
             with reported_if_changed_by_hand(layout):
                 second = run_action(

@@ -67,3 +67,21 @@ def test_a_store_that_lost_a_wheel_pulls_it_again(tmp_path):
     out = stage(ws)
     assert "wheels left in the store" not in out  # a record only would name a lost wheel
     assert (root / "build/stage/bin/alpha").is_file()
+
+
+def test_verify_after_a_record_only_pull_takes_the_wheels_from_the_callers_store(tmp_path):
+    """verify's second build runs as a hostile caller (another $HOME): the wheels it needs come
+    from the store of the caller's $HOME, before that changes (as CI runs it: no cache setting)."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    ws = make_workspace(root, PART.format(script=""))
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PARTSMITH_CACHE_DIR", "XDG_CACHE_HOME")
+    }
+    env["HOME"] = str(tmp_path / "home")
+    for args in (["stage"], ["stage"], ["verify"]):
+        if args == ["stage"] and (root / "build").exists():
+            shutil.rmtree(root / "build")  # the second stage: a record-only pull
+        result = doit(*args, f"workspace={ws}", cwd=root, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify: 1 part reproducible" in result.stdout
