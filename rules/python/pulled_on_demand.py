@@ -7,10 +7,11 @@ its wheels are copied from the store first (each checked as it is copied)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from rules.cache import Store
-from rules.core import cache_root, remove_tree, write_atomic
+from rules.core import action_lock, cache_root, remove_tree, write_atomic
 from rules.tree import copy_checked
 from rules.workspace import Layout
 
@@ -41,24 +42,36 @@ def record_only(store: Store, key: str, folder: Path) -> bool:
 
 
 def materialize_pulled(layout: Layout, name: str) -> None:
-    """The part's pulled wheels that are not in its folder yet, copied from the store."""
+    """The part's pulled wheels that are not in its folder yet, copied from the store, under the
+    part's pull lock (a build and a verify of one part may ask at once)."""
     folder = layout.pulled(name)
-    try:
-        data = json.loads((folder / "pulled.json").read_text())
-    except (OSError, ValueError):
-        return  # no pull yet, or a damaged one: load_pulled says so
-    store = Store(cache_root())
-    for group in GROUPS:
-        for wheel in data.get(group, []):
-            target = folder / group / wheel["file"]
-            if target.is_file():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            blob = store.blob(wheel["sha256"])
-            if not blob.is_file() or copy_checked(blob, target, 0o644) != wheel["sha256"]:
-                target.unlink(missing_ok=True)
-                raise PythonError(
-                    f"part {name!r}: the store no longer holds {wheel['file']}, which its pull "
-                    "left there for the build",
-                    resolution=f"Run `doit clean pull:{name}`, then run again (it is fetched).",
-                )
+    with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}"):
+        try:
+            data = json.loads((folder / "pulled.json").read_text())
+        except (OSError, ValueError):
+            return  # no pull yet, or a damaged one: load_pulled says so
+        store = Store(cache_root())
+        for group in GROUPS:
+            for wheel in data.get(group, []):
+                _copied_in(layout, name, store, folder / group / wheel["file"], wheel["sha256"])
+
+
+def _copied_in(layout: Layout, name: str, store: Store, target: Path, sha256: str) -> None:
+    """One wheel, copied to a temporary name, checked, renamed: a kill never leaves a
+    truncated wheel that a later build would take for the pulled one."""
+    if target.is_file():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".partsmith-tmp")
+    temp.unlink(missing_ok=True)
+    blob = store.blob(sha256)
+    if blob.is_file() and copy_checked(blob, temp, 0o644) == sha256:
+        os.replace(temp, target)
+        return
+    temp.unlink(missing_ok=True)
+    layout.pull_result(name).unlink(missing_ok=True)  # the next run pulls again
+    raise PythonError(
+        f"part {name!r}: the store no longer holds {target.name}, which its pull left there "
+        "for the build",
+        resolution="Run again: the part is pulled again.",
+    )

@@ -97,7 +97,8 @@ def pull_python(
     key = digest(record)
     with action_lock(layout.lock(f"{name}.pull"), f"pull:{name}") as fd:
         if python_pull_is_current(workspace, name):  # another doit pulled it while this one waited
-            return "up to date", load_pulled(layout, name), ""
+            # its wheels may be left in the store (a record-only pull): the build checks them
+            return "up to date", load_pulled(layout, name, checked=False), ""
         layout.pull_result(name).unlink(missing_ok=True)
         folder = layout.pulled(name)
         if record_only(store, key, folder):  # the build copies the wheels if it must run

@@ -85,3 +85,26 @@ def test_verify_after_a_record_only_pull_takes_the_wheels_from_the_callers_store
         result = doit(*args, f"workspace={ws}", cwd=root, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
     assert "verify: 1 part reproducible" in result.stdout
+
+
+def test_a_wheel_lost_between_a_record_only_pull_and_its_build_is_pulled_on_the_next_run(
+    tmp_path,
+):
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    ws = make_workspace(root, PART.format(script=""))
+    stage(ws)
+    wheel = next((root / "build/parts/app/pulled/wheels").rglob("gamma*.whl"))
+    from rules.tree import hash_file
+
+    digest = hash_file(wheel)[0]
+    shutil.rmtree(root / "build")
+    assert "wheels left in the store" in stage(ws)
+    (Path(os.environ["PARTSMITH_CACHE_DIR"]) / "cas" / digest[:2] / digest).unlink()
+    ws.write_text(PART.format(script="    override-build: |\n      craftctl default\n"))
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "the store no longer holds gamma-3.0-py3-none-any.whl" in result.stdout
+    assert "Run again: the part is pulled again." in result.stdout
+    out = stage(ws)  # pulled again (the lost wheel fetched from find-links), then built
+    assert "build:app: built" in out

@@ -63,3 +63,39 @@ def test_a_module_is_compiled_once_for_every_part_and_workspace(tmp_path):
     stage(third, cache)
     added = set(entries(cache)) - set(made)
     assert len(added) == 1
+
+
+def test_a_link_a_build_leaves_in_the_venv_is_never_written_through(tmp_path):
+    """Bytecode is written on the host, outside the sandbox: a .pyc name or a __pycache__ folder
+    that a script made a symlink (to a host file) is replaced, never followed; a dangling .py
+    link is skipped and the other modules still compile."""
+    cache = tmp_path / "cache"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "file").write_text("keep me\n")
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    script = (
+        "    override-build: |\n"
+        "      craftctl default\n"
+        '      site=$(echo "$CRAFT_PART_INSTALL"/lib/python3*/site-packages)\n'
+        '      mkdir -p "$site/__pycache__"\n'
+        f'      ln -sf {victim}/file "$site/__pycache__/gamma.$(python3 -c "import sys; '
+        'print(sys.implementation.cache_tag)").pyc"\n'
+        f'      ln -s {victim} "$site/alpha/sub/__pycache__"\n'
+        '      ln -s nowhere.py "$site/dangling.py"\n'
+    )
+    ws = make_workspace(
+        root,
+        "name: links\npython: {index-url: none, find-links: [wheels]}\nparts:\n  links:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n" + script,
+    )
+    stage(ws, cache)  # cold: every .pyc compiled
+    shutil.rmtree(cache / "ac", ignore_errors=True)
+    shutil.rmtree(root / "build")
+    stage(ws, cache)  # built again: every .pyc from the cache
+    assert sorted(os.listdir(victim)) == ["file"]
+    assert (victim / "file").read_text() == "keep me\n"
+    compiled = pycs(ws)
+    assert any(path.endswith(".pyc") and "gamma" in path for path in compiled)
+    assert any("deep" in path for path in compiled)  # alpha/sub/deep.py, its __pycache__ real
