@@ -278,13 +278,6 @@ def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
     return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
 
 
-# what a sandbox holds, made before or while the step runs
-SANDBOX_FOLDERS = (
-    *("src", "build", "install", "stage", "prime", "home", "tmp", "tools", "project"),
-    *("inputs", "dist", "staged", "primed"),
-)
-
-
 def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:
     """What no output may hold: the sandbox's path, as written and as a file: URL quotes it;
     sealed, each of its entries as the build saw them (/partsmith/install, /partsmith/tools...:
@@ -292,8 +285,8 @@ def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:
     spellings = {str(sandbox.root), os.path.realpath(sandbox.root)}
     inside = seen(sandbox)
     if inside != sandbox:
-        names = {*os.listdir(sandbox.root), *SANDBOX_FOLDERS}
-        spellings |= {str(inside.root / name) for name in names}
+        # what it holds when its output is captured: every folder the step could have named
+        spellings |= {str(inside.root / name) for name in os.listdir(sandbox.root)}
     return tuple(sorted({form.encode() for path in spellings for form in (path, quote(path))}))
 
 

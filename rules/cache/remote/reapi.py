@@ -317,8 +317,19 @@ def decode_find_missing(data: bytes) -> list[Named]:
     return [_named(value) for number, _, value in _fields(data) if number == 2]
 
 
+def _status(value: int | bytes) -> tuple[int, str]:
+    """A google.rpc.Status: its code and message."""
+    code, message = OK, ""
+    for number, _, item in _fields(_message(value)):
+        if number == 1:
+            code = _int(item)
+        elif number == 2:
+            message = _text(item)
+    return code, message
+
+
 def _code(value: int | bytes) -> int:
-    return next((_int(item) for number, _, item in _fields(_message(value)) if number == 1), OK)
+    return _status(value)[0]
 
 
 def decode_batch_update(data: bytes) -> list[BlobStatus]:

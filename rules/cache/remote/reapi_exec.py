@@ -46,6 +46,7 @@ from .reapi import (
     _message,
     _named,
     _number,
+    _status,
     _string,
     _text,
     _varint,
@@ -154,16 +155,6 @@ class Operation:
     done: bool
     error: tuple[int, str] | None
     response: bytes | None  # an ExecuteResponse, when done without an error
-
-
-def _status(value: int | bytes) -> tuple[int, str]:
-    code, message = OK, ""
-    for number, _, item in _fields(_message(value)):
-        if number == 1:
-            code = _int(item)
-        elif number == 2:
-            message = _text(item)
-    return code, message
 
 
 def decode_operation(data: bytes) -> Operation:
