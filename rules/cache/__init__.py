@@ -4,18 +4,11 @@ remote caches in `cache.remote` (Bazel's HTTP cache, REAPI's gRPC cache).
 
 from .cached_action import CachedAction, Produced, run_cached
 from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unavailable
-from .remote import (
-    Blob,
-    Executor,
-    executor_from_environment,
-    reapi_exec,
-    remote_from_environment,
-)
+from .remote import Blob, executor_from_environment, remote_from_environment
 from .store import Store
 
 __all__ = [
     "Blob",
-    "Executor",
     "CacheError",
     "CachedAction",
     "Oversized",
@@ -26,7 +19,6 @@ __all__ = [
     "Transient",
     "Unavailable",
     "executor_from_environment",
-    "reapi_exec",
     "remote_from_environment",
     "run_cached",
 ]

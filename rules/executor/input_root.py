@@ -11,7 +11,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rules.cache import Blob, reapi_exec
+from rules.cache import Blob
+from rules.cache.remote import reapi_exec  # loaded only by a run with an executor
 from rules.tree import hash_file
 
 Named = tuple[str, int]

@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rules.cache import Executor, Unavailable, reapi_exec
+from rules.cache import Unavailable
+
+# the executor's modules, not through rules.cache: only a run with an executor loads them
+from rules.cache.remote import reapi_exec
+from rules.cache.remote.execution import Executor
 from rules.core import remove_tree
 
 Named = tuple[str, int]

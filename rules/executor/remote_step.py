@@ -26,7 +26,9 @@ from rules.action import (
     step_environment,
     write_script,
 )
-from rules.cache import Executor, RemoteError, executor_from_environment, reapi_exec
+from rules.cache import RemoteError, executor_from_environment
+from rules.cache.remote import reapi_exec  # loaded only by a run with an executor
+from rules.cache.remote.execution import Executor
 from rules.workspace import Workspace
 
 from .input_root import sandbox_root

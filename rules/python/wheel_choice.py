@@ -18,11 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import packaging
-from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName, default_environment
-from packaging.tags import sys_tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from .errors import PythonError
 from .pylock import normalized
 
@@ -45,6 +40,10 @@ class Target:
     def includes(self, package: str, marker: str | None) -> bool:
         if not marker:
             return True
+        # packaging is imported here, not with the module: only a resolution needs it, and doit
+        # loads this module on every start, a no-op included
+        from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
+
         try:
             return Marker(marker).evaluate({**self.environment, "extra": ""})
         except (InvalidMarker, UndefinedEnvironmentName) as err:
@@ -59,6 +58,8 @@ class Target:
 
 
 def _ranks(url: str, rank: dict[str, int]) -> list[int]:
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         _, _, _, tags = parse_wheel_filename(url.rsplit("/", 1)[-1])
     except InvalidWheelFilename:
@@ -83,6 +84,10 @@ def sdist_wanted(environment: tuple[tuple[str, str], ...]) -> Callable[[str], bo
 def target(python: Path) -> Target:
     """The interpreter's marker environment and tags: asked in this process when it is the one
     running, else of the interpreter itself (once per doit run)."""
+    import packaging
+    from packaging.markers import default_environment
+    from packaging.tags import sys_tags
+
     running = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     if str(python) == running:
         environment = {key: str(value) for key, value in default_environment().items()}

@@ -4,18 +4,14 @@ remote executor (`execution.py`, messages in `reapi_exec.py`) over the same gRPC
 grpcio and urllib's HTTP client are imported only when a remote cache or executor is configured.
 """
 
-from . import reapi_exec
 from .backend import Blob
 from .client import fetch_from_remote, remote_from_environment, upload_to_remote
-from .execution import Executor
 from .executor_config import executor_from_environment
 
 __all__ = [
     "Blob",
-    "Executor",
     "executor_from_environment",
     "fetch_from_remote",
-    "reapi_exec",
     "remote_from_environment",
     "upload_to_remote",
 ]

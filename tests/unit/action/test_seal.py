@@ -18,7 +18,8 @@ from rules.workspace import Sandbox
 @pytest.fixture
 def sealed(monkeypatch, tmp_path) -> Sandbox:
     monkeypatch.delenv("PARTSMITH_UNSEALED")
-    monkeypatch.setattr(seal, "_probed", lambda bwrap: seal.Seal("/opt/bwrap", "0.11.0"))
+    monkeypatch.setattr(seal, "_bundled_version", lambda: "0.11.0")
+    monkeypatch.setattr(seal, "_checked", lambda bwrap: None)
     monkeypatch.setattr(seal, "_bundled", lambda: "/opt/bwrap")
     made = Sandbox(tmp_path / "sandbox")
     prepare_sandbox(made)
@@ -58,6 +59,8 @@ def test_bwrap_gets_no_network_no_capabilities_and_the_sandbox_at_partsmith(seal
 def test_a_sealed_output_naming_any_sandbox_folder_is_refused(sealed):
     from rules.action.run import _forbidden
 
+    for folder in ("src", "build", "inputs"):  # made by the time an output is captured
+        (sealed.root / folder).mkdir()
     forbidden = _forbidden(sealed)
     for name in ("install", "build", "src", "tools", "project", "home", "inputs"):
         assert f"/partsmith/{name}".encode() in forbidden

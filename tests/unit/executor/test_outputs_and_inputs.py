@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.cache import Executor, Unavailable, reapi_exec
+from rules.cache import Unavailable
+from rules.cache.remote import reapi_exec
+from rules.cache.remote.execution import Executor
 from rules.executor.input_root import sandbox_root
 from rules.executor.outputs import write_outputs
 from rules.executor.remote_step import LOCAL_ONLY
