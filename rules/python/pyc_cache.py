@@ -8,12 +8,25 @@ by compileall itself (so the bytes are what compileall gives), in parallel, then
 It runs as the venv's own interpreter (its magic number is the one that counts), isolated (-I -S:
 no site, so no .pth file imports anything that writes a timestamped .pyc first). Like pip and
 compileall -q, a file that does not compile (a py2-only test file) is left without a .pyc.
+
+Bounded with the store by `doit cache-trim` and $PARTSMITH_CACHE_MAX_SIZE: an entry's mtime is
+when it was last used (written, or copied out: the driver touches an entry it copies when its
+mtime is over TOUCH_EVERY old, so a rebuild loop touches nothing and a trim never sees a used
+entry as older than TOUCH_EVERY before its use). Eviction is an unlink, safe against a build
+running at the same time: the driver reads an entry through one open descriptor (an entry unlinked
+after that is still read whole) and an entry gone before it is a miss, compiled and kept again;
+entries are never written in place (temp file, fsync, rename), so there is nothing half-written
+to read, and a temp file a killed driver left is swept by a trim once STALE_TEMP old.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 from rules.core import cache_root, cores_per_task
 
@@ -24,6 +37,7 @@ import compileall, hashlib, importlib.util, multiprocessing, os, py_compile, sys
 from concurrent.futures import ProcessPoolExecutor
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
+TOUCH_BEFORE = float(sys.argv[4])  # an entry copied out whose mtime is older is touched
 MODE = py_compile.PycInvalidationMode.CHECKED_HASH
 # what decides a .pyc's bytes besides its source and path: the interpreter, to the micro version
 SALT = (importlib.util.MAGIC_NUMBER + sys.version.encode() + b"\0checked-hash\0optimize=0\0")
@@ -102,13 +116,36 @@ def sources():
                 yield os.path.join(folder, name)
 
 
+def used(fd):
+    # one descriptor: an entry a trim unlinks now is still read whole (raw calls: the fstat that
+    # gives the size also gives the mtime, so marking the entry used costs nothing most times)
+    info = os.fstat(fd)
+    pyc = os.read(fd, info.st_size)
+    while len(pyc) < info.st_size:
+        more = os.read(fd, info.st_size - len(pyc))
+        if not more:
+            break
+        pyc += more
+    if info.st_mtime < TOUCH_BEFORE:
+        try:
+            os.utime(fd)  # least recently used eviction reads this
+        except OSError:
+            pass  # an entry that cannot be touched is still good
+    return pyc
+
+
 def copied(path):
     try:
         data = source_of(path)
-        with open(key(path, data), "rb") as entry:
-            pyc = entry.read()
+        fd = os.open(key(path, data), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False  # not kept, or evicted: a miss
+    try:
+        pyc = used(fd)
     except OSError:
         return False
+    finally:
+        os.close(fd)
     if not valid(pyc, data):
         return False
     made = importlib.util.cache_from_source(path)
@@ -129,8 +166,61 @@ print(f"partsmith: bytecode: {made} compiled, {len(every) - len(missing)} copied
 """
 
 
+TOUCH_EVERY = 600  # seconds: how stale an entry's mtime may be as its last use
+STALE_TEMP = 3600  # seconds: a temp file this old was left by a driver that died
+ENTRY = re.compile(r"[0-9a-f]{64}")
+
+
+class PycEntry(NamedTuple):
+    mtime: float  # its last use, up to TOUCH_EVERY earlier
+    size: int
+    path: Path
+
+
 def pyc_cache() -> Path:
     return cache_root() / "pyc"
+
+
+def pyc_entries(sweep: bool = False) -> list[PycEntry]:
+    """Every finished entry of the pyc cache, least recently used first. With `sweep`, temp files
+    of drivers that died (killed mid-write) STALE_TEMP ago are removed; younger ones are being
+    written and are neither entries nor removed."""
+    found = []
+    stale = time.time() - STALE_TEMP
+    try:
+        shards = [
+            item.path for item in os.scandir(pyc_cache()) if item.is_dir(follow_symlinks=False)
+        ]
+    except FileNotFoundError:
+        return []
+    for shard in shards:
+        try:
+            items = list(os.scandir(shard))
+        except FileNotFoundError:
+            continue  # removed by hand meanwhile
+        for item in items:
+            try:
+                info = item.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # evicted by another trim meanwhile
+            if ENTRY.fullmatch(item.name) and item.is_file(follow_symlinks=False):
+                found.append(PycEntry(info.st_mtime, info.st_size, Path(item.path)))
+            elif sweep and info.st_mtime < stale and not item.is_dir(follow_symlinks=False):
+                Path(item.path).unlink(missing_ok=True)
+    return sorted(found)
+
+
+def evict_pyc(entries: list[PycEntry]) -> int:
+    """Remove these entries (a build reading one now still reads it whole; one that opens it later
+    misses and compiles); returns the bytes freed."""
+    freed = 0
+    for entry in entries:
+        try:
+            entry.path.unlink()
+        except FileNotFoundError:
+            continue  # another trim took it
+        freed += entry.size
+    return freed
 
 
 def compile_venv(install: Path, env: dict[str, str]) -> None:
@@ -141,6 +231,7 @@ def compile_venv(install: Path, env: dict[str, str]) -> None:
             str(install / "bin" / "python"),
             *("-I", "-S", "-c", DRIVER),
             *(str(install), str(pyc_cache()), str(cores_per_task())),
+            str(time.time() - TOUCH_EVERY),
         ],
         env=env,
         stdin=subprocess.DEVNULL,

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from helpers.doit_runner import doit
 from helpers.wheels import make_wheel, make_wheelhouse
 from helpers.workspaces import make_workspace
+
+from rules.python.pyc_cache import evict_pyc, pyc_entries
 
 PART = """\
 name: {name}
@@ -99,3 +103,105 @@ def test_a_link_a_build_leaves_in_the_venv_is_never_written_through(tmp_path):
     compiled = pycs(ws)
     assert any(path.endswith(".pyc") and "gamma" in path for path in compiled)
     assert any("deep" in path for path in compiled)  # alpha/sub/deep.py, its __pycache__ real
+
+
+# -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------
+
+
+def store_bytes(cache: Path) -> int:
+    blobs = [p for p in (cache / "cas").glob("*/*") if not p.name.endswith(".tmp")]
+    return sum(p.stat().st_size for p in [*blobs, *(cache / "ac").glob("*.json")])
+
+
+def pyc_bytes(cache: Path, names: list[str] | set[str]) -> int:
+    return sum((cache / "pyc" / name[:2] / name).stat().st_size for name in names)
+
+
+def age(cache: Path, names: list[str], days: int) -> None:
+    then = time.time() - days * 86400
+    for name in names:
+        os.utime(cache / "pyc" / name[:2] / name, (then, then))
+
+
+def test_cache_trim_evicts_the_least_recently_used_pyc_entries_and_a_rebuild_is_the_same(tmp_path):
+    cache = tmp_path / "cache"
+    ws = world(tmp_path / "one", "first")
+    stage(ws, cache)
+    made, compiled = entries(cache), pycs(ws)
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(cache)}
+    shown = doit("cache", f"workspace={ws}", cwd=ws.parent, env=env).stdout
+    assert f"pyc cache {cache / 'pyc'}: " in shown and f" in {len(made)} entries" in shown
+
+    names = sorted(made)
+    old, recent = names[: len(names) // 2], names[len(names) // 2 :]
+    assert old and recent
+    age(cache, old, 3)  # used before the results (built now): they go first, and only they
+    age(cache, recent, 2)
+    limit = store_bytes(cache) + pyc_bytes(cache, recent)
+    env["PARTSMITH_CACHE_MAX_SIZE"] = str(limit)
+    trimmed = doit("cache-trim", f"workspace={ws}", cwd=ws.parent, env=env)
+    assert trimmed.returncode == 0, trimmed.stdout + trimmed.stderr
+    assert f"cache-trim: evicted 0 results and {len(old)} pyc entries" in trimmed.stdout
+    assert sorted(entries(cache)) == recent
+    assert store_bytes(cache) + pyc_bytes(cache, recent) <= limit
+
+    # built again (no result to restore): the evicted modules compiled, the others copied, and
+    # touched (used now), the .pyc files byte for byte the same
+    shutil.rmtree(cache / "ac")
+    shutil.rmtree(ws.parent / "build")
+    stage(ws, cache)
+    assert pycs(ws) == compiled
+    now = entries(cache)
+    assert sorted(now) == names
+    assert all(now[name] > (time.time() - 3600) * 1e9 for name in names)
+
+
+def test_the_trim_after_a_stage_counts_the_pyc_cache_inside_the_bound(tmp_path):
+    cache = tmp_path / "cache"
+    ws = world(tmp_path / "one", "first")
+    stage(ws, cache)
+    names = sorted(entries(cache))
+    age(cache, names, 3)
+    env = {
+        **os.environ,
+        "PARTSMITH_CACHE_DIR": str(cache),
+        "PARTSMITH_CACHE_MAX_SIZE": str(store_bytes(cache)),
+    }
+    done = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)  # nothing to build
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        f"partsmith: cache: evicted 0 least recently used results and {len(names)} pyc entries"
+        in done.stdout
+    )
+    assert entries(cache) == {}
+    shown = doit("cache", f"workspace={ws}", cwd=ws.parent, env=env).stdout
+    assert " in 0 entries" in shown and "in 0 results" not in shown
+
+
+def test_a_build_while_a_trim_evicts_its_entries_makes_the_same_bytes(tmp_path, monkeypatch):
+    """An entry unlinked while the driver reads it is read whole; one gone before is a miss,
+    compiled again: never a failed build, never other bytes."""
+    cache = tmp_path / "cache"
+    ws = world(tmp_path / "one", "first")
+    stage(ws, cache)
+    compiled = pycs(ws)
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(cache))
+    stop = threading.Event()
+
+    def evict() -> None:
+        while not stop.is_set():
+            shown = pyc_entries()
+            evict_pyc(shown[len(shown) // 2 :])  # some gone, some read: both paths
+            time.sleep(0.005)
+
+    trimmer = threading.Thread(target=evict)
+    trimmer.start()
+    try:
+        for _ in range(2):
+            shutil.rmtree(cache / "ac")
+            shutil.rmtree(ws.parent / "build")
+            stage(ws, cache)
+            assert pycs(ws) == compiled
+    finally:
+        stop.set()
+        trimmer.join()
