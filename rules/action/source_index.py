@@ -3,6 +3,10 @@
 Like git's index, the cache maps each file's path to (size, mtime_ns, ctime_ns, inode) and its
 sha256; a file is re-hashed only when one of those changed, so an unchanged source costs one
 lstat per file. The build root is never part of a source, even when it lies inside it.
+
+With a watchman daemon (rules/core/watchman.py) not even that: the manifest is kept with the
+clock it was made at, and the next run looks only at the names watchman says changed since;
+without a clock, or on any doubt, the folder is walked as above.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import stat
 from pathlib import Path
 
 from rules.core import cache_root, write_atomic
+from rules.core.watchman import changes_since
 from rules.tree import hash_file
 
 from .errors import ActionError
@@ -24,12 +29,25 @@ Manifest = dict[str, tuple]
 
 def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Path) -> Manifest:
     """`skip`: folders that are not part of the source (the build root, `.git`)."""
-    cached = _load(cache_file)
-    fresh: dict[str, tuple] = {}
-    manifest: Manifest = {}
-    special: list[str] = []
     skips = frozenset(str(path) for path in (skip if isinstance(skip, tuple) else (skip,)))
-    _walk(str(source), "", skips, cached, fresh, manifest, special)
+    kept_file = _watch_file(cache_file, skips)
+    kept = _load(kept_file)  # {"clock": ..., "manifest": ...} from the last run with watchman
+    changes = changes_since(source, kept.get("clock"), _below(source, skips))
+    kept_manifest: Manifest | None = (
+        kept.get("manifest") if isinstance(kept.get("manifest"), dict) else None
+    )
+    names = changes.names if changes is not None and kept_manifest is not None else None
+    if kept_manifest is not None and names == frozenset():
+        return kept_manifest  # nothing changed since its clock, which stays the one kept
+    cached = _load(cache_file)
+    fresh: dict[str, tuple] = dict(cached)
+    special: list[str] = []
+    manifest = None
+    if kept_manifest is not None and names is not None:
+        manifest = _patched(str(source), skips, kept_manifest, names, fresh, special)
+    if manifest is None:  # no watchman, no clock or a doubt: walk
+        fresh, special, manifest = {}, [], {}
+        _walk(str(source), "", skips, cached, fresh, manifest, special)
     if special:
         raise ActionError(
             f"source {source} holds {len(special)} "
@@ -39,7 +57,60 @@ def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Pat
         )
     if fresh != cached:
         _save(cache_file, fresh)
+    if changes is not None:
+        _save(kept_file, {"clock": changes.clock, "manifest": manifest})
     return manifest
+
+
+def _below(source: Path, skips: frozenset[str]) -> tuple[str, ...]:
+    """The skipped folders inside the source, relative to it (watchman leaves them out)."""
+    inside = (Path(s) for s in skips if Path(s).is_relative_to(source) and Path(s) != source)
+    return tuple(sorted(path.relative_to(source).as_posix() for path in inside))
+
+
+def _patched(
+    source: str,
+    skip: frozenset[str],
+    kept: Manifest,
+    names: frozenset[str],
+    fresh: dict,
+    special: list,
+) -> Manifest | None:
+    """`kept` with each name watchman reported looked at again (parents before children);
+    None when the names do not fit it (walk instead)."""
+    manifest = dict(kept)
+    for rel in sorted(names):
+        path = f"{source}/{rel}"
+        if any(path == s or path.startswith(s + "/") for s in skip):
+            continue
+        parent = rel.rpartition("/")[0]
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            _drop(manifest, fresh, rel)
+            continue
+        if parent and manifest.get(parent) != ("dir",):
+            return None  # an entry whose folder is not known: the names do not fit
+        if stat.S_ISDIR(info.st_mode):
+            if manifest.get(rel) != ("dir",):  # a new folder: all of it, whatever was reported
+                _drop(manifest, fresh, rel)
+                manifest[rel] = ("dir",)
+                _walk(path, rel + "/", skip, {}, fresh, manifest, special)
+            continue
+        if manifest.get(rel) == ("dir",):
+            _drop(manifest, fresh, rel)
+        _look(path, rel, info, fresh.get(rel), fresh, manifest, special)
+    return dict(sorted(manifest.items()))
+
+
+def _drop(manifest: Manifest, fresh: dict, rel: str) -> None:
+    """`rel` and, when it was a folder, everything below it."""
+    if manifest.pop(rel, None) == ("dir",):
+        below = rel + "/"
+        for gone in [name for name in manifest if name.startswith(below)]:
+            del manifest[gone]
+            fresh.pop(gone, None)
+    fresh.pop(rel, None)
 
 
 def _walk(
@@ -58,19 +129,32 @@ def _walk(
         if entry.path in skip:
             continue
         info = entry.stat(follow_symlinks=False)
-        if stat.S_ISLNK(info.st_mode):
-            manifest[rel] = ("link", os.readlink(entry.path))
-        elif stat.S_ISDIR(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
             manifest[rel] = ("dir",)
             _walk(entry.path, rel + "/", skip, cached, fresh, manifest, special)
-        elif stat.S_ISREG(info.st_mode):
-            key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            known = cached.get(rel)
-            sha = known[1] if known is not None and known[0] == key else hash_file(entry.path)[0]
-            fresh[rel] = (key, sha)
-            manifest[rel] = ("file", sha, bool(info.st_mode & 0o111))
         else:
-            special.append(rel)
+            _look(entry.path, rel, info, cached.get(rel), fresh, manifest, special)
+
+
+def _look(
+    path: str,
+    rel: str,
+    info: os.stat_result,
+    known: tuple | None,
+    fresh: dict,
+    manifest: Manifest,
+    special: list,
+) -> None:
+    """One entry that is not a folder; a file is hashed unless `known` has its stat data."""
+    if stat.S_ISLNK(info.st_mode):
+        manifest[rel] = ("link", os.readlink(path))
+    elif stat.S_ISREG(info.st_mode):
+        key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        sha = known[1] if known is not None and known[0] == key else hash_file(path)[0]
+        fresh[rel] = (key, sha)
+        manifest[rel] = ("file", sha, bool(info.st_mode & 0o111))
+    else:
+        special.append(rel)
 
 
 def _load(cache_file: Path) -> dict:
@@ -84,6 +168,12 @@ def _load(cache_file: Path) -> dict:
 def _save(cache_file: Path, data: dict) -> None:
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(cache_file, marshal.dumps(data))
+
+
+def _watch_file(cache_file: Path, skips: frozenset[str]) -> Path:
+    """Beside the stat cache, one kept manifest for each set of skipped folders."""
+    named = hashlib.sha256("\0".join(sorted(skips)).encode()).hexdigest()[:16]
+    return cache_file.with_name(f"{cache_file.name}.{named}.watch")
 
 
 def stat_cache(source: Path) -> Path:

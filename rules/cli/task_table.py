@@ -218,12 +218,23 @@ def _stage_task(workspace: Workspace) -> dict:
                     "stage": {n: list(p.stage) for n, p in workspace.parts.items()},
                 }
             ),
-            lambda task, values: farm_is_intact(layout.stage, workspace.source_date_epoch),
+            lambda task, values: farm_is_intact(
+                layout.stage, workspace.source_date_epoch, _linked_from(workspace, "stage")
+            ),
         ],
         "targets": [str(layout.stage)],
         "clean": [(remove_tree, [path]) for path in (layout.stage, layout.stage_records)]
         + [(Path.unlink, [layout.stage_record, True])],
     }
+
+
+def _linked_from(workspace: Workspace, step: str) -> list[Path] | None:
+    """The folders stage's and prime's entries are links to: the parts' install folders, but for
+    an override-prime's output (made anew each run: its folder is not watched)."""
+    if step == "prime" and any(p.override_prime is not None for p in workspace.parts.values()):
+        return None
+    layout = Layout(workspace.build_root)
+    return [layout.install(name) for name in workspace.parts]
 
 
 def _staged(workspace: Workspace) -> str:
@@ -248,7 +259,9 @@ def _prime_task(workspace: Workspace) -> dict:
                     },
                 }
             ),
-            lambda task, values: farm_is_intact(layout.prime, workspace.source_date_epoch),
+            lambda task, values: farm_is_intact(
+                layout.prime, workspace.source_date_epoch, _linked_from(workspace, "prime")
+            ),
         ],
         "targets": [str(layout.prime)],
         "clean": [(remove_tree, [path]) for path in (layout.prime, layout.prime_records)]

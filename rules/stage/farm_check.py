@@ -13,18 +13,26 @@ from rules.tree import (
 )
 
 from .farm_records import OWNED, PartRecord, Row, read_records, read_summary, records_folder
+from .farm_watch import clock_before, remember, still_intact
 
 INTACT = ("intact", "changed")  # "changed": a folder whose mtime moved (its strays are removed)
 
 
-def farm_is_intact(dest: Path, epoch: int) -> bool:
+def farm_is_intact(dest: Path, epoch: int, linked_from: list[Path] | None = None) -> bool:
     """doit's up-to-date check: the last assemble completed and every entry is as it left it
-    (one lstat each: nothing written through, replaced, added or removed by hand)."""
+    (one lstat each: nothing written through, replaced, added or removed by hand). With watchman
+    and `linked_from` (every folder the entries may be linked from), no lstat when nothing there
+    changed since the last check that looked."""
     root = str(dest)
     found_intact.pop(root, None)  # what an earlier check found says nothing now
     summary = read_summary(dest)
     if summary is None or not dest.is_dir():
         return False
+    if linked_from is not None and still_intact(dest, summary[0]):
+        if os.lstat(root).st_mtime == epoch:
+            found_intact[root] = (summary[0], None)
+            return True
+    clock = clock_before(dest) if linked_from is not None else None
     records = read_records(records_folder(dest))
     if set(records) != set(summary[1]["records"]):
         return False
@@ -35,6 +43,8 @@ def farm_is_intact(dest: Path, epoch: int) -> bool:
     if os.lstat(root).st_mtime != epoch:
         return False
     found_intact[root] = (summary[0], records)
+    if linked_from is not None:
+        remember(dest, clock, summary[0], linked_from)
     return True
 
 
@@ -85,8 +95,9 @@ def row_state(path: str, row: Row, epoch: int) -> str:
     return "intact"
 
 
-# What is_intact found intact in this process (the summary's bytes and the records it read):
+# What is_intact found intact in this process (the summary's bytes and the records it read, or
+# None when watchman vouched for them unread):
 # when doit then runs the stage anyway (a part was rebuilt), the update neither reads the records
 # nor lstats every entry again. It is trusted only while the summary is the one it was found with
 # (under `doit -n N` a worker forked after the check inherits it on the same terms).
-found_intact: dict[str, tuple[bytes, dict[str, PartRecord]]] = {}
+found_intact: dict[str, tuple[bytes, dict[str, PartRecord] | None]] = {}

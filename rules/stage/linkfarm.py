@@ -101,7 +101,10 @@ def assemble(dest: Path, step: str, sources: list[Source], epoch: int, repair: R
     root = str(dest)
     summary, found = read_summary(dest), found_intact.pop(root, None)
     if found is not None and summary is not None and found[0] == summary[0]:
-        records, states = found[1], {}  # this process's up-to-date check just found all intact
+        # this process's up-to-date check just found all intact (watchman may have vouched for
+        # the records unread)
+        records = found[1] if found[1] is not None else read_records(records_folder(dest))
+        states: dict[str, str] = {}
     else:
         records = read_records(records_folder(dest)) if dest.is_dir() else {}
         states = entry_states(root, records, epoch)
