@@ -17,37 +17,63 @@ import os
 import stat
 from pathlib import Path
 
-from rules.core import cache_root, write_atomic
+from rules.core import cache_root, digest, write_atomic
 from rules.core.watchman import changes_since
 from rules.tree import hash_file
 
 from .errors import ActionError
 
-# relpath -> ("file", sha256, executable) | ("link", target) | ("dir",)
-Manifest = dict[str, tuple]
+
+class Manifest(dict[str, tuple]):
+    """relpath -> ("file", sha256, executable) | ("link", target) | ("dir",). Its digest (what a
+    key holds of it) is computed once, and kept with a watchman clock: a no-op neither walks the
+    source nor encodes its manifest again."""
+
+    def __init__(self, entries: dict[str, tuple] | None = None, known: str | None = None) -> None:
+        super().__init__(entries or {})
+        self._digest = known
+
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = digest(sorted(self.items()))
+        return self._digest
 
 
 def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Path) -> Manifest:
     """`skip`: folders that are not part of the source (the build root, `.git`)."""
     skips = frozenset(str(path) for path in (skip if isinstance(skip, tuple) else (skip,)))
     kept_file = _watch_file(cache_file, skips)
-    kept = _load(kept_file)  # {"clock": ..., "manifest": ...} from the last run with watchman
+    kept = _load(kept_file)  # {"clock", "manifest", "digest"} from the last run with watchman
     changes = changes_since(source, kept.get("clock"), _below(source, skips))
-    kept_manifest: Manifest | None = (
-        kept.get("manifest") if isinstance(kept.get("manifest"), dict) else None
-    )
-    names = changes.names if changes is not None and kept_manifest is not None else None
-    if kept_manifest is not None and names == frozenset():
-        return kept_manifest  # nothing changed since its clock, which stays the one kept
+    known = kept.get("manifest") if isinstance(kept.get("manifest"), dict) else None
+    names = changes.names if changes is not None and known is not None else None
+    if known is not None and names == frozenset():
+        return Manifest(known, kept.get("digest"))  # nothing changed since the clock kept
+    manifest = _looked_at(source, skips, cache_file, known, names)
+    if changes is not None:
+        kept = {"clock": changes.clock, "manifest": dict(manifest), "digest": manifest.digest()}
+        _save(kept_file, kept)
+    return manifest
+
+
+def _looked_at(
+    source: Path,
+    skips: frozenset[str],
+    cache_file: Path,
+    known: dict[str, tuple] | None,
+    names: frozenset[str] | None,
+) -> Manifest:
+    """`known` with `names` looked at again, or (without them, or when they do not fit) a walk;
+    the stat cache decides which files are hashed."""
     cached = _load(cache_file)
     fresh: dict[str, tuple] = dict(cached)
     special: list[str] = []
-    manifest = None
-    if kept_manifest is not None and names is not None:
-        manifest = _patched(str(source), skips, kept_manifest, names, fresh, special)
-    if manifest is None:  # no watchman, no clock or a doubt: walk
-        fresh, special, manifest = {}, [], {}
-        _walk(str(source), "", skips, cached, fresh, manifest, special)
+    found = None
+    if known is not None and names is not None:
+        found = _patched(str(source), skips, known, names, fresh, special)
+    if found is None:
+        fresh, special, found = {}, [], {}
+        _walk(str(source), "", skips, cached, fresh, found, special)
     if special:
         raise ActionError(
             f"source {source} holds {len(special)} "
@@ -57,9 +83,7 @@ def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Pat
         )
     if fresh != cached:
         _save(cache_file, fresh)
-    if changes is not None:
-        _save(kept_file, {"clock": changes.clock, "manifest": manifest})
-    return manifest
+    return Manifest(found)
 
 
 def _below(source: Path, skips: frozenset[str]) -> tuple[str, ...]:
@@ -71,11 +95,11 @@ def _below(source: Path, skips: frozenset[str]) -> tuple[str, ...]:
 def _patched(
     source: str,
     skip: frozenset[str],
-    kept: Manifest,
+    kept: dict[str, tuple],
     names: frozenset[str],
     fresh: dict,
     special: list,
-) -> Manifest | None:
+) -> dict[str, tuple] | None:
     """`kept` with each name watchman reported looked at again (parents before children);
     None when the names do not fit it (walk instead)."""
     manifest = dict(kept)
@@ -103,7 +127,7 @@ def _patched(
     return dict(sorted(manifest.items()))
 
 
-def _drop(manifest: Manifest, fresh: dict, rel: str) -> None:
+def _drop(manifest: dict[str, tuple], fresh: dict, rel: str) -> None:
     """`rel` and, when it was a folder, everything below it."""
     if manifest.pop(rel, None) == ("dir",):
         below = rel + "/"
@@ -119,7 +143,7 @@ def _walk(
     skip: frozenset[str],
     cached: dict,
     fresh: dict,
-    manifest: Manifest,
+    manifest: dict[str, tuple],
     special: list,
 ) -> None:
     with os.scandir(folder) as listing:
@@ -142,7 +166,7 @@ def _look(
     info: os.stat_result,
     known: tuple | None,
     fresh: dict,
-    manifest: Manifest,
+    manifest: dict[str, tuple],
     special: list,
 ) -> None:
     """One entry that is not a folder; a file is hashed unless `known` has its stat data."""

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from rules.action import Manifest, action_environment, source_manifest, stat_cache
-from rules.core import RULES_VERSION, digest
+from rules.core import RULES_VERSION
 from rules.pull import build_packages_record, debs_record, pulled_source_record
 from rules.python import toolchain_record
 from rules.stage import staged
@@ -38,7 +38,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     manifest = (
         source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source))
         if source
-        else {}
+        else Manifest()
     )
     keyed = _keyed_name(workspace, name)
     record = {
@@ -46,7 +46,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "rules-version": RULES_VERSION,
         "part": {**part.config(), "name": keyed},
         "source-date-epoch": workspace.source_date_epoch,
-        "source": digest(sorted(manifest.items())),
+        "source": manifest.digest(),
         "pulled": _pulled(layout, name) if part.installs_python else [],
         "after": {
             dep: tree_digest(staged(workspace, dep).tree) for dep in workspace.dependencies(name)

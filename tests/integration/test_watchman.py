@@ -18,7 +18,7 @@ from helpers.workspaces import make_workspace
 
 from rules.action import source_index
 from rules.action.source_index import source_manifest
-from rules.core import watchman
+from rules.core import digest, watchman
 
 REAL_WALK = source_index._walk
 
@@ -104,6 +104,8 @@ def test_each_kind_of_change_is_seen_without_a_walk(tmp_path, daemon, walks, mon
         change()
         now = watched(source, build, cache)
         assert now == walked(source, build, cache, monkeypatch), what
+        again = watched(source, build, cache)  # nothing changed since: the kept manifest
+        assert again == now and again.digest() == digest(sorted(now.items())), what
         assert "" not in walks, f"{what}: the whole source was walked"
         if what in ("a touched file", "the build root written"):
             assert now == before, what
