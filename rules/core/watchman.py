@@ -36,7 +36,11 @@ class Changes:
 
 
 class _Unusable(Exception):
-    """The daemon cannot answer (not running, an error, a timeout): walk."""
+    """The daemon cannot answer (not running, gone, a timeout): walk."""
+
+
+class _Refused(_Unusable):
+    """The daemon answered with an error (a watch it no longer has): watch again."""
 
 
 def changes_since(folder: Path, clock: str | None, ignored: tuple[str, ...] = ()) -> Changes | None:
@@ -52,8 +56,11 @@ def changes_since(folder: Path, clock: str | None, ignored: tuple[str, ...] = ()
         try:
             found = client.since(watch, relative, since, ignored)
             return Changes(_token(folder, watch, relative, found.clock), found.names)
-        except _Unusable:
+        except _Refused:
             pass  # the watch is gone (a daemon restarted, the folder moved): watch again, walk
+        except _Unusable:
+            _give_up()
+            return None
     try:
         watch, relative = client.watch(str(folder))
         return Changes(_token(folder, watch, relative, client.clock(watch)), None)
@@ -76,8 +83,8 @@ def _parsed(token: str | None, folder: Path) -> tuple[str, str | None, str] | No
 
 
 def current_clock(folder: Path) -> str | None:
-    """A clock taken now, once every event so far has reached the daemon (after a write the
-    caller made, so that the write is before it); None without watchman."""
+    """A clock taken now, once every event so far has reached the daemon (a sync): what changes
+    after this call is reported since it. None without watchman."""
     found = changes_since(folder, None)
     return found.clock if found else None
 
@@ -107,7 +114,7 @@ class _Client:
         except (OSError, ValueError) as err:
             raise _Unusable(str(err)) from None
         if not isinstance(answer, dict) or "error" in answer:
-            raise _Unusable(str(answer.get("error") if isinstance(answer, dict) else answer))
+            raise _Refused(str(answer.get("error") if isinstance(answer, dict) else answer))
         return answer
 
     def watch(self, folder: str) -> tuple[str, str | None]:
