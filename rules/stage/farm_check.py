@@ -43,7 +43,7 @@ def farm_is_intact(dest: Path, epoch: int, linked_from: list[Path] | None = None
     if os.lstat(root).st_mtime != epoch:
         return False
     found_intact[root] = (summary[0], records)
-    if linked_from is not None:
+    if clock is not None and linked_from is not None:  # a run without watchman keeps the clock
         remember(dest, clock, summary[0], linked_from)
     return True
 

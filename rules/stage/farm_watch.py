@@ -38,20 +38,15 @@ def still_intact(dest: Path, summary: bytes) -> bool:
     )
 
 
-def remember(dest: Path, clock: str | None, summary: bytes, linked_from: list[Path]) -> None:
+def remember(dest: Path, clock: str, summary: bytes, linked_from: list[Path]) -> None:
     """Keep `clock` as vouching for `dest` as `summary` describes it; nothing is kept when a
     folder its files are linked from lies outside the build root (it is not watched)."""
-    path = _path(dest)
-    watched = [dest.name, dest.name + ".d"]
-    for folder in linked_from:
-        if not folder.is_relative_to(dest.parent):
-            clock = None
-            break
-        watched.append(folder.relative_to(dest.parent).as_posix())
-    if clock is None:
-        path.unlink(missing_ok=True)
+    if not all(folder.is_relative_to(dest.parent) for folder in linked_from):
+        _path(dest).unlink(missing_ok=True)
         return
-    write_atomic(path, marshal.dumps((FORMAT, clock, summary, sorted(set(watched)))))
+    watched = [dest.name, dest.name + ".d"]
+    watched += [folder.relative_to(dest.parent).as_posix() for folder in linked_from]
+    write_atomic(_path(dest), marshal.dumps((FORMAT, clock, summary, sorted(set(watched)))))
 
 
 def _load(dest: Path) -> tuple | None:

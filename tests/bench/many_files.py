@@ -77,7 +77,10 @@ def main() -> None:
         ws = workspace(base / "ws", args.parts, args.files)
         (base / "floor").mkdir()
         (base / "floor/dodo.py").write_text(FLOOR_DODO)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARTSMITH_", "WATCHMAN"))}
+        # as a user meets it: the modules' bytecode written once and read after (this machine
+        # sets PYTHONDONTWRITEBYTECODE, which would compile every module in every run)
+        drop = ("PARTSMITH_", "WATCHMAN", "PYTHONDONTWRITEBYTECODE")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         env |= {"PARTSMITH_CACHE_DIR": str(base / "cache"), "PYTHONPATH": str(REPO)}
         plain = {**env, "PARTSMITH_WATCHMAN": "0"}
         dodo = ["-f", str(REPO / "dodo.py")]

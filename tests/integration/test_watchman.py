@@ -237,6 +237,12 @@ def test_the_stage_check_looks_at_no_entry_when_watchman_vouches(workspace, monk
     assert farm_check.farm_is_intact(build / "stage", epoch, installs)
     looked.clear()  # that check walked if the fixture's no-op left no clock
     assert farm_check.farm_is_intact(build / "stage", epoch, installs) and looked == []
+    with monkeypatch.context() as off:  # a run without watchman walks, and keeps the clock
+        off.setenv("PARTSMITH_WATCHMAN", "0")
+        off.setattr(watchman, "_open", None)
+        assert farm_check.farm_is_intact(build / "stage", epoch, installs) and looked
+    looked.clear()
+    assert farm_check.farm_is_intact(build / "stage", epoch, installs) and looked == []
     with open(build / "parts/base/install/share/b0.txt", "a") as edited:
         edited.write("through the install folder's link\n")
     assert not farm_check.farm_is_intact(build / "stage", epoch, installs)
