@@ -254,10 +254,10 @@ def copy_part_source(
     build root and `.git`, with normalized modes and mtimes (the checkout's umask and times are
     not inputs); an empty folder for a part without a source."""
     if source is not None:
-        copy_source(source, dest, skip=(build_root, source / ".git"), reverse=reverse)
+        copy_source(source, dest, skip=(build_root, source / ".git"), reverse=reverse, epoch=epoch)
     else:
         dest.mkdir()
-    normalize_modes(dest, epoch)
+        normalize_modes(dest, epoch)
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
