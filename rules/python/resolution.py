@@ -120,10 +120,12 @@ def _prepare(
     prepare_sandbox(sandbox)
     with caller_umask_ignored():  # uv may write a project's metadata: it works in a copy
         if source is not None:
-            copy_source(source, sandbox.src, skip=(workspace.build_root, source / ".git"))
+            copy_source(source, sandbox.build, skip=(workspace.build_root, source / ".git"))
         else:
-            sandbox.src.mkdir()
-        copy_source(sandbox.src, sandbox.build, skip=(), link=True)
+            sandbox.build.mkdir()
+        # one copy, which uv's steps run in, also at $CRAFT_PART_SRC (a file a part's variables
+        # name there): nothing of this sandbox but out/ is kept, so they need not be two
+        sandbox.src.symlink_to(sandbox.build.name)
         out = sandbox.root / "out"
         out.mkdir()
         (sandbox.root / "requirements.in").write_text(
