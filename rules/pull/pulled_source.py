@@ -15,6 +15,8 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
+from functools import cache, partial
 from pathlib import Path
 
 from rules.action import interpreter, pulled_by_script, source_manifest, stat_cache
@@ -29,7 +31,11 @@ def needs_source_pull(part: Part) -> bool:
     return part.fetch is not None or part.override_pull is not None
 
 
-def source_is_current(workspace: Workspace, name: str) -> bool:
+def source_is_current(
+    workspace: Workspace, name: str, record: Callable[[], dict] | None = None
+) -> bool:
+    """`record` makes the part's pull record when the caller keeps it (making it walks every
+    file of a local source)."""
     layout = Layout(workspace.build_root)
     try:
         previous = json.loads(layout.pulled_source_record(name).read_text())
@@ -39,7 +45,8 @@ def source_is_current(workspace: Workspace, name: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     try:
-        current: bool = previous["record"] == digest(_record(workspace, name))
+        made = (record or partial(_record, workspace, name))()
+        current: bool = previous["record"] == digest(made)
         return current
     except Unreachable as err:
         print(
@@ -55,9 +62,10 @@ def pull_source(workspace: Workspace, name: str) -> str:
     layout = Layout(workspace.build_root)
     dest = layout.pulled_source(name)
     with action_lock(layout.lock(f"{name}.source"), f"pull:{name}") as lock:
-        if source_is_current(workspace, name):  # another doit made it while this one waited
+        record = cache(partial(_record, workspace, name))  # made once, if needed
+        if source_is_current(workspace, name, record):  # another doit made it meanwhile
             return "source up to date"
-        record = _record(workspace, name)
+        made_from = record()  # before the pull: what the new folder is made from
         dest.parent.mkdir(parents=True, exist_ok=True)
         resolved, said, values = "", [], {}
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
@@ -79,7 +87,7 @@ def pull_source(workspace: Workspace, name: str) -> str:
                 made, dest, marks=(layout.pulled_source_record(name),)
             )  # untrusted until recorded
         written = {
-            "record": digest(record),
+            "record": digest(made_from),
             "resolved": resolved,
             "values": values,
             "manifest": folder_digest(workspace, dest),
