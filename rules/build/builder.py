@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from rules.action import Action, Manifest, interpreter, run_action, sandbox_paths
-from rules.cache import CachedAction, Produced, Store, run_cached
+from rules.cache import CachedAction, Produced, Spool, Store, run_cached
 from rules.core import (
     PartsmithError,
     Progress,
@@ -37,7 +37,7 @@ from rules.python import (
     uv_binary,
 )
 from rules.stage import placement, reported_if_changed_by_hand, staged
-from rules.tree import Entry, Tree, merge, read_manifest, write_manifest
+from rules.tree import Entry, Tree, captured_into, merge, read_manifest, write_manifest
 from rules.workspace import Layout, Workspace
 
 from . import plugins
@@ -141,7 +141,7 @@ def build_part(workspace: Workspace, name: str) -> Done:
     """Restore or build part `name`; returns what happened and what the part holds."""
     layout = Layout(workspace.build_root)
     store = Store(cache_root())
-    with action_lock(layout.lock(name), f"build:{name}") as lock:
+    with action_lock(layout.lock(name), f"build:{name}") as lock, store.spooling() as spool:
         record, manifest = build_record(workspace, name)
         key = digest(record)
         if _current_key(layout, name) == key:  # another doit made it while this one waited
@@ -156,9 +156,10 @@ def build_part(workspace: Workspace, name: str) -> Done:
                 record,
                 layout.install(name),
                 workspace.source_date_epoch,
-                produce=lambda: _built(workspace, name, layout, lock, manifest),
+                produce=lambda: _built(workspace, name, layout, lock, spool, manifest),
                 publish=lambda folder, tree: _publish(layout, name, folder, tree),
                 made="built",
+                spool=spool,
             )
         )
         _write_result(layout, name, key, record, manifest, ran.values)
@@ -185,8 +186,15 @@ def _current_key(layout: Layout, name: str) -> str | None:
 
 
 def _built(
-    workspace: Workspace, name: str, layout: Layout, lock: int, manifest: Manifest
+    workspace: Workspace,
+    name: str,
+    layout: Layout,
+    lock: int,
+    spool: Spool,
+    manifest: Manifest,
 ) -> Produced:
+    """Run the part's action and publish its output, which is captured into the store's `spool`
+    as it is hashed: storing it then reads nothing again."""
     deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
@@ -195,7 +203,8 @@ def _built(
         materialize_pulled(layout, name)  # a pull restored without its files: they come now
     with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         planned = plan(workspace, name, remote=runner is not None)
-        result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)
+        with captured_into(spool):
+            result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)
     copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
     if not copied and build_record(workspace, name)[1] != manifest:
         raise PartBuildError(

@@ -5,6 +5,7 @@ remote caches in `cache.remote` (Bazel's HTTP cache, REAPI's gRPC cache).
 from .cached_action import CachedAction, Produced, run_cached
 from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unavailable
 from .remote import Blob, executor_from_environment, remote_from_environment
+from .spool import Spool
 from .store import Store
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Oversized",
     "Produced",
     "RemoteError",
+    "Spool",
     "Store",
     "TooSlow",
     "Transient",

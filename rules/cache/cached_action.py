@@ -18,6 +18,7 @@ from rules.core import remove_tree
 from rules.tree import Tree
 
 from .remote import fetch_from_remote, upload_to_remote
+from .spool import Spool
 from .store import Result, Store
 
 Made = Literal[
@@ -47,6 +48,8 @@ class CachedAction:
     produce: Callable[[], Produced]  # run the action and swap its output in
     publish: Callable[[Path, Tree], None]  # swap a complete restored folder in as `output`
     made: Made  # the outcome when the action ran
+    # what `produce` captured its output into (rules.tree.captured_into): the put reads nothing
+    spool: Spool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,9 @@ def _kept(action: CachedAction, produced: Produced) -> bool:
     """Store a fresh result; a store that cannot take it (a full disk) costs a warning only."""
     store = action.store
     try:
-        store.put(action.key, action.record, produced.tree, produced.folder, produced.values)
+        store.put(
+            action.key, action.record, produced.tree, produced.folder, produced.values, action.spool
+        )
     except OSError as err:
         print(
             f"partsmith: warning: {action.task} was not cached: "

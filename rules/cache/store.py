@@ -7,6 +7,13 @@ a crash at any moment leaves either nothing or temp files nobody reads. Restorin
 blob while copying it: a blob whose bytes no longer match its name counts as missing, is removed,
 and the action runs again — it never reaches an install folder.
 
+A build's output reaches the store in the read that captures it: a `Spool` (the capture's sink)
+writes each file's bytes to a temp file as they are hashed (`cas/ab/<digest>.<spool>.tmp`, or
+`cas/tmp/<spool>.<n>.tmp` for a file larger than the capture holds in memory, named once its
+digest is known), so `put_tree` has only to sync and rename them. A temp's bytes are the very
+buffer that was hashed: its name cannot lie. Temps nobody names are removed when the spool
+closes (a failed build, a leak refused), or by `trim` an hour later (a killed process).
+
 Restores copy (never hard-link): a write to stage/ or an install folder must not be able to reach
 a cached blob, and running as root ignores read-only modes.
 """
@@ -19,12 +26,15 @@ import os
 import re
 import time
 from collections import Counter
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.core import flocked, remove_tree, write_atomic
 from rules.tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, write_tree
+
+from .spool import Spool
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -48,35 +58,36 @@ class Store:
     def blob(self, digest: str) -> Path:
         return self.cas / digest[:2] / digest
 
-    def put_tree(self, tree: Tree, folder: Path) -> None:
-        """Store every file of `tree` (read from `folder`) that the store does not hold yet."""
-        pending: dict[str, tuple[str, str]] = {}  # one copy per digest, however many files share it
-        cas, root, pid = str(self.cas), str(folder), os.getpid()
-        shards: set[str] = set()
-        for path, entry in tree.items():  # strings, not Paths: this loop runs once per output file
-            digest = entry.digest
-            if entry.kind != "file" or digest in pending:
-                continue
-            final = f"{cas}/{digest[:2]}/{digest}"
-            if os.path.exists(final):
-                continue
-            if digest[:2] not in shards:
-                os.makedirs(f"{cas}/{digest[:2]}", exist_ok=True)
-                shards.add(digest[:2])
-            pending[digest] = (f"{final}.{pid}.tmp", final)
-            try:
-                if (
-                    copy_checked(f"{root}/{path}", pending[digest][0], 0o444) != digest
-                ):  # changed since captured
-                    raise OSError(f"{root}/{path} changed since it was captured")
-            except OSError:
-                for leftover, _ in pending.values():
-                    Path(leftover).unlink(missing_ok=True)
-                raise
-        if pending:
-            _sync(self.cas)
-        for temp, final in pending.values():
-            os.replace(temp, final)
+    @contextmanager
+    def spooling(self) -> Iterator[Spool]:
+        """A spool for captures to write into (`rules.tree.captured_into`), for `put` to name;
+        what it holds when this ends unnamed is removed."""
+        spool = Spool(self.cas)
+        try:
+            yield spool
+        finally:
+            spool.close()
+
+    def put_tree(self, tree: Tree, folder: Path, spool: Spool | None = None) -> None:
+        """Store every file of `tree` that the store does not hold yet: the temp `spool` wrote
+        while capturing it, else a copy read from `folder` (checked against its digest)."""
+        own = spool is None
+        spool = Spool(self.cas) if spool is None else spool
+        try:
+            named = {}  # one temp per digest, however many files share it
+            root = str(folder)
+            for path, entry in tree.items():  # strings, not Paths: this runs once per output file
+                if entry.kind == "file" and entry.digest not in named:
+                    temp = spool.temp_for(entry.digest, f"{root}/{path}")
+                    if temp is not None:
+                        named[entry.digest] = temp
+            if named:
+                _sync(self.cas)
+            for digest, temp in named.items():
+                spool.name(temp, digest)
+        finally:
+            if own:
+                spool.close()
 
     def restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
         """Materialize `tree` into the new folder `dest` from blobs; False when a blob is missing
@@ -136,11 +147,18 @@ class Store:
         return flocked(self.root / "store.lock", exclusive=True)
 
     def put(
-        self, key: str, record: dict, tree: Tree, folder: Path, values: dict[str, str] | None = None
+        self,
+        key: str,
+        record: dict,
+        tree: Tree,
+        folder: Path,
+        values: dict[str, str] | None = None,
+        spool: Spool | None = None,
     ) -> None:
-        """Store the blobs of `tree` (from `folder`), then the result that refers to them."""
+        """Store the blobs of `tree` (what `spool` wrote as it was captured, else from `folder`),
+        then the result that refers to them."""
         with self.writing():
-            self.put_tree(tree, folder)
+            self.put_tree(tree, folder, spool)
             self.put_result(key, record, tree, values)
 
     def add_blobs(self, blobs: dict[str, bytes]) -> None:

@@ -7,10 +7,13 @@ from .filesets import organize, select
 from .merge_parts import Contribution, Owned, merge
 from .migrate import migrate, migrate_command
 from .tree import (
+    BlobSink,
+    BlobStream,
     Capture,
     Entry,
     Tree,
     capture,
+    captured_into,
     from_data,
     hash_file,
     link_escapes,
@@ -23,6 +26,8 @@ from .tree import (
 from .writing import Placement, copy_captured, copy_checked, file_mode, materialize, write_tree
 
 __all__ = [
+    "BlobSink",
+    "BlobStream",
     "Capture",
     "ChangedSince",
     "Conflict",
@@ -34,6 +39,7 @@ __all__ = [
     "Tree",
     "TreeError",
     "capture",
+    "captured_into",
     "copy_captured",
     "copy_checked",
     "file_mode",

@@ -3,6 +3,12 @@
 `capture` walks an output folder once: it normalizes modes and mtimes, hashes each file while
 reading it (and, in the same read, looks for the sandbox path that must not leak into outputs),
 checks symlinks, and returns the manifest. Nobody re-reads a file to compare it afterwards.
+
+A capture made for the store (a build's output) also hands each file's bytes, in that same read,
+to a `BlobSink`: the store's spool, which keeps them under temporary names until the store names
+them by digest. The action that captures takes no store (`run_action` knows nothing of caches), so
+the builder sets the sink around it with `captured_into`; every other capture (verify's, a pull's,
+a test's) has none and only hashes.
 """
 
 from __future__ import annotations
@@ -14,15 +20,98 @@ import os
 import posixpath
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from rules.core import Digest, write_atomic
 
 EntryKind = Literal["file", "dir", "symlink"]
 CHUNK = 1 << 20
+# a file up to this size is held in memory until hashed, so a sink that holds its digest already
+# is not written to (a rebuild's unchanged output: a venv's large libraries are 20-40 MB)
+HELD = 64 * CHUNK
+
+
+class BlobStream(Protocol):
+    """A temp file of a sink's, for a file larger than HELD: its digest is known at its end."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def finish(self, digest: str) -> None:
+        """The bytes written are `digest`'s: kept, unless the sink holds that digest already."""
+
+    def discard(self) -> None: ...
+
+
+class BlobSink(Protocol):
+    """Where a capture writes each file's bytes in the read that hashes them (the store's spool).
+    A sink never raises for its own writes: one that fails (a full disk) leaves that blob to the
+    store's later copy, and the capture goes on."""
+
+    def write(self, digest: str, chunks: list[bytes]) -> None:
+        """A whole file's bytes, hashed: kept, unless the sink (or its store) holds `digest`
+        already."""
+
+    def stream(self) -> BlobStream: ...
+
+
+_SINK: ContextVar[BlobSink | None] = ContextVar("partsmith_capture_sink", default=None)
+
+
+@contextmanager
+def captured_into(sink: BlobSink | None) -> Iterator[None]:
+    """Every capture (and captured copy) made inside writes its files to `sink` as it hashes
+    them; None: they only hash."""
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
+
+
+def capture_sink() -> BlobSink | None:
+    """The sink `captured_into` set, if any."""
+    return _SINK.get()
+
+
+class Feed:
+    """One file's bytes on their way to a sink: held in memory up to HELD (then given whole with
+    their digest, so a blob the store has is never written), streamed to a temp file beyond."""
+
+    __slots__ = ("held", "sink", "size", "stream")
+
+    def __init__(self, sink: BlobSink) -> None:
+        self.sink = sink
+        self.held: list[bytes] = []
+        self.size = 0
+        self.stream: BlobStream | None = None
+
+    def add(self, chunk: bytes) -> None:
+        if self.stream is not None:
+            self.stream.write(chunk)
+            return
+        self.held.append(chunk)
+        self.size += len(chunk)
+        if self.size > HELD:
+            self.stream = self.sink.stream()
+            for held in self.held:
+                self.stream.write(held)
+            self.held = []
+
+    def done(self, digest: str) -> None:
+        if self.stream is None:
+            self.sink.write(digest, self.held)
+        else:
+            self.stream.finish(digest)
+
+    def drop(self) -> None:
+        """The read failed: nothing of this file is kept."""
+        if self.stream is not None:
+            self.stream.discard()
 
 
 class Entry(NamedTuple):
@@ -88,11 +177,14 @@ class Capture:
     unsupported: list[str] = field(default_factory=list)  # sockets, fifos, devices
 
 
-def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Capture:
-    """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest."""
+def capture(
+    root: Path, epoch: int, forbidden: tuple[bytes, ...] = (), sink: BlobSink | None = None
+) -> Capture:
+    """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest; each
+    file's bytes also go to `sink` (by default the one `captured_into` set) in the same read."""
     result = Capture()
     os.chmod(root, 0o755)
-    _capture_dir(root, "", epoch, forbidden, result)
+    _capture_dir(root, "", epoch, (forbidden, sink if sink is not None else capture_sink()), result)
     result.escaping_links += [
         f"{path} -> {entry.target}"
         for path, entry in result.tree.items()
@@ -103,8 +195,13 @@ def capture(root: Path, epoch: int, forbidden: tuple[bytes, ...] = ()) -> Captur
 
 
 def _capture_dir(
-    folder: Path | str, prefix: str, epoch: int, forbidden: tuple[bytes, ...], result: Capture
+    folder: Path | str,
+    prefix: str,
+    epoch: int,
+    reading: tuple[tuple[bytes, ...], BlobSink | None],  # forbidden strings, sink
+    result: Capture,
 ) -> None:
+    forbidden, sink = reading
     with os.scandir(folder) as listing:
         names = sorted(entry.name for entry in listing)
     for name in names:
@@ -118,14 +215,14 @@ def _capture_dir(
                 result.escaping_links.append(f"{rel} -> {target}")
         elif stat.S_ISDIR(info.st_mode):
             os.chmod(path, 0o755)
-            _capture_dir(path, rel + "/", epoch, forbidden, result)
+            _capture_dir(path, rel + "/", epoch, reading, result)
             result.tree[rel] = Entry("dir")
         elif stat.S_ISREG(info.st_mode):
             if info.st_nlink > 1:
                 _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
             executable = bool(info.st_mode & 0o111)
             os.chmod(path, 0o755 if executable else 0o644)
-            digest, size, leaked = hash_file(path, forbidden)
+            digest, size, leaked = hash_file(path, forbidden, sink)
             result.tree[rel] = Entry("file", digest, size, executable)
             if leaked:
                 result.leaks.append(rel)
@@ -162,13 +259,17 @@ def normalize_modes(root: Path, epoch: int) -> None:
     os.utime(root, (epoch, epoch))
 
 
-def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str, int, bool]:
-    """sha256 and size of a file, and whether any `forbidden` byte string occurs in it."""
+def hash_file(
+    path: Path | str, forbidden: tuple[bytes, ...] = (), sink: BlobSink | None = None
+) -> tuple[str, int, bool]:
+    """sha256 and size of a file, and whether any `forbidden` byte string occurs in it; its bytes
+    also go to `sink`, in the same read."""
     sha = hashlib.sha256()
     size = 0
     found = False
     overlap = max((len(f) for f in forbidden), default=1) - 1
     tail = b""
+    feed = Feed(sink) if sink is not None else None
     reader = os.open(
         path, os.O_RDONLY
     )  # a descriptor, not a file object: this runs once per source file
@@ -176,6 +277,8 @@ def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str,
         while chunk := os.read(reader, CHUNK):
             sha.update(chunk)
             size += len(chunk)
+            if feed is not None:
+                feed.add(chunk)
             if forbidden and not found:
                 window = tail + chunk
                 # their few distinct prefixes first (a sealed sandbox forbids a dozen folders of
@@ -184,9 +287,16 @@ def hash_file(path: Path | str, forbidden: tuple[bytes, ...] = ()) -> tuple[str,
                     f in window for f in forbidden
                 )
                 tail = window[-overlap:] if overlap else b""
+    except BaseException:
+        if feed is not None:
+            feed.drop()
+        raise
     finally:
         os.close(reader)
-    return sha.hexdigest(), size, found
+    digest = sha.hexdigest()
+    if feed is not None:
+        feed.done(digest)
+    return digest, size, found
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChangedSince
-from .tree import CHUNK, Capture, Entry, Tree, link_escapes
+from .tree import CHUNK, BlobSink, Capture, Entry, Feed, Tree, capture_sink, link_escapes
 
 
 def copy_captured(
@@ -24,12 +24,14 @@ def copy_captured(
 ) -> Capture:
     """Copy `source` into the new folder `dest` as a captured output: modes 0644/0755, mtimes
     `epoch`, each file hashed (and searched for `forbidden`) while it is copied: the copy and its
-    Tree in one read, one creation per file. `skip`: paths (as strings) left out; `reverse`:
-    entries created in reverse name order (a `verify` variation)."""
+    Tree in one read, one creation per file (and, inside `captured_into`, each file also written
+    to its sink in that read). `skip`: paths (as strings) left out; `reverse`: entries created in
+    reverse name order (a `verify` variation)."""
     result = Capture()
     os.mkdir(dest, 0o755)
     os.chmod(dest, 0o755)
-    _copy_dir(str(source), str(dest), "", _CopyRules(skip, epoch, forbidden, reverse), result)
+    rules = _CopyRules(skip, epoch, forbidden, reverse, capture_sink())
+    _copy_dir(str(source), str(dest), "", rules, result)
     result.escaping_links += [
         f"{path} -> {entry.target}"
         for path, entry in result.tree.items()
@@ -47,6 +49,7 @@ class _CopyRules:
     epoch: int
     forbidden: tuple[bytes, ...]
     reverse: bool
+    sink: BlobSink | None
 
 
 def _copy_dir(source: str, dest: str, prefix: str, rules: _CopyRules, result: Capture) -> None:
@@ -75,7 +78,9 @@ def _copy_entry(
     elif stat.S_ISREG(info.st_mode):
         executable = bool(info.st_mode & 0o111)
         mode = 0o755 if executable else 0o644
-        digest, size, leaked = copy_hashed(entry.path, target, mode, rules.epoch, rules.forbidden)
+        digest, size, leaked = copy_hashed(
+            entry.path, target, mode, rules.epoch, rules.forbidden, rules.sink
+        )
         result.tree[rel] = Entry("file", digest, size, executable)
         if leaked:
             result.leaks.append(rel)
@@ -103,33 +108,52 @@ def copy_hashed(
     mode: int,
     mtime: int | None = None,
     forbidden: tuple[bytes, ...] = (),
+    sink: BlobSink | None = None,
 ) -> tuple[str, int, bool]:
-    """`copy_checked`, also returning the size and whether any `forbidden` bytes occur.
+    """`copy_checked`, also returning the size and whether any `forbidden` bytes occur; the bytes
+    also go to `sink`, in the same read.
 
     Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
     creation is the cost of restoring and copying, and this keeps the Python around each small."""
-    sha, size, found, tail = hashlib.sha256(), 0, False, b""
-    overlap = max((len(f) for f in forbidden), default=1) - 1
+    feed = Feed(sink) if sink is not None else None
     reader = os.open(source, os.O_RDONLY)
     try:
         writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            while chunk := os.read(reader, CHUNK):
-                sha.update(chunk)
-                size += len(chunk)
-                if forbidden and not found:
-                    window = tail + chunk
-                    found = any(f in window for f in forbidden)
-                    tail = window[-overlap:] if overlap else b""
-                while chunk:
-                    chunk = chunk[os.write(writer, chunk) :]
+            digest, size, found = _copy_open(reader, writer, forbidden, feed)
             os.fchmod(writer, mode)
             if mtime is not None:
                 os.utime(writer, (mtime, mtime))
         finally:
             os.close(writer)
+    except BaseException:
+        if feed is not None:
+            feed.drop()
+        raise
     finally:
         os.close(reader)
+    if feed is not None:
+        feed.done(digest)
+    return digest, size, found
+
+
+def _copy_open(
+    reader: int, writer: int, forbidden: tuple[bytes, ...], feed: Feed | None
+) -> tuple[str, int, bool]:
+    """copy_hashed's loop, between open descriptors."""
+    sha, size, found, tail = hashlib.sha256(), 0, False, b""
+    overlap = max((len(f) for f in forbidden), default=1) - 1
+    while chunk := os.read(reader, CHUNK):
+        sha.update(chunk)
+        size += len(chunk)
+        if feed is not None:
+            feed.add(chunk)
+        if forbidden and not found:
+            window = tail + chunk
+            found = any(f in window for f in forbidden)
+            tail = window[-overlap:] if overlap else b""
+        while chunk:
+            chunk = chunk[os.write(writer, chunk) :]
     return sha.hexdigest(), size, found
 
 
