@@ -246,9 +246,7 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
 def _write_result(
     layout: Layout, name: str, key: str, record: dict, manifest: Manifest, values: dict[str, str]
 ) -> None:
-    write_atomic(
-        layout.result(name),
-        json.dumps(
-            {"key": key, "record": record, "source": manifest, "values": values}, sort_keys=True
-        ),
-    )
+    """The record for explain first, then the result every no-op reads (the mark)."""
+    explained = {"key": key, "record": record, "source": manifest}
+    write_atomic(layout.record(name), json.dumps(explained, sort_keys=True))
+    write_atomic(layout.result(name), json.dumps({"key": key, "values": values}, sort_keys=True))

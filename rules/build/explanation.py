@@ -20,7 +20,8 @@ def explain(workspace: Workspace, name: str) -> str:
     layout = Layout(workspace.build_root)
     try:
         previous = json.loads(layout.result(name).read_text())
-    except (OSError, ValueError):
+        previous |= _recorded(layout, name, previous["key"])
+    except (OSError, ValueError, KeyError):
         return (
             f"explain:{name}: not built in this build root yet: "
             "the next run builds it (or restores it from the cache)"
@@ -45,6 +46,16 @@ def explain(workspace: Workspace, name: str) -> str:
             *first,
         ]
     )
+
+
+def _recorded(layout: Layout, name: str, key: str) -> dict:
+    """The record and source manifest of the build that made the result (an empty record when
+    they are gone or another build's: every field then shows as changed)."""
+    try:
+        recorded = json.loads(layout.record(name).read_text())
+    except (OSError, ValueError):
+        return {"record": {}}
+    return recorded if isinstance(recorded, dict) and recorded.get("key") == key else {"record": {}}
 
 
 def _first(workspace: Workspace, name: str) -> list[str]:

@@ -72,8 +72,13 @@ class Layout:
         return self.part_dir(part) / "tree.json"
 
     def result(self, part: str) -> Path:
-        """The key and record of the build that made `install`, and its source manifest."""
+        """The key of the build that made `install` and what its scripts said (`craftctl set`):
+        small, since every no-op reads it; written after `record`."""
         return self.part_dir(part) / "result.json"
+
+    def record(self, part: str) -> Path:
+        """The record and source manifest that key was computed from, for `doit explain`."""
+        return self.part_dir(part) / "record.json"
 
     def built_values(self, part: str) -> dict[str, str]:
         """What the part's last build said with `craftctl set` (kept in its result.json)."""

@@ -208,10 +208,13 @@ def test_explain_names_what_changed(tmp_path):
 def test_explain_names_a_toolchain_change(tmp_path):
     ws = chain(tmp_path / "ws", tmp_path / "counts" / "counter")
     stage(ws)
-    result = json.loads((ws.parent / "build/parts/base/result.json").read_text())
-    result["record"]["toolchain"]["uv"] = "0.12.0"
-    result["key"] = "0" * 64
-    (ws.parent / "build/parts/base/result.json").write_text(json.dumps(result))
+    part = ws.parent / "build/parts/base"
+    recorded = json.loads((part / "record.json").read_text())
+    recorded["record"]["toolchain"]["uv"] = "0.12.0"
+    recorded["key"] = "0" * 64  # as if an older uv had made it
+    (part / "record.json").write_text(json.dumps(recorded))
+    result = json.loads((part / "result.json").read_text())
+    (part / "result.json").write_text(json.dumps({**result, "key": "0" * 64}))
     out = doit("explain:base", f"workspace={ws}", cwd=ws.parent).stdout
     assert "toolchain uv: 0.12.0 -> 0.13.9" in out
 

@@ -181,7 +181,7 @@ def test_certbot_style_plugin_builds_as_it_stands(certbot):
     ).read_text() == "demo 1.22.0\n"  # made by override-pull
     assert (stage / "VERSION").is_file() and not (stage / "setup.py").exists()
 
-    record = json.loads((build / "parts/certbot-dns-demo/result.json").read_text())["record"]
+    record = json.loads((build / "parts/certbot-dns-demo/record.json").read_text())["record"]
     assert list(record["build-packages"]) == ["coreutils"] and record["build-packages"]["coreutils"]
 
     assert "version 1.22.0 (adopt-info certbot-dns-demo)" in out  # in the summary line
@@ -520,7 +520,7 @@ def test_stage_packages_are_downloaded_in_pull_and_unpacked_into_the_part(tmp_pa
     hello = root / "build/stage/usr/bin/hello"
     assert subprocess.run([str(hello)], capture_output=True, text=True).stdout == "Hello, world!\n"
     debs = json.loads((root / "build/parts/hello/debs/debs.json").read_text())["debs"]
-    record = json.loads((root / "build/parts/hello/result.json").read_text())["record"]
+    record = json.loads((root / "build/parts/hello/record.json").read_text())["record"]
     assert record["stage-packages"] == [["hello", debs[0]["version"], debs[0]["sha256"]]]
     assert "parts 0 built, 0 restored, 1 up to date" in ok(run(root, "stage"))
 
@@ -875,7 +875,7 @@ def test_build_snaps_resolve_to_partsmiths_uv_or_a_host_tool_said_once_and_keyed
     said = "build-snaps: astral-uv -> partsmith's pinned uv (0.13.9); bash/latest/stable -> "
     assert said + "the host's bash (GNU bash" in first.stdout
     assert (root / "build/stage/uv.txt").read_text() == "uv 0.13.9\n"
-    record = json.loads((root / "build/parts/app/result.json").read_text())["record"]
+    record = json.loads((root / "build/parts/app/record.json").read_text())["record"]
     assert record["build-snaps"]["astral-uv"] == "uv 0.13.9"
     again = run(root, "stage")
     assert "build-snaps" not in again.stdout  # said once
@@ -1029,7 +1029,7 @@ def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_gi
     first = ok(run(root, "stage"))
     assert (site(root / "build/stage") / "scmproj-9.8.7.dist-info").is_dir()
     assert "version v9.8.7 (adopt-info said)" in first
-    record = json.loads((root / "build/parts/app/result.json").read_text())["record"]
+    record = json.loads((root / "build/parts/app/record.json").read_text())["record"]
     assert record["git"] == {
         "commit": git(root, "rev-parse", "HEAD").strip(),
         "describe": "v9.8.7-0",
@@ -1038,7 +1038,7 @@ def test_versions_from_git_reach_the_build_and_its_key_without_the_checkout_s_gi
     assert (stage / "shipped.txt").read_text() == "v9.8.7\n" and not (stage / ".git").exists()
     # a pulled source lies in the build root, inside the project's repository: not its version
     assert (stage / "pulled.txt").read_text() == "none\n"
-    assert "git" not in json.loads((root / "build/parts/pulled/result.json").read_text())["record"]
+    assert "git" not in json.loads((root / "build/parts/pulled/record.json").read_text())["record"]
     assert "build:app: built" not in ok(run(root, "stage"))
     (root / "notes.txt").write_text("a new commit\n")
     git(root, "add", ".")
