@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 
 from rules.core import cache_root, digest, write_atomic
-from rules.core.watchman import changes_since
+from rules.core.watchman import changes_since, watching
 from rules.tree import hash_file
 
 from .errors import ActionError
@@ -42,6 +42,8 @@ class Manifest(dict[str, tuple]):
 def source_manifest(source: Path, skip: Path | tuple[Path, ...], cache_file: Path) -> Manifest:
     """`skip`: folders that are not part of the source (the build root, `.git`)."""
     skips = frozenset(str(path) for path in (skip if isinstance(skip, tuple) else (skip,)))
+    if not watching():
+        return _looked_at(source, skips, cache_file, None, None)
     kept_file = _watch_file(cache_file, skips)
     kept = _load(kept_file)  # {"clock", "manifest", "digest"} from the last run with watchman
     changes = changes_since(source, kept.get("clock"), _below(source, skips))
@@ -83,7 +85,21 @@ def _looked_at(
         )
     if fresh != cached:
         _save(cache_file, fresh)
-    return Manifest(found)
+    return _with_digest(found, cache_file)
+
+
+def _with_digest(found: dict[str, tuple], cache_file: Path) -> Manifest:
+    """The manifest with its digest taken from the last run's when it is the same manifest: a
+    sha256 of its marshal bytes tells (marshal is lossless; bytes that differ for the same
+    manifest only cost encoding its JSON again), at a tenth of the JSON's cost."""
+    memo_file = cache_file.with_name(cache_file.name + ".digest")
+    fingerprint = hashlib.sha256(marshal.dumps(found)).hexdigest()
+    memo = _load(memo_file)
+    if memo.get("fingerprint") == fingerprint:
+        return Manifest(found, memo.get("digest"))
+    manifest = Manifest(found)
+    _save(memo_file, {"fingerprint": fingerprint, "digest": manifest.digest()})
+    return manifest
 
 
 def _below(source: Path, skips: frozenset[str]) -> tuple[str, ...]:
@@ -147,17 +163,28 @@ def _walk(
     special: list,
 ) -> None:
     with os.scandir(folder) as listing:
-        entries = sorted(listing, key=lambda entry: entry.name)
+        entries = sorted(listing, key=_name)
     for entry in entries:
         rel = prefix + entry.name
         if entry.path in skip:
             continue
         info = entry.stat(follow_symlinks=False)
-        if stat.S_ISDIR(info.st_mode):
+        mode = info.st_mode
+        if stat.S_ISREG(mode):  # _look's case, inline: the walk's hot loop
+            key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+            known = cached.get(rel)
+            sha = known[1] if known is not None and known[0] == key else hash_file(entry.path)[0]
+            fresh[rel] = (key, sha)
+            manifest[rel] = ("file", sha, bool(mode & 0o111))
+        elif stat.S_ISDIR(mode):
             manifest[rel] = ("dir",)
             _walk(entry.path, rel + "/", skip, cached, fresh, manifest, special)
         else:
-            _look(entry.path, rel, info, cached.get(rel), fresh, manifest, special)
+            _look(entry.path, rel, info, None, fresh, manifest, special)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _look(

@@ -82,6 +82,11 @@ def _parsed(token: str | None, folder: Path) -> tuple[str, str | None, str] | No
     return (watch, relative, clock) if named == str(folder) else None
 
 
+def watching() -> bool:
+    """Whether a watchman daemon answers in this process (asked once)."""
+    return _client() is not None
+
+
 def current_clock(folder: Path) -> str | None:
     """A clock taken now, once every event so far has reached the daemon (a sync): what changes
     after this call is reported since it. None without watchman."""
