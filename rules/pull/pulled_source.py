@@ -108,7 +108,7 @@ def pulled_source_record(layout: Layout, part: Part) -> dict | None:
 def folder_digest(workspace: Workspace, folder: Path) -> str:
     """The folder as a build sees it: without `.git`, whose bytes differ between clones."""
     manifest = source_manifest(folder, (workspace.build_root, folder / ".git"), stat_cache(folder))
-    return digest(sorted(manifest.items()))
+    return manifest.digest()
 
 
 def _record(workspace: Workspace, name: str) -> dict:

@@ -13,7 +13,7 @@ from rules.action import (
     source_manifest,
     stat_cache,
 )
-from rules.core import RULES_VERSION, digest
+from rules.core import RULES_VERSION
 from rules.workspace import Part, Workspace
 
 from .uv import uv_version
@@ -79,9 +79,7 @@ def _folder_digest(link: str, workspace: Workspace) -> str | None:
     """What a local find-links folder holds: a new or rebuilt wheel there is a new pull input."""
     if "://" in link or not Path(link).is_dir():
         return None
-    return digest(
-        sorted(source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).items())
-    )
+    return source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).digest()
 
 
 def _file_digest(path: Path) -> str:
