@@ -3,9 +3,11 @@
 Layout under the cache root: `cas/ab/abcd…` (file bytes, read-only), `ac/<key>.json` (an action
 result: its key record and the Tree of its output). Blobs are written to temp files, flushed to
 disk once per batch (syncfs), then renamed; the action result is written last, the same way, so
-a crash at any moment leaves either nothing or temp files nobody reads. Restoring re-hashes every
-blob while copying it: a blob whose bytes no longer match its name counts as missing, is removed,
-and the action runs again — it never reaches an install folder.
+a crash at any moment leaves either nothing or temp files nobody reads. A restore hashes a blob
+while copying it unless the store verified it before and its stat data (size, mtime, ctime,
+inode) has not moved since (`verified.py`, git's index for the store); then the kernel copies it
+(copy_file_range), in two threads. A blob whose bytes no longer match its name counts as missing,
+is removed, and the action runs again — it never reaches an install folder.
 
 A build's output reaches the store in the read that captures it: a `Spool` (the capture's sink)
 writes each file's bytes to a temp file as they are hashed (`cas/ab/<digest>.<spool>.tmp`, or
@@ -20,21 +22,33 @@ a cached blob, and running as root ignores read-only modes.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.core import flocked, remove_tree, write_atomic
-from rules.tree import Entry, Tree, copy_checked, file_mode, from_data, link_escapes, write_tree
+from rules.tree import (
+    Entry,
+    Tree,
+    copy_hashed_from,
+    copy_known,
+    file_mode,
+    from_data,
+    link_escapes,
+    write_tree,
+)
 
 from .spool import Spool
+from .verified import Verified
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -88,6 +102,21 @@ class Store:
         finally:
             if own:
                 spool.close()
+        self._note_written(named)
+
+    def _note_written(self, digests: Iterable[str]) -> None:
+        """Record the blobs just named: their bytes are the ones hashed into their names (the
+        temps are this process's own), so a restore need not hash them again. A blob named less
+        than a clock tick ago is left for the first restore to hash."""
+        known, cas = self.verified(), str(self.cas)
+        for digest in digests:
+            since = time.time_ns()
+            try:
+                info = os.stat(f"{cas}/{digest[:2]}/{digest}")
+            except OSError:
+                continue
+            known.record(digest, info, since)
+        known.save()
 
     def restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
         """Materialize `tree` into the new folder `dest` from blobs; False when a blob is missing
@@ -101,19 +130,55 @@ class Store:
 
     def _restore(self, tree: Tree, dest: Path, epoch: int) -> bool:
         cas = str(self.cas)
+        known = self.verified()
+        since = time.time_ns()  # before every stat this restore takes
+        queued: list[tuple[Entry, str]] = []
 
-        def copy(_path: str, entry: Entry, target: str) -> bool:
-            blob = f"{cas}/{entry.digest[:2]}/{entry.digest}"
+        def copy(entry: Entry, target: str) -> bool:
             try:
-                copied = copy_checked(blob, target, file_mode(entry), epoch)
+                reader = os.open(f"{cas}/{entry.digest[:2]}/{entry.digest}", os.O_RDONLY)
             except FileNotFoundError:
                 return False
-            if copied != entry.digest:
-                os.unlink(blob)  # corrupt: gone, so the rebuild stores good bytes again
-                return False
+            try:
+                return self._copy_blob(reader, entry, target, (epoch, since), known)
+            finally:
+                os.close(reader)
+
+        def queue(_path: str, entry: Entry, target: str) -> bool:
+            queued.append((entry, target))
             return True
 
-        return write_tree(tree, dest, epoch, copy)
+        try:
+            return write_tree(tree, dest, epoch, queue, lambda: _in_threads(copy, queued))
+        finally:
+            known.save()
+
+    def _copy_blob(
+        self, reader: int, entry: Entry, target: str, times: tuple[int, int], known: Verified
+    ) -> bool:
+        """Copy the open blob of `entry` to `target`: in the kernel when its stat is the one
+        recorded when its bytes were last known right, before and after the copy (a change during
+        it moves the ctime); else hashed on the way, and recorded when right."""
+        epoch, since = times
+        digest, mode = entry.digest, file_mode(entry)
+        before = os.fstat(reader)
+        if known.trusts(digest, before):
+            copy_known(reader, target, mode, epoch)
+            if known.trusts(digest, os.fstat(reader)):
+                return True
+            os.unlink(target)  # changed while it was copied: read it again, hashing
+            known.forget(digest)
+            before = os.fstat(reader)
+        if copy_hashed_from(reader, target, mode, epoch)[0] != digest:
+            os.unlink(self.blob(digest))  # corrupt: gone, so the rebuild stores good bytes again
+            known.forget(digest)
+            return False
+        known.record(digest, before, since)
+        return True
+
+    def verified(self) -> Verified:
+        """What the store knows of its blobs' bytes (see verified.py)."""
+        return Verified(self.root / "verified")
 
     # -- action results --------------------------------------------------------------------------
 
@@ -232,6 +297,7 @@ class Store:
                     if count[name] == 0 and name in sizes:
                         self.blob(name).unlink(missing_ok=True)
                         total -= sizes.pop(name)
+            self.verified().prune(set(sizes))
             return evicted
 
     def _digests(self, result: Path) -> set[str]:
@@ -277,6 +343,40 @@ def check_tree(tree: dict[str, Entry]) -> None:
             raise ValueError(f"bad entry for {path!r}")
         if entry.kind == "symlink" and ("\0" in entry.target or link_escapes(tree, path)):
             raise ValueError(f"symlink {path!r} leaves the tree")
+
+
+COPY_THREADS = 2  # the copies' system calls release the GIL; 1 or 2 (see _in_threads)
+
+
+def _in_threads(copy: Callable[[Entry, str], bool], queued: list[tuple[Entry, str]]) -> bool:
+    """Run `copy` on every queued file, in two threads: this one from the first file on, the
+    other from the last one back (so they create files in different folders, whose locks they
+    would otherwise wait for); False (and no more copies started) once one returns False."""
+    pending = collections.deque(queued)
+    failed: list[BaseException | None] = []
+
+    def work(take: Callable[[], tuple[Entry, str]]) -> None:
+        try:
+            while not failed:
+                entry, target = take()
+                if not copy(entry, target):
+                    failed.append(None)
+        except IndexError:  # nothing left to take
+            pass
+        except BaseException as err:
+            failed.append(err)
+
+    helper = None
+    if COPY_THREADS > 1 and len(queued) > 1:
+        helper = threading.Thread(target=work, args=(pending.pop,))
+        helper.start()
+    work(pending.popleft)
+    if helper is not None:
+        helper.join()
+    for err in failed:
+        if err is not None:
+            raise err
+    return not failed
 
 
 def _sync(folder: Path) -> None:

@@ -23,7 +23,16 @@ from .tree import (
     tree_digest,
     write_manifest,
 )
-from .writing import Placement, copy_captured, copy_checked, file_mode, materialize, write_tree
+from .writing import (
+    Placement,
+    copy_captured,
+    copy_checked,
+    copy_hashed_from,
+    copy_known,
+    file_mode,
+    materialize,
+    write_tree,
+)
 
 __all__ = [
     "BlobSink",
@@ -42,6 +51,8 @@ __all__ = [
     "captured_into",
     "copy_captured",
     "copy_checked",
+    "copy_hashed_from",
+    "copy_known",
     "file_mode",
     "from_data",
     "hash_file",

@@ -3,6 +3,7 @@ out as a folder, a placement materialized from several folders, a source copied 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -115,8 +116,23 @@ def copy_hashed(
 
     Descriptors rather than file objects, fchmod and futimens rather than chmod and utime: file
     creation is the cost of restoring and copying, and this keeps the Python around each small."""
-    feed = Feed(sink) if sink is not None else None
     reader = os.open(source, os.O_RDONLY)
+    try:
+        return copy_hashed_from(reader, target, mode, mtime, forbidden, sink)
+    finally:
+        os.close(reader)
+
+
+def copy_hashed_from(
+    reader: int,
+    target: Path | str,
+    mode: int,
+    mtime: int | None = None,
+    forbidden: tuple[bytes, ...] = (),
+    sink: BlobSink | None = None,
+) -> tuple[str, int, bool]:
+    """`copy_hashed` from the open descriptor `reader` (read from where it stands)."""
+    feed = Feed(sink) if sink is not None else None
     try:
         writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -130,11 +146,39 @@ def copy_hashed(
         if feed is not None:
             feed.drop()
         raise
-    finally:
-        os.close(reader)
     if feed is not None:
         feed.done(digest)
     return digest, size, found
+
+
+def copy_known(reader: int, target: str, mode: int, mtime: int) -> None:
+    """Copy the open file `reader` (whole) to the new file `target` with `mode` and `mtime`, in
+    the kernel (copy_file_range, else sendfile): for bytes the caller already knows are right, so
+    they never pass through Python. The caller checks afterwards that they did not change."""
+    writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _kernel_copy(reader, writer)
+        os.fchmod(writer, mode)
+        os.utime(writer, (mtime, mtime))
+    finally:
+        os.close(writer)
+
+
+_BIG = 1 << 30
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
+
+
+def _kernel_copy(reader: int, writer: int) -> None:
+    offset = 0
+    try:
+        while copied := os.copy_file_range(reader, writer, _BIG, offset):
+            offset += copied
+        return
+    except OSError as err:  # across filesystems on older kernels, or a filesystem without it
+        if err.errno not in _NO_KERNEL_COPY or offset:
+            raise
+    while copied := os.sendfile(writer, reader, offset, _BIG):
+        offset += copied
 
 
 def _copy_open(
@@ -162,10 +206,17 @@ FileWriter = Callable[
 ]  # (path in the Tree, its entry, where it goes) -> written
 
 
-def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bool:
+def write_tree(
+    tree: Tree,
+    dest: Path,
+    epoch: int,
+    write_file: FileWriter,
+    finish: Callable[[], bool] | None = None,
+) -> bool:
     """Create the new folder `dest` holding every entry of `tree`, modes 0644/0755 and mtimes
-    `epoch` as a capture leaves them; `write_file` creates each file (with its mode and mtime).
-    False as soon as it returns False: `dest` is then incomplete, for the caller to remove."""
+    `epoch` as a capture leaves them; `write_file` creates each file (with its mode and mtime),
+    or queues it for `finish`, called once every folder exists (before their mtimes are set).
+    False as soon as either returns False: `dest` is then incomplete, for the caller to remove."""
     # plain strings, not Paths: this loop runs once per file, and pathlib's joins cost as much
     # as the copy of a small file
     dest.mkdir(parents=True)
@@ -181,6 +232,8 @@ def write_tree(tree: Tree, dest: Path, epoch: int, write_file: FileWriter) -> bo
             os.utime(target, (epoch, epoch), follow_symlinks=False)
         elif not write_file(path, entry, target):
             return False
+    if finish is not None and not finish():
+        return False
     for path in sorted(tree, reverse=True):  # children first: creating them touched their parents
         if tree[path].kind == "dir":
             os.utime(f"{root}/{path}", (epoch, epoch))
