@@ -94,7 +94,7 @@ def test_a_snapcraft_file_of_what_craft_parts_accepts_builds_as_it_stands(tmp_pa
     assert (staged / "opt/my app/share/greeting.txt").read_text() == "$NOT_EXPANDED\n"
     # autotools' bootstrap parameters joined as craft-parts joins them: $VAR expands
     assert (staged / "usr/share/bootstrap-args.txt").read_text() == "--flavour=plain auto_tools\n"
-    record = json.loads((root / "build/parts/my_part/result.json").read_text())["record"]
+    record = json.loads((root / "build/parts/my_part/record.json").read_text())["record"]
     assert "make" in record["build-packages"]  # the project's, resolved for this machine
     again = stage(root)
     assert again.returncode == 0 and "build:auto_tools: built" not in again.stdout
