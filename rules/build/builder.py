@@ -26,7 +26,7 @@ from rules.core import (
     write_atomic,
 )
 from rules.executor import remote_runner
-from rules.pull import load_debs, pulled_source_record
+from rules.pull import load_debs, materialize_source, pulled_source_record
 from rules.python import (
     PYTHON_VENV,
     Pulled,
@@ -201,6 +201,8 @@ def _built(
     runner = remote_runner(workspace)
     if workspace.parts[name].installs_python:
         materialize_pulled(layout, name)  # a pull restored without its files: they come now
+    if materialize_source(layout, name, workspace.source_date_epoch):  # the same, for a source
+        manifest = _restored_as_keyed(workspace, name, manifest)
     with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
         planned = plan(workspace, name, remote=runner is not None)
         with captured_into(spool):
@@ -214,6 +216,19 @@ def _built(
     _publish(layout, name, result.folder, result.capture.tree)
     remove_tree(sandbox.root)
     return Produced(layout.install(name), result.capture.tree, result.values)
+
+
+def _restored_as_keyed(workspace: Workspace, name: str, keyed: Manifest) -> Manifest:
+    """The manifest of a pulled source just written from the store: the one the key named."""
+    manifest = build_record(workspace, name)[1]
+    if manifest.digest() != keyed.digest():
+        Layout(workspace.build_root).pulled_source_record(name).unlink()  # the next run pulls
+        raise PartBuildError(
+            f"part {name!r}: the pulled source restored from the store is not the one its key "
+            "names",
+            resolution="Run again: the part is pulled again.",
+        )
+    return manifest
 
 
 def _is_copy_of(manifest: Manifest, tree: Tree) -> bool:

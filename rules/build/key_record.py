@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rules.action import Manifest, action_environment, source_manifest, stat_cache
 from rules.core import RULES_VERSION
-from rules.pull import build_packages_record, debs_record, pulled_source_record
+from rules.pull import build_packages_record, debs_record, kept_manifest, pulled_source_record
 from rules.python import toolchain_record
 from rules.stage import staged
 from rules.tree import tree_digest
@@ -33,13 +33,7 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     """The build's record and the source manifest it was computed from (for `explain`)."""
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
-    source = workspace.source_dir(part)
-    # as the build sees it: without the build root, and without .git (never copied into a build)
-    manifest = (
-        source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source))
-        if source
-        else Manifest()
-    )
+    manifest = _source(workspace, layout, name)
     keyed = _keyed_name(workspace, name)
     record = {
         "rule": "build",
@@ -65,6 +59,19 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
         "stage-default": "install-when-called" if part.override_stage is not None else None,
     }
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
+
+
+def _source(workspace: Workspace, layout: Layout, name: str) -> Manifest:
+    """The source as the build sees it: without the build root, and without .git (never copied
+    into a build); a pulled source whose files are only in the store, by its digest."""
+    source = workspace.source_dir(workspace.parts[name])
+    if source is None:
+        return Manifest()
+    if source == layout.pulled_source(name):
+        kept = kept_manifest(layout, name)  # an empty Manifest with the digest: not falsy here
+        if kept is not None:
+            return kept
+    return source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source))
 
 
 ANY_PART = "$PART"

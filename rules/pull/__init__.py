@@ -12,6 +12,7 @@ from .debian_packages import (
     load_debs,
 )
 from .errors import PullError, Unreachable
+from .kept_source import kept_manifest, materialize_source
 from .pulled_source import needs_source_pull, pull_source, pulled_source_record, source_is_current
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "download_debs",
     "ensure_build_packages",
     "installed_versions",
+    "kept_manifest",
     "load_debs",
+    "materialize_source",
     "needs_source_pull",
     "pull_source",
     "pulled_source_record",

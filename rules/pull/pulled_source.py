@@ -6,7 +6,8 @@ It lives in <build-root>/parts/<part>/src, with src.json written last: the diges
 was made from, what the source resolved to, what override-pull said with `craftctl set`, and the
 digest of the folder's manifest. Each time doit asks, the record is made again (a moved tag is a
 new record) and the folder is checked against its manifest, so a folder changed by hand or half
-removed is pulled again, never built. The record stays in the build root: it is not a cache key.
+removed is pulled again, never built. The folder is also kept in the store under the record's
+digest (kept_source.py): a wiped build root gets it back without a fetch or override-pull.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from rules.workspace import Layout, Part, Workspace
 
 from . import source_fetch as fetch
 from .errors import Unreachable
+from .kept_source import (
+    forget_folder,
+    is_kept,
+    keep_source,
+    kept_key,
+    kept_said,
+    restored_source,
+)
 
 
 def needs_source_pull(part: Part) -> bool:
@@ -40,8 +49,11 @@ def source_is_current(
     try:
         previous = json.loads(layout.pulled_source_record(name).read_text())
         folder = layout.pulled_source(name)
-        if not folder.is_dir() or previous["manifest"] != folder_digest(workspace, folder):
-            return False
+        if folder.is_dir():
+            if previous["manifest"] != folder_digest(workspace, folder):
+                return False
+        elif not (previous.get("kept") and is_kept(previous["kept"])):
+            return False  # neither the folder nor the store's copy of it
     except (OSError, ValueError, KeyError, TypeError):
         return False
     try:
@@ -66,6 +78,9 @@ def pull_source(workspace: Workspace, name: str) -> str:
         if source_is_current(workspace, name, record):  # another doit made it meanwhile
             return "source up to date"
         made_from = record()  # before the pull: what the new folder is made from
+        key = kept_key(made_from)
+        if (stored := kept_said(key)) is not None:
+            return _from_store(workspace, name, digest(made_from), key, stored)
         dest.parent.mkdir(parents=True, exist_ok=True)
         resolved, said, values = "", [], {}
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
@@ -86,14 +101,27 @@ def pull_source(workspace: Workspace, name: str) -> str:
             swap_in(
                 made, dest, marks=(layout.pulled_source_record(name),)
             )  # untrusted until recorded
-        written = {
-            "record": digest(made_from),
-            "resolved": resolved,
-            "values": values,
-            "manifest": folder_digest(workspace, dest),
-        }
+        kept = {"resolved": resolved, "values": values, "manifest": folder_digest(workspace, dest)}
+        written = {"record": digest(made_from), **kept}
+        if kept_as := keep_source(workspace, dest, made_from, kept):
+            written["kept"] = kept_as
         write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
     return "; ".join(said)
+
+
+def _from_store(workspace: Workspace, name: str, made_from: str, key: str, said: dict) -> str:
+    """The pull the store kept under this record: only its record is written (a python part's
+    folder too: its project is read before any build)."""
+    layout = Layout(workspace.build_root)
+    layout.pulled_source_record(name).unlink(missing_ok=True)  # the old folder is not trusted
+    forget_folder(layout.pulled_source(name))
+    layout.part_dir(name).mkdir(parents=True, exist_ok=True)
+    written = {"record": made_from, **said, "kept": key}
+    write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
+    if workspace.parts[name].installs_python:
+        restored_source(layout, name, workspace.source_date_epoch)
+        return "source restored from the cache"
+    return "source restored from the cache (its files come when a build runs)"
 
 
 def pulled_source_record(layout: Layout, part: Part) -> dict | None:

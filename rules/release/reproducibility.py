@@ -18,6 +18,7 @@ from pathlib import Path
 from rules.action import Conditions, run_action, sealed
 from rules.build import plan
 from rules.core import BuildError, action_lock, remove_tree
+from rules.pull import materialize_source
 from rules.python import materialize_pulled
 from rules.stage import placement, reported_if_changed_by_hand, staged
 from rules.tree import Tree, merge, read_manifest
@@ -135,6 +136,7 @@ def _check(
         time.sleep(1 - time.time() % 1)  # at least a later second than the first build's
     if workspace.parts[name].installs_python:  # before the hostile caller moves $HOME (the store)
         materialize_pulled(layout, name)  # a pull restored without its files: they come now
+    materialize_source(layout, name, workspace.source_date_epoch)  # the same, for a source
     with action_lock(layout.lock(name), f"verify:{name}") as lock, _hostile_caller():
         deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
         visible = placement(merge(f"staging the parts {name!r} is after", deps))

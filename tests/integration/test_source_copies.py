@@ -102,4 +102,4 @@ def test_the_build_sees_a_normalized_copy_and_its_writes_stay_in_the_sandbox(tmp
     assert (pulled / "a.txt").read_text() == "a\npulled\n"
     assert (pulled / "sub/b.sh").read_text() == "#!/bin/sh\n"
     record = json.loads((root / "build/parts/p/src.json").read_text())
-    assert set(record) == {"record", "resolved", "values", "manifest"}
+    assert set(record) == {"record", "resolved", "values", "manifest", "kept"}
