@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rules.tree import copy_checked
 
+from .verified import Verified
+
 _SPOOLS = itertools.count()  # with the pid, a name of each spool's own: no two write one temp
 
 
@@ -19,8 +21,9 @@ class Spool:
     into its digest. A write that fails (a full disk, a read-only cache) stops the spooling, not
     the capture: the store copies what the spool lacks from the output, or warns as before."""
 
-    def __init__(self, cas: Path) -> None:
+    def __init__(self, cas: Path, known: Verified | None = None) -> None:
         self.cas = str(cas)
+        self.known = known  # the store's records: a blob it verified needs no stat to be seen
         self.token = f"{os.getpid()}.{next(_SPOOLS)}"
         self.held: dict[str, str] = {}  # digest -> the temp holding its bytes
         self.temps: set[str] = set()  # every temp made and not yet named or removed
@@ -31,7 +34,7 @@ class Spool:
     # -- the capture's side (BlobSink): never raises for the store's own writes ----------------
 
     def write(self, digest: str, chunks: list[bytes]) -> None:
-        if self.broken or digest in self.held or os.path.exists(self._final(digest)):
+        if self.broken or digest in self.held or self._stored(digest):
             return
         temp = f"{self._final(digest)}.{self.token}.tmp"
         try:
@@ -82,6 +85,14 @@ class Spool:
     def _final(self, digest: str) -> str:
         return f"{self.cas}/{digest[:2]}/{digest}"
 
+    def _stored(self, digest: str) -> bool:
+        """Whether the store holds `digest`, as far as a capture needs to know: a record of it
+        answers without a system call (a hint: `temp_for` looks again, under the store's lock,
+        and copies from the output a blob gone meanwhile)."""
+        if self.known is not None and self.known.has(digest):
+            return True
+        return os.path.exists(self._final(digest))
+
     def _shard(self, digest: str) -> None:
         if digest[:2] not in self.shards:
             os.makedirs(f"{self.cas}/{digest[:2]}", exist_ok=True)
@@ -106,7 +117,7 @@ class Spool:
 
     def _adopt(self, temp: str, digest: str) -> None:
         """A streamed temp, now known to hold `digest`: kept unless held already."""
-        if digest in self.held or os.path.exists(self._final(digest)):
+        if digest in self.held or self._stored(digest):
             self._drop(temp)
             return
         final_temp = f"{self._final(digest)}.{self.token}.tmp"

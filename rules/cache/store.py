@@ -76,7 +76,7 @@ class Store:
     def spooling(self) -> Iterator[Spool]:
         """A spool for captures to write into (`rules.tree.captured_into`), for `put` to name;
         what it holds when this ends unnamed is removed."""
-        spool = Spool(self.cas)
+        spool = Spool(self.cas, self.verified())
         try:
             yield spool
         finally:
@@ -163,7 +163,7 @@ class Store:
         digest, mode = entry.digest, file_mode(entry)
         before = os.fstat(reader)
         if known.trusts(digest, before):
-            copy_known(reader, target, mode, epoch)
+            copy_known(reader, target, mode, epoch, before.st_size)
             if known.trusts(digest, os.fstat(reader)):
                 return True
             os.unlink(target)  # changed while it was copied: read it again, hashing

@@ -56,10 +56,17 @@ class Verified:
     def trusts(self, digest: str, info: os.stat_result) -> bool:
         """Whether `info` (a stat of the blob `digest`) is the one recorded when its bytes were
         last known to be right."""
-        shard = self.shards.get(digest[:2])
-        if shard is None:
-            shard = self.shards[digest[:2]] = self._read(digest[:2])
-        return shard.get(digest) == (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        return self._shard(digest).get(digest) == (
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ctime_ns,
+            info.st_ino,
+        )
+
+    def has(self, digest: str) -> bool:
+        """Whether `digest` was recorded: its blob was there and right when last seen (not
+        proof that it still is)."""
+        return digest in self._shard(digest)
 
     def record(self, digest: str, info: os.stat_result, since_ns: int) -> None:
         """The blob `digest` held its right bytes when `info` was taken (after `since_ns`); kept
@@ -104,6 +111,12 @@ class Verified:
             left = {digest: known for digest, known in shard.items() if digest in kept}
             if len(left) != len(shard):
                 self._write(path.name, left)
+
+    def _shard(self, digest: str) -> dict[str, Stat]:
+        shard = self.shards.get(digest[:2])
+        if shard is None:
+            shard = self.shards[digest[:2]] = self._read(digest[:2])
+        return shard
 
     def _read(self, name: str) -> dict[str, Stat]:
         try:

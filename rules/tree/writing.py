@@ -151,33 +151,35 @@ def copy_hashed_from(
     return digest, size, found
 
 
-def copy_known(reader: int, target: str, mode: int, mtime: int) -> None:
-    """Copy the open file `reader` (whole) to the new file `target` with `mode` and `mtime`, in
-    the kernel (copy_file_range, else sendfile): for bytes the caller already knows are right, so
-    they never pass through Python. The caller checks afterwards that they did not change."""
+def copy_known(reader: int, target: str, mode: int, mtime: int, size: int) -> None:
+    """Copy the open file `reader`, `size` bytes, to the new file `target` with `mode` and
+    `mtime`, in the kernel (copy_file_range, else sendfile), never through Python: for bytes the
+    caller already knows are right (it checks afterwards that the file did not change meanwhile).
+    (For a file of 2 KB, a read and a write cost the same, 9-10 µs with its creation on tmpfs.)"""
     writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        _kernel_copy(reader, writer)
+        _kernel_copy(reader, writer, size)
         os.fchmod(writer, mode)
         os.utime(writer, (mtime, mtime))
     finally:
         os.close(writer)
 
 
-_BIG = 1 << 30
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
 
 
-def _kernel_copy(reader: int, writer: int) -> None:
+def _kernel_copy(reader: int, writer: int, size: int) -> None:
     offset = 0
     try:
-        while copied := os.copy_file_range(reader, writer, _BIG, offset):
+        while offset < size and (
+            copied := os.copy_file_range(reader, writer, size - offset, offset)
+        ):
             offset += copied
         return
     except OSError as err:  # across filesystems on older kernels, or a filesystem without it
         if err.errno not in _NO_KERNEL_COPY or offset:
             raise
-    while copied := os.sendfile(writer, reader, offset, _BIG):
+    while offset < size and (copied := os.sendfile(writer, reader, offset, size - offset)):
         offset += copied
 
 

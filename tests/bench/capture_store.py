@@ -87,7 +87,7 @@ def main() -> None:
             make_tree(src)
         size = sum(p.stat().st_size for p in src.rglob("*") if p.is_file()) / 1e6
         rows: dict[str, list[float]] = {"cold": [], "cold capture": [], "cold put": []}
-        rows |= {"warm": [], "floor": [], "cold CPU": [], "floor CPU": []}
+        rows |= {"warm": [], "floor": [], "cold CPU": [], "warm CPU": [], "floor CPU": []}
         entries = 0
         for round_ in range(args.rounds):
             floor_start, floor_cpu = time.perf_counter(), cpu(resource.RUSAGE_CHILDREN)
@@ -101,8 +101,9 @@ def main() -> None:
             rows["cold CPU"].append(used)
             rows["cold capture"].append(took)
             rows["cold put"].append(put)
-            took, put, _, _ = capture_and_put(src, cache)  # every blob held already
+            took, put, _, used = capture_and_put(src, cache)  # every blob held already
             rows["warm"].append(took + put)
+            rows["warm CPU"].append(used)
             shutil.rmtree(cache)
         floors = {"": statistics.median(rows["floor"]), "CPU": statistics.median(rows["floor CPU"])}
         print(
