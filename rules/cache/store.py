@@ -240,6 +240,7 @@ class Store:
             _sync(self.cas)
         for temp, final in pending:
             os.replace(temp, final)
+        self._note_written(blobs)
 
     def put_result(
         self, key: str, record: dict, tree: Tree, values: dict[str, str] | None = None

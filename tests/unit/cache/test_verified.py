@@ -150,6 +150,7 @@ def test_the_puts_blobs_are_recorded_once_settled(tmp_path, monkeypatch):
     """A put writes its blobs from the bytes it hashed: a restore after it reads none of them
     (those named within a clock tick of the record are left to the first restore)."""
     monkeypatch.setattr(verified_module, "SETTLE_NS", 0)
+    monkeypatch.setattr(verified_module, "COARSE_SETTLE_NS", 0)
     store, tree = stored(tmp_path)
     reads = hashed_reads(monkeypatch)
     assert store.restore(tree, tmp_path / "out", EPOCH)
@@ -280,3 +281,17 @@ def test_a_recorded_blob_gone_before_the_put_is_copied_from_the_output(tmp_path)
         store.put("k" * 64, {}, again, tmp_path / "src", spool=spool)
     assert hashlib.sha256(gone.read_bytes()).hexdigest() == gone.name
     assert store.restore(tree, tmp_path / "second", EPOCH)
+
+
+def test_blobs_added_checked_are_recorded_too(tmp_path, monkeypatch):
+    """A remote cache's blobs, checked against their digests when fetched, are not hashed again
+    by the restore that follows."""
+    monkeypatch.setattr(verified_module, "SETTLE_NS", 0)
+    monkeypatch.setattr(verified_module, "COARSE_SETTLE_NS", 0)
+    src = output(tmp_path / "src")
+    tree = capture(src, EPOCH).tree
+    store = Store(tmp_path / "cache")
+    store.add_blobs({e.digest: (src / p).read_bytes() for p, e in tree.items() if e.kind == "file"})
+    reads = hashed_reads(monkeypatch)
+    assert store.restore(tree, tmp_path / "out", EPOCH)
+    assert reads == []
