@@ -4,8 +4,9 @@ src.json (what the build key needs: the folder's manifest digest, what the sourc
 what override-pull said). Nothing is fetched, override-pull does not run again, and no file of the
 source is written until a build must really run (`materialize_source`).
 
-The folder is kept as a Tree without `.git` (a build never sees it); a source holding a link that
-leaves it is not kept (the store refuses such Trees), and pulls again after a wipe.
+A folder holding `.git` (a git source) is not kept: a build that asks git for a version asks
+that repository, which the store does not hold. Nor is a source holding a link that leaves it
+(the store refuses such Trees). Either pulls again after a wipe, as before.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def kept_key(pulled_by: dict) -> str:
 
 def keep_source(workspace: Workspace, folder: Path, pulled_by: dict, said: dict) -> str | None:
     """Put the pulled `folder` in the store; `said`: what src.json holds besides the record.
-    Returns its key; None when it cannot be kept (a link leaving it)."""
+    Returns its key; None when it is not kept: a folder with `.git` (a git source: its
+    repository answers `git describe` for a build asking git, and is not stored) or a link
+    leaving it."""
+    if (folder / ".git").exists():
+        return None
     manifest = source_manifest(folder, (workspace.build_root, folder / ".git"), stat_cache(folder))
     tree = {path: _entry(folder, path, row) for path, row in manifest.items()}
     if any(entry.kind == "symlink" and link_escapes(tree, path) for path, entry in tree.items()):
