@@ -32,6 +32,14 @@ class Manifest(dict[str, tuple]):
     def __init__(self, entries: dict[str, tuple] | None = None, known: str | None = None) -> None:
         super().__init__(entries or {})
         self._digest = known
+        self.listed = True  # False: only the digest is known (a source whose files are elsewhere)
+
+    @staticmethod
+    def of_digest(known: str) -> Manifest:
+        """A manifest known by its digest alone (a pulled source kept in the store)."""
+        manifest = Manifest(None, known)
+        manifest.listed = False
+        return manifest
 
     def digest(self) -> str:
         if self._digest is None:
@@ -72,7 +80,8 @@ def _looked_at(
     special: list[str] = []
     found = None
     if known is not None and names is not None:
-        found = _patched(str(source), skips, known, names, fresh, special)
+        inside = _below(source, skips)
+        found = _patched(str(source), skips, inside, known, names, fresh, special)
     if found is None:
         fresh, special, found = {}, [], {}
         _walk(str(source), "", skips, cached, fresh, found, special)
@@ -111,22 +120,25 @@ def _below(source: Path, skips: frozenset[str]) -> tuple[str, ...]:
 def _patched(
     source: str,
     skip: frozenset[str],
+    inside: tuple[str, ...],
     kept: dict[str, tuple],
     names: frozenset[str],
     fresh: dict,
     special: list,
 ) -> dict[str, tuple] | None:
     """`kept` with each name watchman reported looked at again (parents before children);
-    None when the names do not fit it (walk instead)."""
+    None when the names do not fit it (walk instead). `inside`: the skipped folders below the
+    source, relative to it (a skipped folder above it, as the build root is above a pulled
+    source, skips nothing here)."""
     manifest = dict(kept)
     for rel in sorted(names):
-        path = f"{source}/{rel}"
-        if any(path == s or path.startswith(s + "/") for s in skip):
+        if any(rel == s or rel.startswith(s + "/") for s in inside):
             continue
+        path = f"{source}/{rel}"
         parent = rel.rpartition("/")[0]
         try:
             info = os.lstat(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # gone, or a folder became a file
             _drop(manifest, fresh, rel)
             continue
         if parent and manifest.get(parent) != ("dir",):

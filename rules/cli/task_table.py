@@ -229,12 +229,14 @@ def _stage_task(workspace: Workspace) -> dict:
 
 
 def _linked_from(workspace: Workspace, step: str) -> list[Path] | None:
-    """The folders stage's and prime's entries are links to: the parts' install folders, but for
-    an override-prime's output (made anew each run: its folder is not watched)."""
-    if step == "prime" and any(p.override_prime is not None for p in workspace.parts.values()):
+    """Every folder holding links to the inodes stage's and prime's entries are: the parts'
+    install folders, and the other farm (a write through a link in prime is a write in stage);
+    None with an override-prime (its output is made anew each run: not watched)."""
+    if any(p.override_prime is not None for p in workspace.parts.values()):
         return None
     layout = Layout(workspace.build_root)
-    return [layout.install(name) for name in workspace.parts]
+    other = layout.prime if step == "stage" else layout.stage
+    return [layout.install(name) for name in workspace.parts] + [other]
 
 
 def _staged(workspace: Workspace) -> str:

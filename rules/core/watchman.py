@@ -63,6 +63,8 @@ def changes_since(folder: Path, clock: str | None, ignored: tuple[str, ...] = ()
             return None
     try:
         watch, relative = client.watch(str(folder))
+        if client.ignores(watch, relative):
+            return None  # watchman is told not to see part of it: walked, every run
         return Changes(_token(folder, watch, relative, client.clock(watch)), None)
     except _Unusable:
         _give_up()  # one try a run: a daemon that failed must not cost every folder a timeout
@@ -70,16 +72,18 @@ def changes_since(folder: Path, clock: str | None, ignored: tuple[str, ...] = ()
 
 
 def _token(folder: Path, watch: str, relative: str | None, clock: str) -> str:
-    return json.dumps([str(folder), watch, relative, clock])
+    return json.dumps([str(folder), os.path.realpath(folder), watch, relative, clock])
 
 
 def _parsed(token: str | None, folder: Path) -> tuple[str, str | None, str] | None:
-    """The watch, path in it and clock of a token made for `folder`."""
+    """The watch, path in it and clock of a token made for `folder`, as it resolves now (a
+    source that is a symlink pointed elsewhere since is another folder: walked)."""
     try:
-        named, watch, relative, clock = json.loads(token or "null")
+        named, real, watch, relative, clock = json.loads(token or "null")
     except (ValueError, TypeError):
         return None
-    return (watch, relative, clock) if named == str(folder) else None
+    same = named == str(folder) and real == os.path.realpath(folder)
+    return (watch, relative, clock) if same else None
 
 
 def watching() -> bool:
@@ -127,6 +131,18 @@ class _Client:
         root: the nearest folder above with .git, .hg or .watchmanconfig)."""
         answer = self.ask(["watch-project", folder])
         return answer["watch"], answer.get("relative_path")
+
+    def ignores(self, watch: str, relative: str | None) -> bool:
+        """Whether the watch's .watchmanconfig has watchman ignore folders (`ignore_dirs`) that
+        are, or hold, or lie inside `relative`: its changes there are never reported. It is read
+        when a watch begins, so a watch that passed this check keeps passing it."""
+        config = self.ask(["get-config", watch]).get("config", {})
+        ignored = [str(path).strip("/") for path in config.get("ignore_dirs", [])]
+        here = (relative or "").strip("/")
+        return any(
+            not here or here == path or here.startswith(path + "/") or path.startswith(here + "/")
+            for path in ignored
+        )
 
     def clock(self, watch: str) -> str:
         return str(self.ask(["clock", watch, {"sync_timeout": SYNC_MS}])["clock"])

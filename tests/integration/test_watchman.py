@@ -7,6 +7,7 @@ manifest made through watchman with one made by a walk of the same folder, and c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -93,6 +94,10 @@ def test_each_kind_of_change_is_seen_without_a_walk(tmp_path, daemon, walks, mon
         "a link retargeted": lambda: _relink(source / "link", "README"),
         "a new folder": lambda: _write(source / "new/deep/x.txt", "x\n"),
         "a removed folder": lambda: shutil.rmtree(source / "pkg/sub"),
+        "a folder replaced by a file": lambda: (
+            shutil.rmtree(source / "new/deep"),
+            _write(source / "new/deep", "now a file\n"),
+        ),
         "a file replaced by a folder": lambda: (
             (source / "pkg/new.py").unlink(),
             _write(source / "pkg/new.py/inner", "i\n"),
@@ -113,6 +118,44 @@ def test_each_kind_of_change_is_seen_without_a_walk(tmp_path, daemon, walks, mon
             assert now != before, what
         before = now
     assert walks == ["new", "new/deep", "pkg/new.py"]  # only the new folders were listed
+
+
+def test_a_source_under_a_repository_with_the_build_root_above_it(tmp_path, daemon, walks):
+    """A pulled source lies in the build root, inside the project's repository: watchman
+    watches the repository; the build root, skipped for sources inside it, skips nothing of a
+    source below it."""
+    (tmp_path / "repo/.git").mkdir(parents=True)
+    build = tmp_path / "repo/build"
+    source = source_tree(build / "parts/p/src")
+    cache = tmp_path / "c"
+    first = watched(source, build, cache)
+    walks.clear()
+    (source / "pkg/a.py").write_text("a = 'edited'\n")
+    now = watched(source, build, cache)
+    assert now["pkg/a.py"] != first["pkg/a.py"] and walks == []
+
+
+def test_a_symlinked_source_pointed_elsewhere_is_walked(tmp_path, daemon, walks, monkeypatch):
+    first, other = source_tree(tmp_path / "a"), tmp_path / "b"
+    shutil.copytree(first, other, symlinks=True)
+    (other / "README").write_text("b's own\n")
+    link, build, cache = tmp_path / "src", tmp_path / "build", tmp_path / "c"
+    os.symlink("a", link)
+    watched(link, build, cache)
+    _relink(link, "b")
+    walks.clear()
+    assert watched(link, build, cache) == walked(link, build, cache, monkeypatch)
+    assert walks[0] == ""
+
+
+def test_a_folder_watchman_is_told_to_ignore_is_always_walked(tmp_path, daemon, walks, monkeypatch):
+    source, build, cache = source_tree(tmp_path / "src"), tmp_path / "build", tmp_path / "c"
+    (source / ".watchmanconfig").write_text(json.dumps({"ignore_dirs": ["pkg"]}))
+    watched(source, build, cache)
+    (source / "pkg/a.py").write_text("never reported\n")
+    walks.clear()
+    assert watched(source, build, cache) == walked(source, build, cache, monkeypatch)
+    assert walks[0] == ""
 
 
 def test_a_lost_watch_or_a_new_daemon_walks_again(tmp_path, daemon, walks, monkeypatch):
@@ -161,6 +204,18 @@ name: watched
 parts:
   base: {plugin: dump, source: base}
   top: {plugin: dump, source: top, after: [base]}
+"""
+
+
+PULLED = """\
+name: pulled
+parts:
+  app:
+    plugin: dump
+    source: src
+    override-pull: |
+      echo pulled >> {counts}/pulls
+      craftctl default
 """
 
 
@@ -219,6 +274,30 @@ def test_a_write_through_a_stage_link_is_seen_and_repaired(workspace):
     (build / "stage/share/stray").write_text("added by hand\n")
     stage(workspace)
     assert not (build / "stage/share/stray").exists()
+
+
+def test_a_write_through_a_prime_link_is_seen_by_stage(workspace):
+    """stage and prime link the same install inodes: each farm watches the other."""
+    build = workspace.parent / "build"
+    for _ in range(2):  # the second keeps prime's clock
+        assert doit("prime", f"workspace={workspace}", cwd=workspace.parent).returncode == 0
+    with open(build / "prime/share/b3.txt", "a") as edited:
+        edited.write("by hand\n")
+    assert "stage/share/b3.txt was changed by hand" in stage(workspace)
+    assert (build / "stage/share/b3.txt").read_text() == "base 3\n"
+
+
+def test_an_edit_of_a_pulled_source_in_a_repository_reaches_the_stage(tmp_path, daemon):
+    counts = tmp_path / "counts"
+    text = PULLED.format(counts=counts)
+    ws = make_workspace(tmp_path / "ws", text, {"src/share/a.txt": "a\n"})
+    (ws.parent / ".git").mkdir()  # watchman watches the repository, the build root inside it
+    stage(ws)
+    stage(ws)
+    (ws.parent / "src/share/a.txt").write_text("a, edited\n")
+    stage(ws)
+    assert (ws.parent / "build/stage/share/a.txt").read_text() == "a, edited\n"
+    assert len((counts / "pulls").read_text().splitlines()) == 2
 
 
 def test_the_stage_check_looks_at_no_entry_when_watchman_vouches(workspace, monkeypatch):
