@@ -162,6 +162,8 @@ def build_part(workspace: Workspace, name: str) -> Done:
                 spool=spool,
             )
         )
+        if ran.outcome == "built" and not manifest.listed:  # a kept source, written for the build
+            manifest = build_record(workspace, name)[1]  # explain lists its files
         _write_result(layout, name, key, record, manifest, ran.values)
     assert ran.outcome != "fetched"  # a build is made="built"
     return Done(ran.outcome, len(ran.tree), ran.values)

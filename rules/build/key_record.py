@@ -68,7 +68,7 @@ def _source(workspace: Workspace, layout: Layout, name: str) -> Manifest:
     if source is None:
         return Manifest()
     if source == layout.pulled_source(name):
-        kept = kept_manifest(layout, name)  # an empty Manifest with the digest: not falsy here
+        kept = kept_manifest(layout, name)  # its digest alone (an empty dict: test for None)
         if kept is not None:
             return kept
     return source_manifest(source, (workspace.build_root, source / ".git"), stat_cache(source))

@@ -75,7 +75,7 @@ def kept_manifest(layout: Layout, name: str) -> Manifest | None:
         data = json.loads(layout.pulled_source_record(name).read_text())
     except (OSError, ValueError):
         return None
-    return Manifest({}, data["manifest"]) if data.get("kept") else None
+    return Manifest.of_digest(data["manifest"]) if data.get("kept") else None
 
 
 def materialize_source(layout: Layout, name: str, epoch: int) -> bool:

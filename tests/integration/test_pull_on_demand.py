@@ -165,6 +165,8 @@ def test_a_wiped_build_root_gets_its_pulled_source_from_the_store_without_overri
     out = stage(ws)
     assert "build:app: built" in out and pulls(tmp_path) == 1
     assert (root / "build/parts/app/src/patched.txt").read_text() == "patched\n"
+    recorded = json.loads((root / "build/parts/app/record.json").read_text())
+    assert "patched.txt" in recorded["source"]  # explain lists the files, not just a digest
     assert (root / "build/stage/patched.txt").read_text() == before
     assert (root / "build/stage/share/deep/b.txt").read_text() == "b\n"
 
