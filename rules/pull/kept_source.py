@@ -47,7 +47,11 @@ def keep_source(workspace: Workspace, folder: Path, pulled_by: dict, said: dict)
         return None
     values = {name: json.dumps(value, sort_keys=True) for name, value in said.items()}
     key = kept_key(pulled_by)
-    Store(cache_root()).put(key, kept_record(pulled_by), tree, folder, values)
+    try:
+        Store(cache_root()).put(key, kept_record(pulled_by), tree, folder, values)
+    except OSError as err:  # a store that cannot take it (a full disk): a warning, not the pull
+        print(f"partsmith: warning: {folder} was not kept in the cache: {err.strerror or err}")
+        return None
     return key
 
 
