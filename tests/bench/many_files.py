@@ -2,7 +2,8 @@
 
 Run as a script: `.venv/bin/python tests/bench/many_files.py [--rounds 7] [--parts 20]
 [--files 2000]`. A workspace of --parts dump parts, --files small files each (40,000 by default),
-on tmpfs, built once; then, medians of --rounds, in the same run:
+on tmpfs, in a folder with `.git` (a checkout: one watch holds every source and the build root),
+built once; then, medians of --rounds, in the same run:
 
   start-up    `doit` of a dodo.py that imports partsmith's task table and has one task that is
               up to date: doit's start-up with partsmith's modules imported (watchman's floor)
@@ -56,6 +57,7 @@ def workspace(root: Path, parts: int, files: int) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"p{p}f{n}.txt").write_text(f"{p} {n}\n")
     (root / "parts.yaml").write_text(text)
+    (root / ".git").mkdir()  # a checkout, as a user's workspace is: watchman watches it whole
     return root
 
 
