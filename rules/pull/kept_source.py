@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from rules.action import Manifest, source_manifest, stat_cache
+from rules.action import Manifest, sandbox_record, source_manifest, stat_cache
 from rules.cache import Store
 from rules.core import RULES_VERSION, action_lock, cache_root, digest, remove_tree
 from rules.tree import Entry, link_escapes
@@ -25,13 +25,21 @@ from rules.workspace import Layout, Workspace
 from .errors import PullError
 
 
-def kept_record(pulled_by: dict) -> dict:
-    """What the store key of a pulled source is the digest of: the pull's record."""
-    return {"rule": "pull-source", "rules-version": RULES_VERSION, "record": pulled_by}
+def kept_record(workspace: Workspace, pulled_by: dict) -> dict:
+    """What the store key of a pulled source is the digest of: the pull's record, and what the
+    sandbox let the pull see (an unsealed pull's source is never served to a sealed one)."""
+    extra = list(workspace.extra_sandbox_paths)
+    sandbox = {**sandbox_record(), **({"extra-paths": extra} if extra else {})}
+    return {
+        "rule": "pull-source",
+        "rules-version": RULES_VERSION,
+        "record": pulled_by,
+        "sandbox": sandbox,
+    }
 
 
-def kept_key(pulled_by: dict) -> str:
-    return digest(kept_record(pulled_by))
+def kept_key(workspace: Workspace, pulled_by: dict) -> str:
+    return digest(kept_record(workspace, pulled_by))
 
 
 def keep_source(workspace: Workspace, folder: Path, pulled_by: dict, said: dict) -> str | None:
@@ -46,9 +54,9 @@ def keep_source(workspace: Workspace, folder: Path, pulled_by: dict, said: dict)
     if any(entry.kind == "symlink" and link_escapes(tree, path) for path, entry in tree.items()):
         return None
     values = {name: json.dumps(value, sort_keys=True) for name, value in said.items()}
-    key = kept_key(pulled_by)
+    key = kept_key(workspace, pulled_by)
     try:
-        Store(cache_root()).put(key, kept_record(pulled_by), tree, folder, values)
+        Store(cache_root()).put(key, kept_record(workspace, pulled_by), tree, folder, values)
     except OSError as err:  # a store that cannot take it (a full disk): a warning, not the pull
         print(f"partsmith: warning: {folder} was not kept in the cache: {err.strerror or err}")
         return None

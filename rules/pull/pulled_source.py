@@ -78,7 +78,7 @@ def pull_source(workspace: Workspace, name: str) -> str:
         if source_is_current(workspace, name, record):  # another doit made it meanwhile
             return "source up to date"
         made_from = record()  # before the pull: what the new folder is made from
-        key = kept_key(made_from)
+        key = kept_key(workspace, made_from)
         if (stored := kept_said(key)) is not None:
             return _from_store(workspace, name, digest(made_from), key, stored)
         dest.parent.mkdir(parents=True, exist_ok=True)
