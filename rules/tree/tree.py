@@ -264,39 +264,44 @@ def hash_file(
 ) -> tuple[str, int, bool]:
     """sha256 and size of a file, and whether any `forbidden` byte string occurs in it; its bytes
     also go to `sink`, in the same read."""
-    sha = hashlib.sha256()
-    size = 0
-    found = False
-    overlap = max((len(f) for f in forbidden), default=1) - 1
-    tail = b""
     feed = Feed(sink) if sink is not None else None
-    reader = os.open(
-        path, os.O_RDONLY
-    )  # a descriptor, not a file object: this runs once per source file
+    reader = os.open(path, os.O_RDONLY)  # a descriptor, not a file object: once per file
     try:
-        while chunk := os.read(reader, CHUNK):
-            sha.update(chunk)
-            size += len(chunk)
-            if feed is not None:
-                feed.add(chunk)
-            if forbidden and not found:
-                window = tail + chunk
-                # their few distinct prefixes first (a sealed sandbox forbids a dozen folders of
-                # /partsmith): one scan per prefix, the whole list only where one occurs
-                found = any(p in window for p in _prefixes(forbidden)) and any(
-                    f in window for f in forbidden
-                )
-                tail = window[-overlap:] if overlap else b""
+        digest, size, found = read_through(reader, forbidden, feed)
     except BaseException:
         if feed is not None:
             feed.drop()
         raise
     finally:
         os.close(reader)
-    digest = sha.hexdigest()
     if feed is not None:
         feed.done(digest)
     return digest, size, found
+
+
+def read_through(
+    reader: int, forbidden: tuple[bytes, ...], feed: Feed | None, writer: int | None = None
+) -> tuple[str, int, bool]:
+    """Read `reader` to its end once: its sha256, its size and whether any `forbidden` byte
+    string occurs in it; each chunk also goes to `feed` and, when given, to `writer`."""
+    sha, size, found, tail = hashlib.sha256(), 0, False, b""
+    overlap = max((len(f) for f in forbidden), default=1) - 1
+    while chunk := os.read(reader, CHUNK):
+        sha.update(chunk)
+        size += len(chunk)
+        if feed is not None:
+            feed.add(chunk)
+        if forbidden and not found:
+            window = tail + chunk
+            # their few distinct prefixes first (a sealed sandbox forbids a dozen folders of
+            # /partsmith): one scan per prefix, the whole list only where one occurs
+            found = any(p in window for p in _prefixes(forbidden)) and any(
+                f in window for f in forbidden
+            )
+            tail = window[-overlap:] if overlap else b""
+        while writer is not None and chunk:
+            chunk = chunk[os.write(writer, chunk) :]
+    return sha.hexdigest(), size, found
 
 
 @functools.lru_cache(maxsize=8)

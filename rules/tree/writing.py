@@ -4,7 +4,6 @@ out as a folder, a placement materialized from several folders, a source copied 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -12,7 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChangedSince
-from .tree import CHUNK, BlobSink, Capture, Entry, Feed, Tree, capture_sink, link_escapes
+from .tree import (
+    BlobSink,
+    Capture,
+    Entry,
+    Feed,
+    Tree,
+    capture_sink,
+    link_escapes,
+    read_through,
+)
 
 
 def copy_captured(
@@ -136,7 +144,7 @@ def copy_hashed_from(
     try:
         writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            digest, size, found = _copy_open(reader, writer, forbidden, feed)
+            digest, size, found = read_through(reader, forbidden, feed, writer)
             os.fchmod(writer, mode)
             if mtime is not None:
                 os.utime(writer, (mtime, mtime))
@@ -181,26 +189,6 @@ def _kernel_copy(reader: int, writer: int, size: int) -> None:
             raise
     while offset < size and (copied := os.sendfile(writer, reader, offset, size - offset)):
         offset += copied
-
-
-def _copy_open(
-    reader: int, writer: int, forbidden: tuple[bytes, ...], feed: Feed | None
-) -> tuple[str, int, bool]:
-    """copy_hashed's loop, between open descriptors."""
-    sha, size, found, tail = hashlib.sha256(), 0, False, b""
-    overlap = max((len(f) for f in forbidden), default=1) - 1
-    while chunk := os.read(reader, CHUNK):
-        sha.update(chunk)
-        size += len(chunk)
-        if feed is not None:
-            feed.add(chunk)
-        if forbidden and not found:
-            window = tail + chunk
-            found = any(f in window for f in forbidden)
-            tail = window[-overlap:] if overlap else b""
-        while chunk:
-            chunk = chunk[os.write(writer, chunk) :]
-    return sha.hexdigest(), size, found
 
 
 FileWriter = Callable[
