@@ -6,16 +6,13 @@ from .errors import ChangedSince, Conflict, StageConflictError, TreeError
 from .filesets import organize, select
 from .merge_parts import Contribution, Owned, merge
 from .migrate import migrate, migrate_command
+from .reading import BlobSink, BlobStream, captured_into, hash_file
 from .tree import (
-    BlobSink,
-    BlobStream,
     Capture,
     Entry,
     Tree,
     capture,
-    captured_into,
     from_data,
-    hash_file,
     link_escapes,
     normalize_modes,
     read_manifest,

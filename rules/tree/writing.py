@@ -11,16 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChangedSince
-from .tree import (
-    BlobSink,
-    Capture,
-    Entry,
-    Feed,
-    Tree,
-    capture_sink,
-    link_escapes,
-    read_through,
-)
+from .reading import BlobSink, Feed, capture_sink, read_through
+from .tree import Capture, Entry, Tree, link_escapes
 
 
 def copy_captured(

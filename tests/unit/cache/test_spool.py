@@ -11,8 +11,9 @@ from rules.cache import spool as spool_module
 from rules.cache import store as store_module
 from rules.cache.cached_action import CachedAction, Produced, run_cached
 from rules.cache.store import Store
-from rules.tree import tree as tree_module
-from rules.tree.tree import CHUNK, capture, captured_into
+from rules.tree import reading as reading_module
+from rules.tree.reading import CHUNK, captured_into
+from rules.tree.tree import capture
 from rules.tree.writing import copy_captured
 
 EPOCH = 1591640328
@@ -22,7 +23,7 @@ BIG = os.urandom(HELD + 12345)  # more than that: streamed to a temp
 
 @pytest.fixture(autouse=True)
 def small_held(monkeypatch):
-    monkeypatch.setattr(tree_module, "HELD", HELD)
+    monkeypatch.setattr(reading_module, "HELD", HELD)
 
 
 def output(root: Path) -> Path:
@@ -117,7 +118,7 @@ def test_a_capture_that_fails_midway_leaves_nothing_in_the_store(tmp_path, monke
             raise OSError(5, "Input/output error")
         return real_read(fd, size)
 
-    monkeypatch.setattr(tree_module.os, "read", failing_read)
+    monkeypatch.setattr(reading_module.os, "read", failing_read)
     with pytest.raises(OSError), store.spooling() as spool:
         capture(folder, EPOCH, sink=spool)
     assert len(reads) == 9
