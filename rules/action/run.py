@@ -22,11 +22,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 from rules.core import remove_tree, uv_cache
 from rules.tree import (
     Capture,
+    Deferred,
     Placement,
     Tree,
     capture,
@@ -47,13 +49,22 @@ from .source_copy import copy_source
 from .step import NORMAL, Conditions, Step, caller_umask_ignored, prepare_sandbox
 
 
+class Background(Deferred, Protocol):
+    """What an output fix leaves running while the install folder is captured (python: the
+    bytecode compile, writing only `__pycache__` folders)."""
+
+    def stop(self) -> None:
+        """End it if it still runs (the capture failed); nothing once it has ended."""
+
+
 @dataclass(frozen=True)
 class OutputFix:
     """A plugin's own pass over the install folder after the script (python: the venv fixes),
-    named in the step's log. `apply(install, sandbox_root, environment)`."""
+    named in the step's log. `apply(install, sandbox_root, environment)` may leave part of its
+    work running: the capture waits for it where it writes."""
 
     label: str
-    apply: Callable[[Path, Path, dict[str, str]], None]
+    apply: Callable[[Path, Path, dict[str, str]], Background | None]
 
 
 @dataclass(frozen=True)
@@ -149,10 +160,8 @@ def run_action(
             _fill(action, sandbox, stage, conditions.reverse_source)
     if not action.copies_source:
         step.run(action.script)
-    _finish_install(action, sandbox)
-    _say(sandbox, "capturing the output")
     # also before override-stage: what the build made is checked, and normalized as it is staged
-    captured = _captured(action.part, sandbox, sandbox.install, action.epoch)
+    captured = _captured_install(action, sandbox, _finish_install(action, sandbox))
     if action.override_stage is None:
         return Built(captured, sandbox.install, read_values(sandbox))
     staged = sandbox.root / "staged"
@@ -160,17 +169,36 @@ def run_action(
     return Built(captured, staged, read_values(sandbox))
 
 
-def _finish_install(action: Action, sandbox: Sandbox) -> None:
-    """What follows the script in the install folder: stage-packages, the plugin's fix, organize."""
+def _finish_install(action: Action, sandbox: Sandbox) -> Background | None:
+    """What follows the script in the install folder: stage-packages, the plugin's fix, organize.
+    Returns what the fix left running, for the capture to wait for; organize, which moves any
+    file, waits for it first."""
     if action.git is not None:  # the stand-in repository is the build's, never an output
         remove_tree(sandbox.install / ".git")
     for deb in action.debs:
         unpack_deb(deb, sandbox.install, action.part)
+    background = None
     if action.fix_output is not None:
         _say(sandbox, action.fix_output.label)
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-        action.fix_output.apply(sandbox.install, seen(sandbox).root, env)
+        background = action.fix_output.apply(sandbox.install, seen(sandbox).root, env)
+    if background is not None and action.organize:
+        try:
+            background.wait()
+        finally:
+            background.stop()
+        background = None
     organize(sandbox.install, action.organize, action.part)
+    return background
+
+
+def _captured_install(action: Action, sandbox: Sandbox, background: Background | None) -> Capture:
+    _say(sandbox, "capturing the output")
+    try:
+        return _captured(action.part, sandbox, sandbox.install, action.epoch, background)
+    finally:
+        if background is not None:
+            background.stop()
 
 
 def _say(sandbox: Sandbox, what: str) -> None:
@@ -268,14 +296,16 @@ def _link_or_copy(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest)
 
 
-def _captured(part: str, sandbox: Sandbox, folder: Path, epoch: int) -> Capture:
+def _captured(
+    part: str, sandbox: Sandbox, folder: Path, epoch: int, deferred: Deferred | None = None
+) -> Capture:
     if folder.is_symlink() or not folder.is_dir():
         raise ActionError(
             f"part {part!r}: $CRAFT_PART_INSTALL was replaced by something that is not a folder",
             resolution="Write the part's files into $CRAFT_PART_INSTALL; "
             "do not remove or replace it.",
         )
-    return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox)))
+    return _accepted(part, sandbox, capture(folder, epoch, _forbidden(sandbox), deferred=deferred))
 
 
 def _forbidden(sandbox: Sandbox) -> tuple[bytes, ...]:

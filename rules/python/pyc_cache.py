@@ -3,7 +3,9 @@ files beside the store ($PARTSMITH_CACHE_DIR/pyc), each named by a digest of wha
 bytes: the interpreter's magic number, the invalidation mode (checked-hash) and optimization
 level (none), the path compiled in (the file's path inside the venv, as compileall's `-s <venv>
 -p /` writes it) and the source's bytes. A file the cache has is copied; the others are compiled
-by compileall itself (so the bytes are what compileall gives), in parallel, then kept.
+by compileall itself (so the bytes are what compileall gives), in parallel, then kept. The driver
+runs while the venv's other files are captured (run.py's Background): it writes only
+`__pycache__` folders, which the capture takes once it has ended.
 
 It runs as the venv's own interpreter (its magic number is the one that counts), isolated (-I -S:
 no site, so no .pth file imports anything that writes a timestamped .pyc first). Like pip and
@@ -15,25 +17,28 @@ mtime is over TOUCH_EVERY old, so a rebuild loop touches nothing and a trim neve
 entry as older than TOUCH_EVERY before its use). Eviction is an unlink, safe against a build
 running at the same time: the driver reads an entry through one open descriptor (an entry unlinked
 after that is still read whole) and an entry gone before it is a miss, compiled and kept again;
-entries are never written in place (temp file, fsync, rename), so there is nothing half-written
-to read, and a temp file a killed driver left is swept by a trim once STALE_TEMP old.
+entries are never written in place (temp files, one syncfs for the batch, renames), so there is
+nothing half-written to read, and a temp file a killed driver left is swept by a trim once
+STALE_TEMP old.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from rules.core import cache_root, cores_per_task
 
 from .errors import PythonError
 
 DRIVER = r"""
-import compileall, hashlib, importlib.util, multiprocessing, os, py_compile, sys, tempfile
+import compileall, ctypes, hashlib, importlib.util, multiprocessing, os, py_compile, sys, tempfile
 from concurrent.futures import ProcessPoolExecutor
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -69,51 +74,34 @@ def put(path, pyc):
         out.write(pyc)
 
 
-def keep(entry, pyc):
-    # a temp file, flushed, renamed: a crash leaves no entry half-written, and two builds
-    # writing one entry write the same bytes
+def kept(entry, pyc):
+    # a temp file beside the entry, named by the driver once the whole batch is synced: a crash
+    # leaves no entry half-written, and two builds writing one entry write the same bytes
     os.makedirs(os.path.dirname(entry), exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=os.path.dirname(entry))
     with os.fdopen(fd, "wb") as out:
         out.write(pyc)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temp, entry)
+    return temp, entry
 
 
-def compiled(path):
+def compiled(path, data):
     # compileall's own work, for exactly its bytes, then kept; a file that does not compile is
     # left without a .pyc, as compileall -q leaves it
+    made = importlib.util.cache_from_source(path)
+    if os.path.lexists(made):
+        os.unlink(made)  # a .pyc the wheel shipped (or a link) is not this source's
+    compileall.compile_file(path, force=True, quiet=2, invalidation_mode=MODE,
+                            stripdir=ROOT, prependdir="/")
+    if not os.path.isfile(made) or os.path.islink(made):
+        return None
+    with open(made, "rb") as out:
+        pyc = out.read()
+    if not valid(pyc, data):
+        return ()
     try:
-        data = source_of(path)
-        made = importlib.util.cache_from_source(path)
-        if os.path.lexists(made):
-            os.unlink(made)  # a .pyc the wheel shipped (or a link) is not this source's
-        compileall.compile_file(path, force=True, quiet=2, invalidation_mode=MODE,
-                                stripdir=ROOT, prependdir="/")
-        if not os.path.isfile(made) or os.path.islink(made):
-            return 0
-        with open(made, "rb") as out:
-            pyc = out.read()
-        if valid(pyc, data):
-            try:
-                keep(key(path, data), pyc)
-            except OSError:
-                pass  # a cache that cannot be written costs the next build a compile
-        return 1
+        return kept(key(path, data), pyc)
     except OSError:
-        return 0  # a source that cannot be read (a dangling link): no .pyc, as compileall
-
-
-def sources():
-    for folder, subfolders, files in os.walk(os.path.join(ROOT, "lib")):
-        cache = os.path.join(folder, "__pycache__")
-        if os.path.islink(cache):
-            os.unlink(cache)  # a build's link out of the venv: nothing is written through it
-        subfolders.sort()
-        for name in sorted(files):
-            if name.endswith(".py"):
-                yield os.path.join(folder, name)
+        return ()  # a cache that cannot be written costs the next build a compile
 
 
 def used(fd):
@@ -134,9 +122,8 @@ def used(fd):
     return pyc
 
 
-def copied(path):
+def copied(path, data):
     try:
-        data = source_of(path)
         fd = os.open(key(path, data), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False  # not kept, or evicted: a miss
@@ -154,15 +141,54 @@ def copied(path):
     return True
 
 
+def bytecode(path):
+    # "copied"; a (temp, entry) to name; () compiled, not kept; None: no .pyc
+    try:
+        data = source_of(path)
+    except OSError:
+        return None  # a source that cannot be read (a dangling link): no .pyc, as compileall
+    return "copied" if copied(path, data) else compiled(path, data)
+
+
+def sources():
+    for folder, subfolders, files in os.walk(os.path.join(ROOT, "lib")):
+        cache = os.path.join(folder, "__pycache__")
+        if os.path.islink(cache):
+            os.unlink(cache)  # a build's link out of the venv: nothing is written through it
+        subfolders.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield os.path.join(folder, name)
+
+
+def synced(folder):
+    # one flush of the cache's filesystem for the whole batch (an fsync per entry costs
+    # ~0.3 ms each on a disk: seconds for a large venv), then every entry named
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
 every = list(sources())
-missing = [path for path in every if not copied(path)]
-if len(missing) > 1 and JOBS > 1:
+if len(every) > 1 and JOBS > 1:
     fork = multiprocessing.get_context("fork")  # a -c script: workers must inherit its functions
     with ProcessPoolExecutor(JOBS, mp_context=fork) as pool:
-        made = sum(pool.map(compiled, missing, chunksize=16))
+        done = list(pool.map(bytecode, every, chunksize=16))
 else:
-    made = sum(map(compiled, missing))
-print(f"partsmith: bytecode: {made} compiled, {len(every) - len(missing)} copied")
+    done = list(map(bytecode, every))
+named = [outcome for outcome in done if isinstance(outcome, tuple) and outcome]
+if named:
+    try:
+        synced(CACHE)
+        for temp, entry in named:
+            os.replace(temp, entry)
+    except OSError:
+        pass  # a cache that cannot be written costs the next build a compile; a trim sweeps
+copies = done.count("copied")
+print(f"partsmith: bytecode: {sum(o is not None for o in done) - copies} compiled, {copies} copied")
 """
 
 
@@ -223,10 +249,15 @@ def evict_pyc(entries: list[PycEntry]) -> int:
     return freed
 
 
-def compile_venv(install: Path, env: dict[str, str]) -> None:
-    """Every module of the venv at `install` compiled, or copied from the pyc cache. A driver
-    that fails (not a module that does not compile: that one is skipped) fails the build."""
-    done = subprocess.run(
+def compile_venv(install: Path, env: dict[str, str]) -> Compiling:
+    """Every module of the venv at `install` compiled, or copied from the pyc cache, in a driver
+    left running: the install folder's other files are captured meanwhile. A driver that fails
+    (not a module that does not compile: that one is skipped) fails the build when waited for."""
+    _open_to_the_compile(install / "lib")
+    log = (
+        tempfile.TemporaryFile()
+    )  # a file, not a pipe: warnings cannot fill it and stall the driver
+    process = subprocess.Popen(
         [
             str(install / "bin" / "python"),
             *("-I", "-S", "-c", DRIVER),
@@ -235,12 +266,47 @@ def compile_venv(install: Path, env: dict[str, str]) -> None:
         ],
         env=env,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
+        stdout=log,
+        stderr=log,
         umask=0o022,
     )
-    if done.returncode != 0:
-        raise PythonError(
-            f"compiling the bytecode of {install.name} failed",
-            "\n".join(done.stderr.splitlines()[-10:]),
-        )
+    return Compiling(process, log)
+
+
+class Compiling:
+    """The bytecode compile of one venv, running. It writes nothing but `__pycache__` folders
+    (and removes links of that name), so the capture passes them by and takes them after."""
+
+    name = "__pycache__"
+
+    def __init__(self, process: subprocess.Popen, log: IO[bytes]) -> None:
+        self.process, self.log = process, log
+
+    def wait(self) -> None:
+        if self.process.wait() != 0:
+            self.log.seek(0)
+            lines = self.log.read().decode(errors="replace").splitlines()
+            raise PythonError(
+                "compiling the venv's bytecode failed",
+                "\n".join(lines[-10:]),
+                "The compile runs $CRAFT_PART_INSTALL/bin/python: an override-build must leave "
+                "it the venv's interpreter. Fix the script and run again.",
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def _open_to_the_compile(lib: Path) -> None:
+    """Give the owner what the compile uses (every folder listed and written, every source read)
+    before it starts: the capture beside it sets modes 0755/0644 as it goes, and a compile that
+    met a folder before or after that would give different bytecode."""
+    for folder, subfolders, files in os.walk(lib):
+        for name, needed in [*((n, 0o700) for n in subfolders), *((n, 0o400) for n in files)]:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode) and mode & needed != needed:
+                os.chmod(path, stat.S_IMODE(mode) | needed)

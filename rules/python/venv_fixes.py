@@ -19,15 +19,16 @@ from pathlib import Path
 
 from rules.action import OutputFix
 
-from .pyc_cache import compile_venv
+from .pyc_cache import Compiling, compile_venv
 
 SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
 
 
-def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
+def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> Compiling | None:
+    """The fixes, then the bytecode compile, left running while the venv is captured."""
     if not (install / "pyvenv.cfg").is_file():
-        return  # an override-build that made no venv: nothing of a venv to fix
+        return None  # an override-build that made no venv: nothing of a venv to fix
     changed: set[Path] = set()
     for name in ACTIVATE_SCRIPTS:
         if (install / "bin" / name).is_file():
@@ -40,7 +41,7 @@ def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> None:
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
-    compile_venv(install, env)  # every module compiled, or copied from the pyc cache
+    return compile_venv(install, env)  # every module compiled, or copied from the pyc cache
 
 
 def _drop_command_line(config: Path) -> None:

@@ -9,6 +9,7 @@ from .migrate import migrate, migrate_command
 from .reading import BlobSink, BlobStream, captured_into, hash_file
 from .tree import (
     Capture,
+    Deferred,
     Entry,
     Tree,
     capture,
@@ -38,6 +39,7 @@ __all__ = [
     "ChangedSince",
     "Conflict",
     "Contribution",
+    "Deferred",
     "Entry",
     "Owned",
     "Placement",

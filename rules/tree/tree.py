@@ -17,7 +17,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from rules.core import Digest, write_atomic
 
@@ -89,14 +89,42 @@ class Capture:
     unsupported: list[str] = field(default_factory=list)  # sockets, fifos, devices
 
 
+class Deferred(Protocol):
+    """A writer still at work inside an output while it is captured, only ever in folders of one
+    name (the python rule's bytecode compile: `__pycache__`). The capture walks past them, waits
+    for it, then captures them: the two overlap instead of following each other."""
+
+    name: str
+
+    def wait(self) -> None:
+        """Return once every such folder is written; raise if the writer failed."""
+
+
+class _Walk(NamedTuple):
+    forbidden: tuple[bytes, ...]
+    sink: BlobSink | None
+    later: str | None  # the name of folders a Deferred writes: passed by
+    folders: list[tuple[str, str]]  # every folder walked and its prefix: where `later` may appear
+
+
 def capture(
-    root: Path, epoch: int, forbidden: tuple[bytes, ...] = (), sink: BlobSink | None = None
+    root: Path,
+    epoch: int,
+    forbidden: tuple[bytes, ...] = (),
+    sink: BlobSink | None = None,
+    deferred: Deferred | None = None,
 ) -> Capture:
     """Normalize `root` in place (modes 0644/0755, mtimes = epoch) and return its manifest; each
-    file's bytes also go to `sink` (by default the one `captured_into` set) in the same read."""
+    file's bytes also go to `sink` (by default the one `captured_into` set) in the same read.
+    What `deferred` writes is captured once it is done."""
     result = Capture()
     os.chmod(root, 0o755)
-    _capture_dir(root, "", epoch, (forbidden, sink if sink is not None else capture_sink()), result)
+    sink = sink if sink is not None else capture_sink()
+    walk = _Walk(forbidden, sink, deferred.name if deferred else None, [])
+    _capture_dir(str(root), "", epoch, walk, result)
+    if deferred is not None:
+        deferred.wait()
+        _capture_deferred(epoch, walk, result)
     result.escaping_links += [
         f"{path} -> {entry.target}"
         for path, entry in result.tree.items()
@@ -106,42 +134,52 @@ def capture(
     return result
 
 
-def _capture_dir(
-    folder: Path | str,
-    prefix: str,
-    epoch: int,
-    reading: tuple[tuple[bytes, ...], BlobSink | None],  # forbidden strings, sink
-    result: Capture,
-) -> None:
-    forbidden, sink = reading
+def _capture_deferred(epoch: int, walk: _Walk, result: Capture) -> None:
+    """Each folder of the deferred name, wherever the walk passed; its parent's mtime, which its
+    creation moved after the walk set it, set again."""
+    name, now = str(walk.later), walk._replace(later=None, folders=[])
+    for folder, prefix in walk.folders:
+        path = f"{folder}/{name}"
+        if os.path.lexists(path):
+            _capture_entry(path, prefix + name, epoch, now, result)
+            os.utime(folder, (epoch, epoch))
+
+
+def _capture_dir(folder: str, prefix: str, epoch: int, walk: _Walk, result: Capture) -> None:
+    if walk.later is not None:
+        walk.folders.append((folder, prefix))
     with os.scandir(folder) as listing:
         names = sorted(entry.name for entry in listing)
     for name in names:
-        path = f"{folder}/{name}"  # a string: this loop runs once per output file
-        rel = f"{prefix}{name}"
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
-            target = os.readlink(path)
-            result.tree[rel] = Entry("symlink", target=target)
-            if any(f.decode() in target for f in forbidden):
-                result.escaping_links.append(f"{rel} -> {target}")
-        elif stat.S_ISDIR(info.st_mode):
-            os.chmod(path, 0o755)
-            _capture_dir(path, rel + "/", epoch, reading, result)
-            result.tree[rel] = Entry("dir")
-        elif stat.S_ISREG(info.st_mode):
-            if info.st_nlink > 1:
-                _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
-            executable = bool(info.st_mode & 0o111)
-            os.chmod(path, 0o755 if executable else 0o644)
-            digest, size, leaked = hash_file(path, forbidden, sink)
-            result.tree[rel] = Entry("file", digest, size, executable)
-            if leaked:
-                result.leaks.append(rel)
-        else:
-            result.unsupported.append(rel)
-            continue
-        os.utime(path, (epoch, epoch), follow_symlinks=False)
+        if name != walk.later:
+            # strings, not Paths: this runs once per output file
+            _capture_entry(f"{folder}/{name}", f"{prefix}{name}", epoch, walk, result)
+
+
+def _capture_entry(path: str, rel: str, epoch: int, walk: _Walk, result: Capture) -> None:
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        result.tree[rel] = Entry("symlink", target=target)
+        if any(f.decode() in target for f in walk.forbidden):
+            result.escaping_links.append(f"{rel} -> {target}")
+    elif stat.S_ISDIR(info.st_mode):
+        os.chmod(path, 0o755)
+        _capture_dir(path, rel + "/", epoch, walk, result)
+        result.tree[rel] = Entry("dir")
+    elif stat.S_ISREG(info.st_mode):
+        if info.st_nlink > 1:
+            _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
+        executable = bool(info.st_mode & 0o111)
+        os.chmod(path, 0o755 if executable else 0o644)
+        digest, size, leaked = hash_file(path, walk.forbidden, walk.sink)
+        result.tree[rel] = Entry("file", digest, size, executable)
+        if leaked:
+            result.leaks.append(rel)
+    else:
+        result.unsupported.append(rel)
+        return
+    os.utime(path, (epoch, epoch), follow_symlinks=False)
 
 
 def _own_copy(path: Path) -> None:

@@ -105,6 +105,31 @@ def test_a_link_a_build_leaves_in_the_venv_is_never_written_through(tmp_path):
     assert any("deep" in path for path in compiled)  # alpha/sub/deep.py, its __pycache__ real
 
 
+def test_a_compile_that_fails_fails_the_build_with_its_own_words(tmp_path):
+    """The compile runs while the venv is captured: when it fails, the capture waits for it and
+    the build fails with the driver's last lines, not a traceback, and nothing is published."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    ws = make_workspace(
+        root,
+        "name: broken\npython: {index-url: none, find-links: [wheels]}\nparts:\n  broken:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n"
+        "    override-build: |\n"
+        "      craftctl default\n"
+        '      rm "$CRAFT_PART_INSTALL/bin/python"\n'
+        "      printf '#!/bin/sh\\necho the driver broke >&2\\nexit 3\\n' "
+        '> "$CRAFT_PART_INSTALL/bin/python"\n'
+        '      chmod +x "$CRAFT_PART_INSTALL/bin/python"\n',
+    )
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "compiling the venv's bytecode failed" in out and "the driver broke" in out, out
+    assert "Traceback" not in out
+    assert not (root / "build/parts/broken/install").exists()
+
+
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------
 
 

@@ -112,3 +112,71 @@ def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
     check_tree(good)
     with pytest.raises(ValueError):
         check_tree({**good, path: Entry("file", "00" * 32, 1)})
+
+
+class _Writer:
+    """A Deferred that writes `__pycache__` folders as the bytecode compile does: one begun before
+    the walk reaches it (a fifo stands for its half-written state: the walk must not take it),
+    the rest once waited for (after the walk set their parents' mtimes)."""
+
+    name = "__pycache__"
+
+    def __init__(self, root, fail=False):
+        self.root, self.fail, self.waited = root, fail, False
+        self._write(root / "pkg" / "early")
+        os.mkfifo(root / "pkg" / "early" / "__pycache__" / "being-written")
+
+    def _write(self, folder):
+        (folder / "__pycache__").mkdir()
+        where = os.path.relpath(folder, self.root).encode()
+        (folder / "__pycache__" / "m.pyc").write_bytes(b"compiled " + where)
+        os.chmod(folder / "__pycache__", 0o700)
+
+    def wait(self):
+        self.waited = True
+        if self.fail:
+            raise RuntimeError("the writer failed")
+        (self.root / "pkg" / "early" / "__pycache__" / "being-written").unlink(missing_ok=True)
+        for folder in ("pkg/late", "pkg/early/deep", "."):
+            self._write(self.root / folder)
+
+
+def _package(root):
+    for folder in ("pkg/early/deep", "pkg/late"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "m.py").write_text(f"# {folder}\n")
+    os.symlink("pkg", root / "link")
+
+
+def test_a_deferred_writer_is_captured_after_the_walk_as_if_it_had_finished_first(tmp_path):
+    """The walk passes every `__pycache__` by (one is there already, the others come later),
+    waits, then takes them: the Tree and every mtime (the parents' too, moved by the late
+    folders' creation) are those of a capture made once the writer had finished."""
+    overlapped, after = tmp_path / "overlapped", tmp_path / "after"
+    for root in (overlapped, after):
+        _package(root)
+    _Writer(after).wait()
+    expected = capture(after, EPOCH).tree
+
+    writer = _Writer(overlapped)
+    result = capture(overlapped, EPOCH, deferred=writer)
+
+    assert writer.waited
+    assert result.unsupported == []  # the half-written folder was passed by
+    assert result.tree == expected
+    assert {p for p in expected if p.endswith("__pycache__/m.pyc")} == {
+        "__pycache__/m.pyc",
+        "pkg/early/__pycache__/m.pyc",
+        "pkg/early/deep/__pycache__/m.pyc",
+        "pkg/late/__pycache__/m.pyc",
+    }
+    for folder, _, files in os.walk(overlapped):
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
+            assert os.lstat(path).st_mtime == EPOCH, path
+            assert stat.S_IMODE(os.lstat(path).st_mode) in (0o644, 0o755), path
+
+
+def test_a_deferred_writer_that_fails_fails_the_capture(tmp_path):
+    _package(tmp_path)
+    with pytest.raises(RuntimeError, match="the writer failed"):
+        capture(tmp_path, EPOCH, deferred=_Writer(tmp_path, fail=True))
