@@ -3,7 +3,17 @@ import stat
 
 import pytest
 
-from rules.tree.tree import Entry, capture, from_json, to_json, tree_digest
+from rules.core import write_atomic
+from rules.tree import tree as tree_module
+from rules.tree.tree import (
+    Entry,
+    capture,
+    from_json,
+    read_manifest,
+    to_json,
+    tree_digest,
+    write_manifest,
+)
 from rules.tree.writing import materialize
 
 EPOCH = 1591640328
@@ -180,3 +190,23 @@ def test_a_deferred_writer_that_fails_fails_the_capture(tmp_path):
     _package(tmp_path)
     with pytest.raises(RuntimeError, match="the writer failed"):
         capture(tmp_path, EPOCH, deferred=_Writer(tmp_path, fail=True))
+
+
+def test_a_manifest_is_parsed_once_per_process_until_another_writer_replaces_it(
+    tmp_path, monkeypatch
+):
+    """The stage reads the manifest the build of the same run just wrote: it is not parsed
+    again, each reader gets its own dict, and a manifest another process wrote is read anew."""
+    parsed = []
+    monkeypatch.setattr(tree_module, "from_json", lambda text: parsed.append(1) or from_json(text))
+    path = tmp_path / "tree.json"
+    tree = {"a": Entry("file", "0" * 64, 1, False), "d": Entry("dir")}
+    write_manifest(tree, path)
+    first = read_manifest(path)
+    first["mutated"] = Entry("dir")
+    assert read_manifest(path) == tree and parsed == []
+
+    other = {"b": Entry("symlink", target="a")}
+    write_atomic(path, to_json(other) + "\n")  # another process's build of the part
+    assert read_manifest(path) == other and parsed == [1]
+    assert read_manifest(path) == other and parsed == [1]
