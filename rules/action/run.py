@@ -60,11 +60,13 @@ class Background(Deferred, Protocol):
 @dataclass(frozen=True)
 class OutputFix:
     """A plugin's own pass over the install folder after the script (python: the venv fixes),
-    named in the step's log. `apply(install, sandbox_root, environment)` may leave part of its
-    work running: the capture waits for it where it writes."""
+    named in the step's log. `apply(install, sandbox_root, environment, keep_open)` may leave
+    part of its work running (holding `keep_open`, the part's lock, as the build script does, so
+    a killed doit's leftover keeps the part locked until it ends): the capture waits for it
+    where it writes."""
 
     label: str
-    apply: Callable[[Path, Path, dict[str, str]], Background | None]
+    apply: Callable[[Path, Path, dict[str, str], tuple[int, ...]], Background | None]
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def run_action(
     if not action.copies_source:
         step.run(action.script)
     # also before override-stage: what the build made is checked, and normalized as it is staged
-    captured = _captured_install(action, sandbox, _finish_install(action, sandbox))
+    captured = _captured_install(action, sandbox, _finish_install(action, sandbox, keep_open))
     if action.override_stage is None:
         return Built(captured, sandbox.install, read_values(sandbox))
     staged = sandbox.root / "staged"
@@ -169,7 +171,9 @@ def run_action(
     return Built(captured, staged, read_values(sandbox))
 
 
-def _finish_install(action: Action, sandbox: Sandbox) -> Background | None:
+def _finish_install(
+    action: Action, sandbox: Sandbox, keep_open: tuple[int, ...]
+) -> Background | None:
     """What follows the script in the install folder: stage-packages, the plugin's fix, organize.
     Returns what the fix left running, for the capture to wait for; organize, which moves any
     file, waits for it first."""
@@ -181,7 +185,7 @@ def _finish_install(action: Action, sandbox: Sandbox) -> Background | None:
     if action.fix_output is not None:
         _say(sandbox, action.fix_output.label)
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-        background = action.fix_output.apply(sandbox.install, seen(sandbox).root, env)
+        background = action.fix_output.apply(sandbox.install, seen(sandbox).root, env, keep_open)
     if background is not None and action.organize:
         try:
             background.wait()

@@ -249,10 +249,12 @@ def evict_pyc(entries: list[PycEntry]) -> int:
     return freed
 
 
-def compile_venv(install: Path, env: dict[str, str]) -> Compiling:
+def compile_venv(install: Path, env: dict[str, str], keep_open: tuple[int, ...] = ()) -> Compiling:
     """Every module of the venv at `install` compiled, or copied from the pyc cache, in a driver
     left running: the install folder's other files are captured meanwhile. A driver that fails
-    (not a module that does not compile: that one is skipped) fails the build when waited for."""
+    (not a module that does not compile: that one is skipped) fails the build when waited for.
+    It holds `keep_open` (the part's lock): one that outlives a killed doit keeps the part locked,
+    so it never writes into the next run's sandbox."""
     _open_to_the_compile(install / "lib")
     log = (
         tempfile.TemporaryFile()
@@ -269,6 +271,7 @@ def compile_venv(install: Path, env: dict[str, str]) -> Compiling:
         stdout=log,
         stderr=log,
         umask=0o022,
+        pass_fds=keep_open,
     )
     return Compiling(process, log)
 

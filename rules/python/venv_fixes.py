@@ -25,8 +25,11 @@ SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
 
 
-def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> Compiling | None:
-    """The fixes, then the bytecode compile, left running while the venv is captured."""
+def python_venv(
+    install: Path, sandbox_root: Path, env: dict[str, str], keep_open: tuple[int, ...] = ()
+) -> Compiling | None:
+    """The fixes, then the bytecode compile, left running (holding `keep_open`) while the venv
+    is captured."""
     if not (install / "pyvenv.cfg").is_file():
         return None  # an override-build that made no venv: nothing of a venv to fix
     changed: set[Path] = set()
@@ -41,7 +44,9 @@ def python_venv(install: Path, sandbox_root: Path, env: dict[str, str]) -> Compi
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
-    return compile_venv(install, env)  # every module compiled, or copied from the pyc cache
+    return compile_venv(
+        install, env, keep_open
+    )  # every module compiled, or copied from the pyc cache
 
 
 def _drop_command_line(config: Path) -> None:

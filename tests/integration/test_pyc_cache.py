@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
-from helpers.doit_runner import doit
+from helpers.doit_runner import REPO, doit
 from helpers.wheels import make_wheel, make_wheelhouse
 from helpers.workspaces import make_workspace
 
@@ -128,6 +131,49 @@ def test_a_compile_that_fails_fails_the_build_with_its_own_words(tmp_path):
     assert "compiling the venv's bytecode failed" in out and "the driver broke" in out, out
     assert "Traceback" not in out
     assert not (root / "build/parts/broken/install").exists()
+
+
+def test_a_compile_left_running_by_a_killed_doit_keeps_the_part_locked(tmp_path):
+    """The compile runs outside the sandbox, beside the capture: killed with doit, it would go
+    on writing .pyc files into the sandbox of the next run. It holds the part's lock as the
+    build script does, so the next run waits for it to end."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    started = tmp_path / "compile-started"
+    ws = make_workspace(
+        root,
+        "name: slow\npython: {index-url: none, find-links: [wheels]}\nparts:\n  slow:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n"
+        "    override-build: |\n"
+        "      craftctl default\n"
+        '      real=$(readlink -f "$CRAFT_PART_INSTALL/bin/python")\n'
+        '      rm "$CRAFT_PART_INSTALL/bin/python"\n'
+        f'      printf \'#!/bin/sh\\ntouch {started}\\nsleep 3\\nexec %s "$@"\\n\' "$real" '
+        '> "$CRAFT_PART_INSTALL/bin/python"\n'
+        '      chmod +x "$CRAFT_PART_INSTALL/bin/python"\n',
+    )
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache"), "PARTSMITH_UNSEALED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "doit",
+        "-f",
+        str(REPO / "dodo.py"),
+        "stage",
+        f"workspace={ws}",
+    ]
+    first = subprocess.Popen(
+        command, cwd=ws.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the compile never started"
+    first.send_signal(signal.SIGKILL)  # doit alone: its compile goes on, as after a crash
+    first.wait()
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for another run" in result.stdout
 
 
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------
