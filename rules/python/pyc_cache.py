@@ -1,11 +1,12 @@
 """Bytecode compiled once per interpreter, for every part, workspace and rebuild: a cache of .pyc
 files beside the store ($PARTSMITH_CACHE_DIR/pyc), each named by a digest of what decides its
 bytes: the interpreter's magic number, the invalidation mode (checked-hash) and optimization
-level (none), the path compiled in (the file's path inside the venv, as compileall's `-s <venv>
--p /` writes it) and the source's bytes. A file the cache has is copied; the others are compiled
-by compileall itself (so the bytes are what compileall gives), in parallel, then kept. The driver
-runs while the venv's other files are captured (run.py's Background): it writes only
-`__pycache__` folders, which the capture takes once it has ended.
+level (none), the driver compiling (a digest of its text), the path compiled in (the file's path
+inside the venv, as compileall's `-s <venv> -p /` writes it) and the source's bytes. A file the
+cache has is copied; the others are compiled as compileall compiles them (py_compile's own steps,
+so the bytes are what compileall gives), in parallel, then kept. The driver runs while the venv's
+other files are captured (run.py's Background): it writes only `__pycache__` folders, which the
+capture takes once it has ended.
 
 It runs as the venv's own interpreter (its magic number is the one that counts), isolated (-I -S:
 no site, so no .pth file imports anything that writes a timestamped .pyc first). Like pip and
@@ -24,6 +25,7 @@ STALE_TEMP old.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -38,14 +40,22 @@ from rules.core import cache_root, cores_per_task
 from .errors import PythonError
 
 DRIVER = r"""
-import compileall, ctypes, hashlib, importlib.util, multiprocessing, os, py_compile, sys, tempfile
+import hashlib, importlib.util, multiprocessing, os, sys, tempfile
 from concurrent.futures import ProcessPoolExecutor
+from importlib._bootstrap_external import _code_to_hash_pyc  # what py_compile writes
+
+# marshal flags an object referenced more than once (an identifier some loaded module also
+# names), so a .pyc's bytes depend on the modules its compiler has loaded: these are those of
+# compileall's own process, which gives the same bytes as `compileall` (and as the entries
+# drivers before this one kept). Nothing else is imported where the workers compile.
+import compileall, py_compile  # noqa: F401
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 TOUCH_BEFORE = float(sys.argv[4])  # an entry copied out whose mtime is older is touched
-MODE = py_compile.PycInvalidationMode.CHECKED_HASH
 # what decides a .pyc's bytes besides its source and path: the interpreter, to the micro version
-SALT = (importlib.util.MAGIC_NUMBER + sys.version.encode() + b"\0checked-hash\0optimize=0\0")
+# and this driver (its digest, argv[5]): how it compiles decides them too (see the imports)
+SALT = (importlib.util.MAGIC_NUMBER + sys.version.encode() + b"\0checked-hash\0optimize=0\0"
+        + sys.argv[5].encode())
 
 
 def source_of(path):
@@ -85,19 +95,24 @@ def kept(entry, pyc):
 
 
 def compiled(path, data):
-    # compileall's own work, for exactly its bytes, then kept; a file that does not compile is
-    # left without a .pyc, as compileall -q leaves it
+    # what compileall -s ROOT -p / --invalidation-mode checked-hash writes, byte for byte (its
+    # py_compile: compile() under the path inside the venv, then a checked-hash .pyc), without
+    # its second read of the source, its own temp file and our read back; a file that does not
+    # compile is left without a .pyc, as compileall -q leaves it
     made = importlib.util.cache_from_source(path)
     if os.path.lexists(made):
         os.unlink(made)  # a .pyc the wheel shipped (or a link) is not this source's
-    compileall.compile_file(path, force=True, quiet=2, invalidation_mode=MODE,
-                            stripdir=ROOT, prependdir="/")
-    if not os.path.isfile(made) or os.path.islink(made):
+    dfile = "/" + os.path.relpath(path, ROOT)  # held, as py_compile holds it (see the imports)
+    try:
+        code = compile(data, dfile, "exec", dont_inherit=True)
+    except Exception:
         return None
-    with open(made, "rb") as out:
-        pyc = out.read()
-    if not valid(pyc, data):
-        return ()
+    pyc = _code_to_hash_pyc(code, importlib.util.source_hash(data), True)
+    try:
+        os.makedirs(os.path.dirname(made), exist_ok=True)
+        put(made, pyc)
+    except OSError:
+        return None  # no room for it (a file named __pycache__): skipped, as compileall skips
     try:
         return kept(key(path, data), pyc)
     except OSError:
@@ -164,6 +179,8 @@ def sources():
 def synced(folder):
     # one flush of the cache's filesystem for the whole batch (an fsync per entry costs
     # ~0.3 ms each on a disk: seconds for a large venv), then every entry named
+    import ctypes  # here, after the workers: see compileall's import above
+
     fd = os.open(folder, os.O_RDONLY)
     try:
         if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
@@ -192,6 +209,7 @@ print(f"partsmith: bytecode: {sum(o is not None for o in done) - copies} compile
 """
 
 
+DRIVER_DIGEST = hashlib.sha256(DRIVER.encode()).hexdigest()
 TOUCH_EVERY = 600  # seconds: how stale an entry's mtime may be as its last use
 STALE_TEMP = 3600  # seconds: a temp file this old was left by a driver that died
 ENTRY = re.compile(r"[0-9a-f]{64}")
@@ -265,6 +283,7 @@ def compile_venv(install: Path, env: dict[str, str], keep_open: tuple[int, ...] 
             *("-I", "-S", "-c", DRIVER),
             *(str(install), str(pyc_cache()), str(cores_per_task())),
             str(time.time() - TOUCH_EVERY),
+            DRIVER_DIGEST,
         ],
         env=env,
         stdin=subprocess.DEVNULL,

@@ -98,19 +98,26 @@ def _drop_uv_cache_records(install: Path) -> set[Path]:
 
 
 def _rewrite_records(install: Path, changed: set[Path]) -> None:
-    """Keep every RECORD consistent with the files it lists after the fixes above."""
+    """Keep every RECORD consistent with the files it lists after the fixes above. Only a RECORD
+    naming a changed file by its base name is parsed (a venv of 50 packages has 15k rows, and
+    only the few that list a console script or a dropped file change)."""
     if not changed:
         return
+    names = {path.name for path in changed}
+    targets = {os.path.normpath(path) for path in changed}
     for record in install.glob("lib/python*/site-packages/*.dist-info/RECORD"):
-        site = record.parent.parent
-        rows = list(csv.reader(io.StringIO(record.read_text())))
+        text = record.read_text()
+        if not any(name in text for name in names):
+            continue
+        site = str(record.parent.parent)
+        rows = list(csv.reader(io.StringIO(text)))
         kept = []
         for row in rows:
-            target = Path(os.path.normpath(site / row[0])) if row else None
-            if target in changed and not target.exists():
+            target = os.path.normpath(os.path.join(site, row[0])) if row else None
+            if target in targets and not os.path.exists(target):
                 continue
-            if target in changed:
-                row = [row[0], _record_hash(target), str(target.stat().st_size)]
+            if target in targets:
+                row = [row[0], _record_hash(Path(target)), str(os.path.getsize(target))]
             kept.append(row)
         if kept != rows:
             out = io.StringIO()

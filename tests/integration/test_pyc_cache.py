@@ -72,6 +72,29 @@ def test_a_module_is_compiled_once_for_every_part_and_workspace(tmp_path):
     assert len(added) == 1
 
 
+def test_every_pyc_is_what_compileall_makes_of_the_venv(tmp_path):
+    """The driver compiles as compileall does, without compileall's overhead: each .pyc of a
+    built venv is byte for byte what `compileall -s <venv> -p / --invalidation-mode
+    checked-hash` writes for that source, and the sources that do not compile have none."""
+    ws = world(tmp_path / "one", "first", ", broken==1.0")
+    stage(ws, tmp_path / "cache")
+    install = ws.parent / "build/parts/first/install"
+    built = pycs(ws)
+    copy = tmp_path / "copy"
+    shutil.copytree(install, copy, symlinks=True)
+    for folder in list(copy.rglob("__pycache__")):
+        shutil.rmtree(folder)
+    compiled = subprocess.run(
+        [str(copy / "bin/python"), "-I", "-S", "-m", "compileall", "-q"]
+        + ["--invalidation-mode", "checked-hash", "-s", str(copy), "-p", "/", str(copy / "lib")],
+        capture_output=True,
+        text=True,
+    )
+    assert compiled.returncode == 1  # broken.py does not compile, in both
+    made = {str(p.relative_to(copy)): p.read_bytes() for p in copy.rglob("*.pyc")}
+    assert made == built and len(built) >= 4
+
+
 def test_a_link_a_build_leaves_in_the_venv_is_never_written_through(tmp_path):
     """Bytecode is written on the host, outside the sandbox: a .pyc name or a __pycache__ folder
     that a script made a symlink (to a host file) is replaced, never followed; a dangling .py
