@@ -197,8 +197,8 @@ def _finish_install(
 
 
 def _captured_install(action: Action, sandbox: Sandbox, background: Background | None) -> Capture:
-    _say(sandbox, "capturing the output")
     try:
+        _say(sandbox, "capturing the output")
         return _captured(action.part, sandbox, sandbox.install, action.epoch, background)
     finally:
         if background is not None:

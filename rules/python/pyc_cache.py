@@ -3,10 +3,13 @@ files beside the store ($PARTSMITH_CACHE_DIR/pyc), each named by a digest of wha
 bytes: the interpreter's magic number, the invalidation mode (checked-hash) and optimization
 level (none), the driver compiling (a digest of its text), the path compiled in (the file's path
 inside the venv, as compileall's `-s <venv> -p /` writes it) and the source's bytes. A file the
-cache has is copied; the others are compiled as compileall compiles them (py_compile's own steps,
-so the bytes are what compileall gives), in parallel, then kept. The driver runs while the venv's
-other files are captured (run.py's Background): it writes only `__pycache__` folders, which the
-capture takes once it has ended.
+cache has is copied; the others are compiled as compileall compiles them (py_compile's own steps),
+in parallel, then kept. marshal flags objects referenced more than once, so a .pyc's bytes also
+depend on the modules the compiling process has loaded: they are compileall's for nearly every
+module (of 2,441 in partsmith's own venv, one differs by a flag, as it did with compileall in
+the driver before), and always the same for one interpreter and driver, which the key holds. The
+driver runs while the venv's other files are captured (run.py's Background): it writes only
+`__pycache__` folders, which the capture takes once it has ended.
 
 It runs as the venv's own interpreter (its magic number is the one that counts), isolated (-I -S:
 no site, so no .pth file imports anything that writes a timestamped .pyc first). Like pip and
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import stat
 import subprocess
 import tempfile
@@ -45,9 +49,8 @@ from concurrent.futures import ProcessPoolExecutor
 from importlib._bootstrap_external import _code_to_hash_pyc  # what py_compile writes
 
 # marshal flags an object referenced more than once (an identifier some loaded module also
-# names), so a .pyc's bytes depend on the modules its compiler has loaded: these are those of
-# compileall's own process, which gives the same bytes as `compileall` (and as the entries
-# drivers before this one kept). Nothing else is imported where the workers compile.
+# names), so a .pyc's bytes depend on the modules its compiler has loaded: compileall's own are
+# loaded (its bytes, for nearly every module), and nothing more where the workers compile.
 import compileall, py_compile  # noqa: F401
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -95,8 +98,8 @@ def kept(entry, pyc):
 
 
 def compiled(path, data):
-    # what compileall -s ROOT -p / --invalidation-mode checked-hash writes, byte for byte (its
-    # py_compile: compile() under the path inside the venv, then a checked-hash .pyc), without
+    # what compileall -s ROOT -p / --invalidation-mode checked-hash writes (its py_compile:
+    # compile() under the path inside the venv, then a checked-hash .pyc), without
     # its second read of the source, its own temp file and our read back; a file that does not
     # compile is left without a .pyc, as compileall -q leaves it
     made = importlib.util.cache_from_source(path)
@@ -166,7 +169,10 @@ def bytecode(path):
 
 
 def sources():
-    for folder, subfolders, files in os.walk(os.path.join(ROOT, "lib")):
+    lib = os.path.join(ROOT, "lib")
+    if os.path.islink(lib):
+        return  # a build's link out of the venv: nothing is compiled through it
+    for folder, subfolders, files in os.walk(lib):
         cache = os.path.join(folder, "__pycache__")
         if os.path.islink(cache):
             os.unlink(cache)  # a build's link out of the venv: nothing is written through it
@@ -274,25 +280,39 @@ def compile_venv(install: Path, env: dict[str, str], keep_open: tuple[int, ...] 
     It holds `keep_open` (the part's lock): one that outlives a killed doit keeps the part locked,
     so it never writes into the next run's sandbox."""
     _open_to_the_compile(install / "lib")
-    log = (
-        tempfile.TemporaryFile()
-    )  # a file, not a pipe: warnings cannot fill it and stall the driver
-    process = subprocess.Popen(
-        [
-            str(install / "bin" / "python"),
-            *("-I", "-S", "-c", DRIVER),
-            *(str(install), str(pyc_cache()), str(cores_per_task())),
-            str(time.time() - TOUCH_EVERY),
-            DRIVER_DIGEST,
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        umask=0o022,
-        pass_fds=keep_open,
-    )
+    log = tempfile.TemporaryFile()  # a file, not a pipe: warnings cannot fill it, stalling it
+    command = [
+        str(install / "bin" / "python"),
+        *("-I", "-S", "-c", DRIVER),
+        *(str(install), str(pyc_cache()), str(cores_per_task())),
+        str(time.time() - TOUCH_EVERY),
+        DRIVER_DIGEST,
+    ]
+    try:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            umask=0o022,
+            pass_fds=keep_open,
+            start_new_session=True,  # its workers with it: `stop` ends the whole group
+        )
+    except OSError as err:
+        log.close()
+        raise PythonError(
+            f"compiling the venv's bytecode failed: {install / 'bin' / 'python'} cannot run",
+            str(err),
+            RESOLUTION,
+        ) from None
     return Compiling(process, log)
+
+
+RESOLUTION = (
+    "The compile runs $CRAFT_PART_INSTALL/bin/python: an override-build must leave it the venv's "
+    "interpreter. Fix the script and run again."
+)
 
 
 class Compiling:
@@ -309,15 +329,17 @@ class Compiling:
             self.log.seek(0)
             lines = self.log.read().decode(errors="replace").splitlines()
             raise PythonError(
-                "compiling the venv's bytecode failed",
-                "\n".join(lines[-10:]),
-                "The compile runs $CRAFT_PART_INSTALL/bin/python: an override-build must leave "
-                "it the venv's interpreter. Fix the script and run again.",
+                "compiling the venv's bytecode failed", "\n".join(lines[-10:]), RESOLUTION
             )
 
     def stop(self) -> None:
+        """The driver and its workers killed, if the driver still runs (its workers, orphaned,
+        would hold the part's lock for good); then its log closed."""
         if self.process.poll() is None:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # ended meanwhile
             self.process.wait()
         self.log.close()
 
@@ -325,7 +347,10 @@ class Compiling:
 def _open_to_the_compile(lib: Path) -> None:
     """Give the owner what the compile uses (every folder listed and written, every source read)
     before it starts: the capture beside it sets modes 0755/0644 as it goes, and a compile that
-    met a folder before or after that would give different bytecode."""
+    met a folder before or after that would give different bytecode. A `lib` that is a link
+    is not followed (nor does the driver follow it)."""
+    if lib.is_symlink():
+        return
     for folder, subfolders, files in os.walk(lib):
         for name, needed in [*((n, 0o700) for n in subfolders), *((n, 0o400) for n in files)]:
             path = os.path.join(folder, name)

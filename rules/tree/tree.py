@@ -135,14 +135,14 @@ def capture(
 
 
 def _capture_deferred(epoch: int, walk: _Walk, result: Capture) -> None:
-    """Each folder of the deferred name, wherever the walk passed; its parent's mtime, which its
-    creation moved after the walk set it, set again."""
+    """Each folder of the deferred name, wherever the walk passed; every folder's mtime set
+    again (the writer may have made, or removed, an entry of that name after the walk set it)."""
     name, now = str(walk.later), walk._replace(later=None, folders=[])
     for folder, prefix in walk.folders:
         path = f"{folder}/{name}"
         if os.path.lexists(path):
             _capture_entry(path, prefix + name, epoch, now, result)
-            os.utime(folder, (epoch, epoch))
+        os.utime(folder, (epoch, epoch))
 
 
 def _capture_dir(folder: str, prefix: str, epoch: int, walk: _Walk, result: Capture) -> None:

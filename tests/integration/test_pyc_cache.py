@@ -3,6 +3,7 @@ and rebuild; what comes from the cache is byte for byte what compileall makes.""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from helpers.doit_runner import REPO, doit
 from helpers.wheels import make_wheel, make_wheelhouse
 from helpers.workspaces import make_workspace
 
+from rules.python import pyc_cache
 from rules.python.pyc_cache import evict_pyc, pyc_entries
 
 PART = """\
@@ -75,7 +77,8 @@ def test_a_module_is_compiled_once_for_every_part_and_workspace(tmp_path):
 def test_every_pyc_is_what_compileall_makes_of_the_venv(tmp_path):
     """The driver compiles as compileall does, without compileall's overhead: each .pyc of a
     built venv is byte for byte what `compileall -s <venv> -p / --invalidation-mode
-    checked-hash` writes for that source, and the sources that do not compile have none."""
+    checked-hash` writes for that source (the path compiled in, the checked-hash header, the
+    reference flags of the name it holds), and the sources that do not compile have none."""
     ws = world(tmp_path / "one", "first", ", broken==1.0")
     stage(ws, tmp_path / "cache")
     install = ws.parent / "build/parts/first/install"
@@ -156,6 +159,25 @@ def test_a_compile_that_fails_fails_the_build_with_its_own_words(tmp_path):
     assert not (root / "build/parts/broken/install").exists()
 
 
+def test_a_venv_without_its_python_fails_the_build_with_a_clear_error(tmp_path):
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    ws = make_workspace(
+        root,
+        "name: gone\npython: {index-url: none, find-links: [wheels]}\nparts:\n  gone:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n"
+        "    override-build: |\n"
+        "      craftctl default\n"
+        '      rm "$CRAFT_PART_INSTALL/bin/python"\n',
+    )
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in out
+    assert "compiling the venv's bytecode failed:" in out and "bin/python cannot run" in out
+    assert "an override-build must leave it the venv's interpreter" in out
+
+
 def test_a_compile_left_running_by_a_killed_doit_keeps_the_part_locked(tmp_path):
     """The compile runs outside the sandbox, beside the capture: killed with doit, it would go
     on writing .pyc files into the sandbox of the next run. It holds the part's lock as the
@@ -197,6 +219,36 @@ def test_a_compile_left_running_by_a_killed_doit_keeps_the_part_locked(tmp_path)
     result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "waiting for another run" in result.stdout
+
+
+def test_a_compile_stopped_midway_ends_with_its_workers_and_frees_the_lock(tmp_path, monkeypatch):
+    """When the capture beside it fails, the compile is stopped: its driver and the workers it
+    forked (all holding the part's lock) end together, so the next run is not kept waiting."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*")) / "site-packages"
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(200))
+    for n in range(400):
+        (site / f"m{n}.py").write_text(body)
+    lock = tmp_path / "lock"
+    held = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    monkeypatch.setattr(pyc_cache, "cores_per_task", lambda: 2)  # a driver with workers
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    compiling = pyc_cache.compile_venv(venv, env, keep_open=(held,))
+    time.sleep(0.5)
+    assert compiling.process.poll() is None  # still compiling
+    compiling.stop()
+    os.close(held)
+    other = os.open(lock, os.O_RDWR)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            assert time.monotonic() < deadline, "a process of the stopped compile holds the lock"
+            time.sleep(0.05)
 
 
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------

@@ -127,7 +127,8 @@ def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
 class _Writer:
     """A Deferred that writes `__pycache__` folders as the bytecode compile does: one begun before
     the walk reaches it (a fifo stands for its half-written state: the walk must not take it),
-    the rest once waited for (after the walk set their parents' mtimes)."""
+    the rest once waited for (after the walk set their parents' mtimes); a `__pycache__` link a
+    build left is removed, and nothing made in its place."""
 
     name = "__pycache__"
 
@@ -135,6 +136,7 @@ class _Writer:
         self.root, self.fail, self.waited = root, fail, False
         self._write(root / "pkg" / "early")
         os.mkfifo(root / "pkg" / "early" / "__pycache__" / "being-written")
+        os.symlink("/nowhere", root / "pkg" / "__pycache__")  # a build's link: removed, not made
 
     def _write(self, folder):
         (folder / "__pycache__").mkdir()
@@ -147,6 +149,7 @@ class _Writer:
         if self.fail:
             raise RuntimeError("the writer failed")
         (self.root / "pkg" / "early" / "__pycache__" / "being-written").unlink(missing_ok=True)
+        (self.root / "pkg" / "__pycache__").unlink(missing_ok=True)  # as the driver does
         for folder in ("pkg/late", "pkg/early/deep", "."):
             self._write(self.root / folder)
 
