@@ -5,8 +5,6 @@ pulled source). Each piece is current or redone on its own; the task is current 
 
 from __future__ import annotations
 
-from functools import partial
-
 from rules import pull, python
 from rules.cache import Store
 from rules.core import PartsmithError, Progress, action_lock, cache_root
@@ -62,10 +60,7 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
         layout.part_dir(name).mkdir(parents=True, exist_ok=True)
         said.append(say_snaps(layout, part))
     if pull.needs_source_pull(part) and not pull.source_is_current(workspace, name):
-        # a python part's pull reads its declaration files: kept with the source, so that a
-        # restore from the store writes only those
-        declared = partial(python.declared_paths, workspace, part) if part.installs_python else None
-        said.append(pull.pull_source(workspace, name, declared))
+        said.append(pull.pull_source(workspace, name))
     if part.stage_packages and not pull.debs_are_current(layout, part):
         with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
             if not pull.debs_are_current(
@@ -79,8 +74,7 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
                 )
     outcome = "fetched"
     if part.installs_python:
-        whole = partial(pull.materialize_source, layout, name, workspace.source_date_epoch)
-        outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"), whole)
+        outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
         said.append(
             f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} "
             f"({', '.join(w.pin for w in pulled.wheels)})" + (f"; {note}" if note else "")

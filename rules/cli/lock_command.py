@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from rules.core import PartsmithError, Progress, action_lock, cores_per_task, digest, write_atomic
-from rules.pull import materialize_source, needs_source_pull, pull_source, source_is_current
+from rules.pull import needs_source_pull, pull_source, source_is_current
 from rules.python import (
     Lock,
-    declared_paths,
     dumps,
     load,
     lock_differences,
@@ -76,8 +74,7 @@ def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = No
 
 def _wanted(workspace: Workspace, name: str, upgrade: str | None) -> Wanted:
     if needs_source_pull(workspace.parts[name]) and not source_is_current(workspace, name):
-        # the requirements may live in what override-pull writes
-        pull_source(workspace, name, partial(declared_paths, workspace, workspace.parts[name]))
+        pull_source(workspace, name)  # the requirements may live in what override-pull writes
     path = lock_path(workspace.path, name)
     previous = _previous(path)
     inputs = lock_inputs(workspace, name)
@@ -94,8 +91,6 @@ def _wanted(workspace: Workspace, name: str, upgrade: str | None) -> Wanted:
 def _resolved(workspace: Workspace, wanted: Wanted, upgrade: str | None) -> Lock:
     layout = Layout(workspace.build_root)
     with action_lock(layout.lock(f"{wanted.part}.pull"), f"lock:{wanted.part}") as fd:
-        # a resolution reads the whole project: a pulled source restored in part, written whole
-        materialize_source(layout, wanted.part, workspace.source_date_epoch)
         progress = Progress(f"lock:{wanted.part}")
         progress.phase("resolving")
         try:

@@ -7,7 +7,7 @@ from .pulled_on_demand import materialize_pulled
 from .pylock import Lock, dumps, load, lock_differences, lock_path, normalized
 from .python_pull import Pulled, Wheel, load_pulled, pull_python, python_pull_is_current
 from .records import toolchain_record
-from .requirements import declared_paths, has_project
+from .requirements import has_project
 from .resolution import lock_inputs, resolve_lock
 from .uv import uv_base, uv_binary, uv_command, uv_version
 from .venv_fixes import PYTHON_VENV
@@ -18,7 +18,6 @@ __all__ = [
     "Pulled",
     "Wheel",
     "PythonError",
-    "declared_paths",
     "dumps",
     "has_project",
     "load",

@@ -44,16 +44,6 @@ def declaration_files(workspace: Workspace, part: Part) -> list[Path]:
     return found
 
 
-def declared_paths(workspace: Workspace, part: Part) -> list[str]:
-    """`declaration_files` inside the part's (pulled) source, relative to it: what its pull
-    reads, kept with the source so that a restore from the store writes only those."""
-    root = workspace.source_dir(part)
-    if root is None:
-        return []
-    files = declaration_files(workspace, part)
-    return sorted(str(path.relative_to(root)) for path in files if path.is_relative_to(root))
-
-
 def _environment_files(part: Part, source: Path) -> list[Path]:
     """The files a part's build-environment points pip at: inputs like the keys' files."""
     files = []

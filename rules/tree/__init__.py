@@ -19,7 +19,6 @@ from .tree import (
     read_manifest,
     to_json,
     tree_digest,
-    with_parents,
     write_manifest,
 )
 from .writing import (
@@ -67,7 +66,6 @@ __all__ = [
     "select",
     "to_json",
     "tree_digest",
-    "with_parents",
     "write_manifest",
     "write_tree",
 ]

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from helpers.doit_runner import doit
-from helpers.wheels import make_project, make_wheelhouse
-from helpers.workspaces import make_workspace, snapshot
+from helpers.wheels import make_wheelhouse
+from helpers.workspaces import make_workspace
 
 PART = """\
 name: lazy
@@ -207,106 +207,3 @@ def test_a_kept_source_whose_blobs_are_gone_is_pulled_again_by_the_next_run(tmp_
     stage(ws)  # the next run pulls again
     assert pulls(tmp_path) == 2
     assert (root / "build/stage/patched.txt").read_text() == "patched\n"
-
-
-# -- a python part's pulled source: its declaration files only -----------------------------------
-
-PULLED_PYTHON = """\
-name: pulledpy
-python: {{index-url: none, find-links: [wheels]}}
-parts:
-  app:
-    plugin: python
-    source: proj
-    python-requirements: [requirements.txt]
-    override-pull: |
-      echo pulled >> {counts}/pulls
-      craftctl default
-{build}"""
-
-
-def pulled_python(tmp_path: Path, build: str = "") -> Path:
-    root = tmp_path / "ws"
-    make_wheelhouse(root / "wheels")
-    modules = {"app/__init__.py": "X = 1\n", **{f"app/m{n}.py": f"N = {n}\n" for n in range(30)}}
-    project = make_project(root / "proj", "app", ["alpha"], {}, modules)
-    pyproject = (project / "pyproject.toml").read_text()  # its dependencies from the backend
-    dynamic = pyproject.replace('dependencies = ["alpha"]', 'dynamic = ["dependencies"]')
-    assert dynamic != pyproject
-    (project / "pyproject.toml").write_text(dynamic)
-    (project / "requirements.txt").write_text("-r base.txt\n")
-    (project / "base.txt").write_text("alpha==1.0\n")
-    text = PULLED_PYTHON.format(counts=tmp_path / "counts", build=build)
-    return make_workspace(root, text)
-
-
-def files_below(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir()}
-
-
-def test_a_python_part_restores_only_the_files_its_pull_reads_from_the_store(tmp_path):
-    """After `rm -rf build`, a python part whose source is pulled gets back only the files that
-    declare its project and requirements (its pull reads them: requires-python, the key of its
-    wheels); override-pull does not run, the build restores, and a build that must run gets the
-    whole source."""
-    ws = pulled_python(tmp_path)
-    root = ws.parent
-    stage(ws)
-    before = snapshot(root / "build/stage")
-    assert pulls(tmp_path) == 1
-
-    shutil.rmtree(root / "build")
-    out = stage(ws)
-    assert pulls(tmp_path) == 1, out
-    assert "source restored from the cache (3 declaration files now" in out
-    assert "build:app: restored" in out
-    assert not (root / "build/parts/app/src").exists()
-    declared = root / "build/parts/app/src-declared"
-    assert files_below(declared) == {"pyproject.toml", "requirements.txt", "base.txt"}
-    assert snapshot(root / "build/stage") == before
-    assert "-- pull:app" in stage(ws)  # and that is up to date
-
-    ws.write_text(
-        PULLED_PYTHON.format(
-            counts=tmp_path / "counts",
-            build="    override-build: |\n      craftctl default\n      echo built > x\n",
-        )
-    )
-    out = stage(ws)
-    assert "build:app: built" in out and pulls(tmp_path) == 1
-    assert "app/m29.py" in files_below(root / "build/parts/app/src")
-    assert not declared.exists()  # the whole folder says the same
-
-
-def test_a_python_pull_that_must_resolve_again_gets_the_whole_source_first(tmp_path):
-    """The store kept the source but not the python pull's result: the pull resolves, which
-    reads the whole project (its build backend names its dependencies), so the source restored
-    in part is written whole first, without override-pull."""
-    ws = pulled_python(tmp_path)
-    root = ws.parent
-    stage(ws)
-    before = snapshot(root / "build/stage")
-    shutil.rmtree(root / "build")
-    cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
-    for result in (cache / "ac").rglob("*.json"):
-        if json.loads(result.read_text())["record"].get("rule") in ("pull", "build"):
-            result.unlink()
-    out = stage(ws)
-    assert pulls(tmp_path) == 1, out
-    assert "pull:app: source restored from the cache (3 declaration files now" in out
-    assert "build:app: built" in out
-    assert "app/m29.py" in files_below(root / "build/parts/app/src")
-    assert snapshot(root / "build/stage") == before
-
-
-def test_doit_lock_after_a_wipe_resolves_from_the_whole_pulled_source(tmp_path):
-    """`doit lock` pulls a source it lacks (from the store: its declaration files), then
-    resolves, which reads the whole project: it is written whole first."""
-    ws = pulled_python(tmp_path)
-    root = ws.parent
-    stage(ws)
-    shutil.rmtree(root / "build")
-    result = doit("lock", f"workspace={ws}", cwd=root)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "lock:app: wrote" in result.stdout and pulls(tmp_path) == 1
-    assert "app/m29.py" in files_below(root / "build/parts/app/src")
