@@ -50,7 +50,8 @@ from importlib._bootstrap_external import _code_to_hash_pyc  # what py_compile w
 
 # marshal flags an object referenced more than once (an identifier some loaded module also
 # names), so a .pyc's bytes depend on the modules its compiler has loaded: compileall's own are
-# loaded (its bytes, for nearly every module), and nothing more where the workers compile.
+# loaded (its bytes, for nearly every module), and besides them only the pool's (ctypes comes
+# after the workers). The key holds this text's digest: one driver, one set of bytes.
 import compileall, py_compile  # noqa: F401
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
