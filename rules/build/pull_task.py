@@ -5,6 +5,8 @@ pulled source). Each piece is current or redone on its own; the task is current 
 
 from __future__ import annotations
 
+from functools import partial
+
 from rules import pull, python
 from rules.cache import Store
 from rules.core import PartsmithError, Progress, action_lock, cache_root
@@ -60,7 +62,12 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
         layout.part_dir(name).mkdir(parents=True, exist_ok=True)
         said.append(say_snaps(layout, part))
     if pull.needs_source_pull(part) and not pull.source_is_current(workspace, name):
-        said.append(pull.pull_source(workspace, name))
+        # a python part's pull reads its declaration files: kept with the source, so that a
+        # restore from the store writes only those
+        declared = (
+            partial(python.kept_declarations, workspace, part) if part.installs_python else None
+        )
+        said.append(pull.pull_source(workspace, name, declared))
     if part.stage_packages and not pull.debs_are_current(layout, part):
         with action_lock(layout.lock(f"{name}.debs"), f"pull:{name}"):
             if not pull.debs_are_current(
@@ -74,7 +81,8 @@ def pull_part(workspace: Workspace, name: str) -> tuple[str, dict]:
                 )
     outcome = "fetched"
     if part.installs_python:
-        outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"))
+        whole = partial(pull.materialize_source, layout, name, workspace.source_date_epoch)
+        outcome, pulled, note = python.pull_python(workspace, name, Progress(f"pull:{name}"), whole)
         said.append(
             f"{outcome} {len(pulled.wheels)} wheel{'s' * (len(pulled.wheels) != 1)} "
             f"({', '.join(w.pin for w in pulled.wheels)})" + (f"; {note}" if note else "")

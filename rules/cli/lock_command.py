@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rules.core import PartsmithError, Progress, action_lock, cores_per_task, digest, write_atomic
-from rules.pull import needs_source_pull, pull_source, source_is_current
+from rules.pull import materialize_source, needs_source_pull, pull_source, source_is_current
 from rules.python import (
     Lock,
+    declared_suffice,
     dumps,
+    kept_declarations,
     load,
     lock_differences,
     lock_inputs,
@@ -74,7 +77,11 @@ def lock(workspace: Workspace, only: str | None = None, upgrade: str | None = No
 
 def _wanted(workspace: Workspace, name: str, upgrade: str | None) -> Wanted:
     if needs_source_pull(workspace.parts[name]) and not source_is_current(workspace, name):
-        pull_source(workspace, name)  # the requirements may live in what override-pull writes
+        # the requirements may live in what override-pull writes
+        pull_source(workspace, name, partial(kept_declarations, workspace, workspace.parts[name]))
+    # a resolution reads the whole project (and the lock's inputs are the whole source's): a
+    # pulled source restored in part, written whole
+    materialize_source(Layout(workspace.build_root), name, workspace.source_date_epoch)
     path = lock_path(workspace.path, name)
     previous = _previous(path)
     inputs = lock_inputs(workspace, name)
@@ -118,6 +125,8 @@ def check(workspace: Workspace, only: str | None = None) -> str:
         if not path.is_file():
             stale.append(f"{name}: no lock ({shown(path)})")
             continue
+        if not declared_suffice(workspace, name):  # restored in part, and not enough
+            materialize_source(Layout(workspace.build_root), name, workspace.source_date_epoch)
         changed = lock_differences(load(path).inputs, lock_inputs(workspace, name))
         stale += [f"{name}: {line}" for line in changed]
     if stale:

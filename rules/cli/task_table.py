@@ -141,7 +141,12 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
             "clean": [(Path.unlink, [layout.pulled_source_record(name), True])]
             + [
                 (remove_tree, [path])
-                for path in (layout.pulled(name), layout.pulled_source(name), layout.debs(name))
+                for path in (
+                    layout.pulled(name),
+                    layout.pulled_source(name),
+                    layout.declared_source(name),
+                    layout.debs(name),
+                )
             ],
         }
 

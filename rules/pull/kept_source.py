@@ -19,7 +19,7 @@ from pathlib import Path
 from rules.action import Manifest, sandbox_record, source_manifest, stat_cache
 from rules.cache import Store
 from rules.core import RULES_VERSION, action_lock, cache_root, digest, remove_tree
-from rules.tree import Entry, link_escapes
+from rules.tree import Entry, link_escapes, with_parents
 from rules.workspace import Layout, Workspace
 
 from .errors import PullError
@@ -100,27 +100,57 @@ def materialize_source(layout: Layout, name: str, epoch: int) -> bool:
 def restored_source(layout: Layout, name: str, epoch: int) -> bool:
     """`materialize_source` for a caller holding the pull's lock."""
     dest = layout.pulled_source(name)
+    key = _kept_key(layout, name)
+    if dest.is_dir() or key is None:
+        return False  # here already, or not pulled (the build says so)
+    _restore(layout, name, key, None, dest, epoch)
+    return True  # a declared folder stays: a pull reading it now reads it whole; src/ wins
+
+
+def restore_declared(layout: Layout, name: str, paths: list[str], epoch: int) -> int:
+    """The files of `paths` (relative to the kept source: what a python part's pull reads)
+    written to the part's declared folder, from the store; the others stay there until a build
+    needs them. Returns how many there were."""
+    key = _kept_key(layout, name)
+    if key is None:
+        return 0
+    return _restore(layout, name, key, set(paths), layout.declared_source(name), epoch)
+
+
+def _kept_key(layout: Layout, name: str) -> str | None:
     try:
         data = json.loads(layout.pulled_source_record(name).read_text())
     except (OSError, ValueError):
-        return False  # not pulled: the build says so
-    if dest.is_dir() or not data.get("kept"):
-        return False
+        return None
+    kept = data.get("kept") if isinstance(data, dict) else None
+    return kept if isinstance(kept, str) else None
+
+
+def _restore(
+    layout: Layout, name: str, key: str, only: set[str] | None, dest: Path, epoch: int
+) -> int:
+    """The kept source under `key` (or its entries in `only`, with their folders) written to
+    `dest`; returns how many of `only` it held. A store that lost it forgets it, so the next run
+    pulls again."""
     store = Store(cache_root())
-    result = store.get(data["kept"])
+    result = store.get(key)
+    tree = result.tree if result is not None else {}
+    held = {path for path in only or () if path in tree}
+    if only is not None:
+        tree = with_parents(tree, held)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
         made = Path(temp, "restored")
-        if result is None or not store.restore(result.tree, made, epoch):
+        if result is None or not store.restore(tree, made, epoch):
             # the next run pulls again, and keeps the source anew
             layout.pulled_source_record(name).unlink(missing_ok=True)
-            store.result_path(data["kept"]).unlink(missing_ok=True)
+            store.result_path(key).unlink(missing_ok=True)
             raise PullError(
                 f"part {name!r}: the store no longer holds its pulled source, which its pull "
                 "left there for the build",
                 resolution="Run again: the part is pulled again.",
             )
         os.rename(made, dest)
-    return True
+    return len(held)
 
 
 def forget_folder(dest: Path) -> None:

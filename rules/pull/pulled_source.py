@@ -21,7 +21,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from rules.action import interpreter, pulled_by_script, source_manifest, stat_cache
-from rules.core import action_lock, digest, swap_in, write_atomic
+from rules.core import action_lock, digest, remove_tree, swap_in, write_atomic
 from rules.workspace import Layout, Part, Workspace
 
 from . import source_fetch as fetch
@@ -32,6 +32,7 @@ from .kept_source import (
     keep_source,
     kept_key,
     kept_said,
+    restore_declared,
     restored_source,
 )
 
@@ -68,9 +69,10 @@ def source_is_current(
         return True
 
 
-def pull_source(workspace: Workspace, name: str) -> str:
-    """Make the part's pulled source; returns what happened, for doit's output."""
-    part = workspace.parts[name]
+def pull_source(workspace: Workspace, name: str, declared: Callable[[], dict] | None = None) -> str:
+    """Make the part's pulled source; returns what happened, for doit's output. `declared`: what
+    a python part's pull reads (`paths`, relative to the source, and the `check` its pull makes
+    of them), kept with the source so that a restore from the store writes only those."""
     layout = Layout(workspace.build_root)
     dest = layout.pulled_source(name)
     with action_lock(layout.lock(f"{name}.source"), f"pull:{name}") as lock:
@@ -81,27 +83,11 @@ def pull_source(workspace: Workspace, name: str) -> str:
         key = kept_key(workspace, made_from)
         if (stored := kept_said(key)) is not None:
             return _from_store(workspace, name, digest(made_from), key, stored)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        resolved, said, values = "", [], {}
-        with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
-            made = Path(temp, "pulled")  # the old source stays trusted until this one is complete
-            if part.fetch is not None:
-                resolved = fetch.fetch_into(part, _empty(Path(temp, "fetched")))
-                said.append(f"fetched {part.fetch.kind} source {resolved[:12]}")
-                source = Path(temp, "fetched")
-            else:
-                source = workspace.local_source(part) or _empty(Path(temp, "empty"))
-            if part.override_pull is not None:
-                values = pulled_by_script(workspace, name, source, made, keep_open=(lock,))
-                said.append(
-                    "ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items()))
-                )
-            else:
-                os.rename(source, made)
-            swap_in(
-                made, dest, marks=(layout.pulled_source_record(name),)
-            )  # untrusted until recorded
+        resolved, said, values = _made(workspace, name, dest, lock)
+        remove_tree(layout.declared_source(name))  # an older restore's: the folder is here now
         kept = {"resolved": resolved, "values": values, "manifest": folder_digest(workspace, dest)}
+        if declared is not None:
+            kept["declared"] = declared()
         written = {"record": digest(made_from), **kept}
         if kept_as := keep_source(workspace, dest, made_from, kept):
             written["kept"] = kept_as
@@ -109,19 +95,52 @@ def pull_source(workspace: Workspace, name: str) -> str:
     return "; ".join(said)
 
 
+def _made(workspace: Workspace, name: str, dest: Path, lock: int) -> tuple[str, list[str], dict]:
+    """The source fetched and/or changed by override-pull, swapped in at `dest` (untrusted until
+    recorded); returns what it resolved to, what to say and what override-pull said."""
+    part = workspace.parts[name]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    resolved, said, values = "", [], {}
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix="src.") as temp:
+        made = Path(temp, "pulled")  # the old source stays trusted until this one is complete
+        if part.fetch is not None:
+            resolved = fetch.fetch_into(part, _empty(Path(temp, "fetched")))
+            said.append(f"fetched {part.fetch.kind} source {resolved[:12]}")
+            source = Path(temp, "fetched")
+        else:
+            source = workspace.local_source(part) or _empty(Path(temp, "empty"))
+        if part.override_pull is not None:
+            values = pulled_by_script(workspace, name, source, made, keep_open=(lock,))
+            said.append(
+                "ran override-pull" + "".join(f", {k} {v}" for k, v in sorted(values.items()))
+            )
+        else:
+            os.rename(source, made)
+        marks = (Layout(workspace.build_root).pulled_source_record(name),)
+        swap_in(made, dest, marks=marks)
+    return resolved, said, values
+
+
 def _from_store(workspace: Workspace, name: str, made_from: str, key: str, said: dict) -> str:
-    """The pull the store kept under this record: only its record is written (a python part's
-    folder too: its project is read before any build)."""
+    """The pull the store kept under this record: only its record is written, and for a python
+    part the files its pull reads (those that declare its project and requirements; a source
+    kept without their list is written whole)."""
     layout = Layout(workspace.build_root)
     layout.pulled_source_record(name).unlink(missing_ok=True)  # the old folder is not trusted
     forget_folder(layout.pulled_source(name))
+    remove_tree(layout.declared_source(name))
     layout.part_dir(name).mkdir(parents=True, exist_ok=True)
     written = {"record": made_from, **said, "kept": key}
     write_atomic(layout.pulled_source_record(name), json.dumps(written, sort_keys=True))
-    if workspace.parts[name].installs_python:
-        restored_source(layout, name, workspace.source_date_epoch)
-        return "source restored from the cache"
-    return "source restored from the cache (its files come when a build runs)"
+    later = "its files come when a build runs"
+    if not workspace.parts[name].installs_python:
+        return f"source restored from the cache ({later})"
+    declared = said.get("declared")
+    if isinstance(declared, dict) and isinstance(declared.get("paths"), list):
+        count = restore_declared(layout, name, declared["paths"], workspace.source_date_epoch)
+        return f"source restored from the cache ({count} declaration files now, {later})"
+    restored_source(layout, name, workspace.source_date_epoch)
+    return "source restored from the cache"
 
 
 def pulled_source_record(layout: Layout, part: Part) -> dict | None:

@@ -2,6 +2,7 @@
 for, locked downloads into the store, sdists built into wheels, the python pull, venv fixes.
 """
 
+from .declared import declared_suffice, kept_declarations
 from .errors import PythonError
 from .pulled_on_demand import materialize_pulled
 from .pylock import Lock, dumps, load, lock_differences, lock_path, normalized
@@ -18,8 +19,10 @@ __all__ = [
     "Pulled",
     "Wheel",
     "PythonError",
+    "declared_suffice",
     "dumps",
     "has_project",
+    "kept_declarations",
     "load",
     "load_pulled",
     "materialize_pulled",

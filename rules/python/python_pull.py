@@ -12,6 +12,7 @@ recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from rules.tree import capture, copy_checked, hash_file
 from rules.workspace import Layout, Workspace
 
 from . import sdists
+from .declared import check_declared, declared_suffice
 from .errors import PythonError
 from .locked_downloads import ensure_in_store
 from .pulled_on_demand import record_only
@@ -82,11 +84,21 @@ def _record(workspace: Workspace, name: str, lock: Lock | None) -> dict:
     return {**record, "lock": lock.contents()} if lock is not None else record
 
 
+# writes a pulled source that the store restored in part (its declaration files) whole, before a
+# resolution, which reads the whole project
+Whole = Callable[[], object]
+
+
+def _nothing() -> None:
+    return None
+
+
 def pull_python(
-    workspace: Workspace, name: str, progress: Progress = SILENT
+    workspace: Workspace, name: str, progress: Progress = SILENT, whole_source: Whole = _nothing
 ) -> tuple[str, Pulled, str]:
     """Restore the part's pulled wheels from the store, or fetch them; returns what happened,
-    what the part now has, and a note on where its files came from."""
+    what the part now has, and a note on where its files came from. `whole_source`: see Whole."""
+    check_declared(workspace, name, whole_source)  # restored in part: enough, or made whole
     layout = Layout(workspace.build_root)
     store = Store(cache_root())
     facts = interpreter_facts(str(interpreter(workspace)))
@@ -103,8 +115,7 @@ def pull_python(
         folder = layout.pulled(name)
         if record_only(store, key, folder):  # the build copies the wheels if it must run
             _write_pull_result(layout, name, key, record)
-            note = "wheels left in the store until a build needs them"
-            return "restored", load_pulled(layout, name, checked=False), note
+            return "restored", load_pulled(layout, name, checked=False), LEFT_IN_STORE
         ran = run_cached(
             CachedAction(
                 f"pull:{name}",
@@ -114,12 +125,17 @@ def pull_python(
                 folder,
                 workspace.source_date_epoch,
                 made="fetched",
-                produce=lambda: _resolved_and_fetched(workspace, name, lock, store, fd, progress),
+                produce=lambda: _resolved_and_fetched(
+                    workspace, name, lock, store, fd, progress, whole_source
+                ),
                 publish=lambda fresh, _tree: swap_in(fresh, folder),
             )
         )  # its pulled.json came with it
         _write_pull_result(layout, name, key, record)
         return ran.outcome, load_pulled(layout, name, checked=False), ran.note
+
+
+LEFT_IN_STORE = "wheels left in the store until a build needs them"
 
 
 def _write_pull_result(layout: Layout, name: str, key: str, record: dict) -> None:
@@ -131,6 +147,8 @@ def python_pull_is_current(workspace: Workspace, name: str) -> bool:
     layout = Layout(workspace.build_root)
     try:
         previous = json.loads(layout.pull_result(name).read_text())["key"]
+        if not declared_suffice(workspace, name):
+            return False  # a source restored in part that would not give the whole one's key
         record = _record(workspace, name, committed_lock(workspace, name))
         return (layout.pulled(name) / "pulled.json").is_file() and digest(record) == previous
     except (PartsmithError, OSError, ValueError, KeyError):
@@ -138,10 +156,18 @@ def python_pull_is_current(workspace: Workspace, name: str) -> bool:
 
 
 def _resolved_and_fetched(
-    workspace: Workspace, name: str, lock: Lock | None, store: Store, fd: int, progress: Progress
+    workspace: Workspace,
+    name: str,
+    lock: Lock | None,
+    store: Store,
+    fd: int,
+    progress: Progress,
+    whole_source: Whole,
 ) -> Produced:
-    """The part's pulled folder made here: resolved first when no lock is committed."""
+    """The part's pulled folder made here: resolved first when no lock is committed (from the
+    whole project: a source the store restored in part is written whole first)."""
     if lock is None:
+        whole_source()
         progress.phase("resolving")
         lock = resolve_lock(workspace, name, keep_open=(fd,), step="pull")
     fetched = _fetched(workspace, name, lock, store, (fd,), progress)

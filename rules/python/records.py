@@ -59,7 +59,7 @@ def pull_record(workspace: Workspace, name: str, files: list[Path]) -> dict:
         "rules-version": RULES_VERSION,
         "python-packages": list(part.python_packages),
         "python-requirements": list(part.python_requirements),
-        "declarations": {os.path.relpath(f, source): _file_digest(f) for f in files},
+        "declarations": declarations(source, files),
         "index-url": workspace.python.index_url,
         "find-links": {
             _relative(link, workspace): _folder_digest(link, workspace)
@@ -82,5 +82,7 @@ def _folder_digest(link: str, workspace: Workspace) -> str | None:
     return source_manifest(Path(link), workspace.build_root, stat_cache(Path(link))).digest()
 
 
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def declarations(source: Path | None, files: list[Path]) -> dict[str, str]:
+    """The part's declaration files as its pull record holds them: path (relative to its
+    project) -> sha256."""
+    return {os.path.relpath(f, source): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}

@@ -19,6 +19,7 @@ from .tree import (
     read_manifest,
     to_json,
     tree_digest,
+    with_parents,
     write_manifest,
 )
 from .writing import (
@@ -66,6 +67,7 @@ __all__ = [
     "select",
     "to_json",
     "tree_digest",
+    "with_parents",
     "write_manifest",
     "write_tree",
 ]

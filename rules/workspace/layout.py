@@ -105,6 +105,11 @@ class Layout:
         """A source pull made (fetched, and/or changed by override-pull): see pulledsource.py."""
         return self.part_dir(part) / "src"
 
+    def declared_source(self, part: str) -> Path:
+        """A python part's pulled source restored from the store without its files: only the
+        files that declare its project and requirements (what pull reads), at their paths."""
+        return self.part_dir(part) / "src-declared"
+
     def pulled_source_record(self, part: str) -> Path:
         return self.part_dir(part) / "src.json"
 

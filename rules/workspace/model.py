@@ -156,8 +156,13 @@ class Workspace:
 
     def project_dir(self, part: Part) -> Path | None:
         """Where a python part's project and requirement files are: its source, or the
-        source-subdir of it (the folder the build runs in)."""
+        source-subdir of it (the folder the build runs in). A pulled source restored from the
+        store without its files has them in its declared folder (Layout.declared_source)."""
         source = self.source_dir(part)
+        if source is not None and not source.is_dir():
+            declared = Layout(self.build_root).declared_source(part.name)
+            if source == Layout(self.build_root).pulled_source(part.name) and declared.is_dir():
+                source = declared
         if source is None or part.source_subdir is None:
             return source
         return source / part.source_subdir

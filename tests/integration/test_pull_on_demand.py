@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from helpers.doit_runner import doit
-from helpers.wheels import make_wheelhouse
-from helpers.workspaces import make_workspace
+from helpers.wheels import make_project, make_wheelhouse
+from helpers.workspaces import make_workspace, snapshot
 
 PART = """\
 name: lazy
@@ -207,3 +207,186 @@ def test_a_kept_source_whose_blobs_are_gone_is_pulled_again_by_the_next_run(tmp_
     stage(ws)  # the next run pulls again
     assert pulls(tmp_path) == 2
     assert (root / "build/stage/patched.txt").read_text() == "patched\n"
+
+
+# -- a python part's pulled source: its declaration files only -----------------------------------
+
+PULLED_PYTHON = """\
+name: pulledpy
+python: {{index-url: none, find-links: [wheels]}}
+parts:
+  app:
+    plugin: python
+    source: proj
+    python-requirements: [{requirements}]
+    override-pull: |
+      echo pulled >> {counts}/pulls
+      craftctl default
+{build}"""
+
+
+def pulled_python(tmp_path: Path, build: str = "", requirements: str = "requirements.txt") -> Path:
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    modules = {"app/__init__.py": "X = 1\n", **{f"app/m{n}.py": f"N = {n}\n" for n in range(30)}}
+    project = make_project(root / "proj", "app", ["alpha"], {}, modules)
+    pyproject = (project / "pyproject.toml").read_text()  # its dependencies from the backend
+    dynamic = pyproject.replace('dependencies = ["alpha"]', 'dynamic = ["dependencies"]')
+    assert dynamic != pyproject
+    (project / "pyproject.toml").write_text(dynamic)
+    (project / "requirements.txt").write_text("-r base.txt\n")
+    (project / "reqs").mkdir()
+    (project / "reqs/prod.txt").write_text("-r ../base.txt\n")  # an include that climbs
+    (project / "base.txt").write_text("alpha==1.0\n")
+    (project / "constraints.txt").write_text("beta==2.0\n")
+    return make_workspace(root, pulled_text(tmp_path, build, requirements))
+
+
+def pulled_text(tmp_path: Path, build: str = "", requirements: str = "requirements.txt") -> str:
+    return PULLED_PYTHON.format(counts=tmp_path / "counts", build=build, requirements=requirements)
+
+
+def files_below(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir()}
+
+
+def test_a_python_part_restores_only_the_files_its_pull_reads_from_the_store(tmp_path):
+    """After `rm -rf build`, a python part whose source is pulled gets back only the files that
+    declare its project and requirements (its pull reads them: requires-python, the key of its
+    wheels); override-pull does not run, the build restores, and a build that must run gets the
+    whole source."""
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    before = snapshot(root / "build/stage")
+    assert pulls(tmp_path) == 1
+
+    shutil.rmtree(root / "build")
+    out = stage(ws)
+    assert pulls(tmp_path) == 1, out
+    assert "source restored from the cache (3 declaration files now" in out
+    assert "build:app: restored" in out
+    assert not (root / "build/parts/app/src").exists()
+    declared = root / "build/parts/app/src-declared"
+    assert files_below(declared) == {"pyproject.toml", "requirements.txt", "base.txt"}
+    assert snapshot(root / "build/stage") == before
+    assert "-- pull:app" in stage(ws)  # and that is up to date
+
+    build = "    override-build: |\n      craftctl default\n      echo built > x\n"
+    ws.write_text(pulled_text(tmp_path, build))
+    out = stage(ws)
+    assert "build:app: built" in out and pulls(tmp_path) == 1
+    assert "app/m29.py" in files_below(root / "build/parts/app/src")
+
+
+def test_a_python_pull_that_must_resolve_again_gets_the_whole_source_first(tmp_path):
+    """The store kept the source but not the python pull's result: the pull resolves, which
+    reads the whole project (its build backend names its dependencies), so the source restored
+    in part is written whole first, without override-pull."""
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    before = snapshot(root / "build/stage")
+    shutil.rmtree(root / "build")
+    cache = Path(os.environ["PARTSMITH_CACHE_DIR"])
+    for result in (cache / "ac").rglob("*.json"):
+        if json.loads(result.read_text())["record"].get("rule") in ("pull", "build"):
+            result.unlink()
+    out = stage(ws)
+    assert pulls(tmp_path) == 1, out
+    assert "pull:app: source restored from the cache (3 declaration files now" in out
+    assert "build:app: built" in out
+    assert "app/m29.py" in files_below(root / "build/parts/app/src")
+    assert snapshot(root / "build/stage") == before
+
+
+def test_doit_lock_after_a_wipe_resolves_from_the_whole_pulled_source(tmp_path):
+    """`doit lock` pulls a source it lacks (from the store: its declaration files), then
+    resolves, which reads the whole project: it is written whole first."""
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    shutil.rmtree(root / "build")
+    result = doit("lock", f"workspace={ws}", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lock:app: wrote" in result.stdout and pulls(tmp_path) == 1
+    assert "app/m29.py" in files_below(root / "build/parts/app/src")
+
+
+def test_an_include_that_climbs_out_of_its_folder_is_restored_with_the_declarations(tmp_path):
+    ws = pulled_python(tmp_path, requirements="reqs/prod.txt")
+    root = ws.parent
+    stage(ws)
+    before = snapshot(root / "build/stage")
+    shutil.rmtree(root / "build")
+    out = stage(ws)
+    assert "3 declaration files now" in out and "build:app: restored" in out, out
+    assert files_below(root / "build/parts/app/src-declared") == {
+        "pyproject.toml",
+        "reqs/prod.txt",
+        "base.txt",
+    }
+    assert not (root / "build/parts/app/src").exists()
+    assert snapshot(root / "build/stage") == before
+
+
+def test_settings_that_name_another_declaration_file_get_the_whole_source(tmp_path):
+    """The pull's key must be the one the whole source gives. A constraints file named since the
+    source was kept is not among the files kept with it: restored in part, the pull's check
+    differs from the kept one, and the whole source is written first (after every wipe, while
+    the kept source is that one)."""
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    shutil.rmtree(root / "build")
+    out = stage(ws)  # restored in part
+    whole = root / "build/parts/app/src"
+    assert not whole.exists(), out
+    ws.write_text(
+        pulled_text(tmp_path).replace(
+            "    override-pull:", "    python-constraints: [constraints.txt]\n    override-pull:"
+        )
+    )
+    for _ in range(2):
+        shutil.rmtree(root / "build")
+        out = stage(ws)
+        assert whole.is_dir() and pulls(tmp_path) == 1, out
+        pulled = json.loads((root / "build/parts/app/pull-result.json").read_text())
+        assert "constraints.txt" in pulled["record"]["declarations"]
+
+
+def test_a_declaration_file_missing_from_a_restore_in_part_gets_the_whole_source(tmp_path):
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    shutil.rmtree(root / "build")
+    stage(ws)
+    whole = root / "build/parts/app/src"
+    assert not whole.exists()
+    (root / "build/parts/app/src-declared/base.txt").unlink()
+    (root / "build/parts/app/pull-result.json").unlink()  # the python pull runs again
+    out = stage(ws)
+    assert whole.is_dir(), out
+    assert "pull:app: restored 3 wheels" in out and "-- build:app" in out  # the same keys
+
+
+def test_a_pull_restored_in_part_whose_check_differs_is_not_up_to_date(tmp_path):
+    """A setting outside the pull's record can change which files declare the project (the
+    plugin picks uv.lock or poetry.lock, source-subdir moves the project): the pull's record may
+    then be the same while its check differs. doit's up-to-date check asks the check too, so
+    the pull runs and writes the whole source. Here the kept check is changed, as such a setting
+    would change the current one."""
+    ws = pulled_python(tmp_path)
+    root = ws.parent
+    stage(ws)
+    shutil.rmtree(root / "build")
+    stage(ws)
+    whole = root / "build/parts/app/src"
+    assert not whole.exists()
+    record = root / "build/parts/app/src.json"
+    data = json.loads(record.read_text())
+    data["declared"]["check"] = "0" * 64
+    record.write_text(json.dumps(data))
+    out = stage(ws)
+    assert whole.is_dir(), out
+    assert "-- build:app" in out  # the same keys as before: nothing rebuilt
