@@ -239,6 +239,8 @@ def pulled_python(tmp_path: Path, build: str = "", requirements: str = "requirem
     (project / "reqs/prod.txt").write_text("-r ../base.txt\n")  # an include that climbs
     (project / "base.txt").write_text("alpha==1.0\n")
     (project / "constraints.txt").write_text("beta==2.0\n")
+    (project / "reqs/flat.txt").write_text("alpha==1.0\n")
+    (project / "linked.txt").symlink_to("reqs/flat.txt")
     return make_workspace(root, pulled_text(tmp_path, build, requirements))
 
 
@@ -326,6 +328,21 @@ def test_an_include_that_climbs_out_of_its_folder_is_restored_with_the_declarati
         "reqs/prod.txt",
         "base.txt",
     }
+    assert not (root / "build/parts/app/src").exists()
+    assert snapshot(root / "build/stage") == before
+
+
+def test_a_symlinked_requirements_file_is_restored_with_what_it_leads_to(tmp_path):
+    ws = pulled_python(tmp_path, requirements="linked.txt")
+    root = ws.parent
+    stage(ws)
+    before = snapshot(root / "build/stage")
+    shutil.rmtree(root / "build")
+    out = stage(ws)
+    assert "3 declaration files now" in out and "build:app: restored" in out, out
+    declared = root / "build/parts/app/src-declared"
+    assert files_below(declared) == {"pyproject.toml", "linked.txt", "reqs/flat.txt"}
+    assert (declared / "linked.txt").is_symlink()
     assert not (root / "build/parts/app/src").exists()
     assert snapshot(root / "build/stage") == before
 
