@@ -53,6 +53,9 @@ class Background(Deferred, Protocol):
     """What an output fix leaves running while the install folder is captured (python: the
     bytecode compile, writing only `__pycache__` folders)."""
 
+    def wait(self) -> None:
+        """Return once it has ended (organize moves files: it waits first); raise if it failed."""
+
     def stop(self) -> None:
         """End it if it still runs (the capture failed); nothing once it has ended."""
 
@@ -60,13 +63,13 @@ class Background(Deferred, Protocol):
 @dataclass(frozen=True)
 class OutputFix:
     """A plugin's own pass over the install folder after the script (python: the venv fixes),
-    named in the step's log. `apply(install, sandbox_root, environment, keep_open)` may leave
-    part of its work running (holding `keep_open`, the part's lock, as the build script does, so
-    a killed doit's leftover keeps the part locked until it ends): the capture waits for it
-    where it writes."""
+    named in the step's log. `apply(install, sandbox_root, interpreter, environment, keep_open)`
+    may leave part of its work running (holding `keep_open`, the part's lock, as the build
+    script does, so a killed doit's leftover keeps the part locked until it ends): the capture
+    waits for it where it writes."""
 
     label: str
-    apply: Callable[[Path, Path, dict[str, str], tuple[int, ...]], Background | None]
+    apply: Callable[[Path, Path, Path, dict[str, str], tuple[int, ...]], Background | None]
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class Action:
     build_environment: tuple[tuple[str, str], ...]
     organize: tuple[tuple[str, str], ...]
     epoch: int
-    interpreter_dir: Path
+    interpreter: Path  # the part's python, which its key names
     inputs: tuple[tuple[str, Path], ...] = ()  # sandbox-relative path -> file to link there
     fix_output: OutputFix | None = None  # run after the script and the stage-packages
     debs: tuple[Path, ...] = ()  # stage-packages, unpacked into the install after the build
@@ -105,7 +108,7 @@ class Action:
             self.part,
             self.epoch,
             self.build_environment,
-            self.interpreter_dir,
+            self.interpreter.parent,
             keep_open,
             conditions,
             workdir=self.build_dir(sandbox),
@@ -184,8 +187,10 @@ def _finish_install(
     background = None
     if action.fix_output is not None:
         _say(sandbox, action.fix_output.label)
-        env = action_environment(sandbox, action.part, action.epoch, action.interpreter_dir)
-        background = action.fix_output.apply(sandbox.install, seen(sandbox).root, env, keep_open)
+        env = action_environment(sandbox, action.part, action.epoch, action.interpreter.parent)
+        background = action.fix_output.apply(
+            sandbox.install, seen(sandbox).root, action.interpreter, env, keep_open
+        )
     if background is not None and action.organize:
         try:
             background.wait()

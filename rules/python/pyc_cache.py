@@ -8,10 +8,11 @@ in parallel, then kept. marshal flags objects referenced more than once, so a .p
 depend on the modules the compiling process has loaded: they are compileall's for nearly every
 module (of 2,441 in partsmith's own venv, one differs by a flag, as it did with compileall in
 the driver before), and always the same for one interpreter and driver, which the key holds. The
-driver runs while the venv's other files are captured (run.py's Background): it writes only
-`__pycache__` folders, which the capture takes once it has ended.
+driver runs while the venv's other files are captured (compiling.py): it writes only
+`__pycache__` folders, each of which the capture takes once the driver reports it written.
 
-It runs as the venv's own interpreter (its magic number is the one that counts), isolated (-I -S:
+It runs as the venv's own interpreter (its magic number is the one that counts), which must be
+the part's (compiling.py refuses any other in a sealed build), isolated (-I -S:
 no site, so no .pth file imports anything that writes a timestamped .pyc first). Like pip and
 compileall -q, a file that does not compile (a py2-only test file) is left without a .pyc.
 
@@ -31,17 +32,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
-import stat
-import subprocess
-import tempfile
 import time
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
-from rules.core import cache_root, cores_per_task
-
-from .errors import PythonError
+from rules.core import cache_root
 
 DRIVER = r"""
 import hashlib, importlib.util, multiprocessing, os, sys, tempfile
@@ -56,6 +51,7 @@ import compileall, py_compile  # noqa: F401
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 TOUCH_BEFORE = float(sys.argv[4])  # an entry copied out whose mtime is older is touched
+REPORT = int(sys.argv[6])  # a pipe: each folder whose __pycache__ is written, as it is
 # what decides a .pyc's bytes besides its source and path: the interpreter, to the micro version
 # and this driver (its digest, argv[5]): how it compiles decides them too (see the imports)
 SALT = (importlib.util.MAGIC_NUMBER + sys.version.encode() + b"\0checked-hash\0optimize=0\0"
@@ -196,13 +192,26 @@ def synced(folder):
         os.close(fd)
 
 
+def reported(outcomes):
+    # outcomes come in the order of `every`, where each folder's sources follow one another: a
+    # folder is written once its last source's outcome has come (its worker wrote it first)
+    done, folders = [], [os.path.dirname(path) for path in every]
+    with open(REPORT, "w", encoding="utf-8", errors="surrogateescape") as report:
+        for n, outcome in enumerate(outcomes):
+            done.append(outcome)
+            if n + 1 == len(folders) or folders[n + 1] != folders[n]:
+                report.write(os.path.relpath(folders[n], ROOT) + "/\n")
+                report.flush()
+    return done
+
+
 every = list(sources())
 if len(every) > 1 and JOBS > 1:
     fork = multiprocessing.get_context("fork")  # a -c script: workers must inherit its functions
     with ProcessPoolExecutor(JOBS, mp_context=fork) as pool:
-        done = list(pool.map(bytecode, every, chunksize=16))
+        done = reported(pool.map(bytecode, every, chunksize=16))
 else:
-    done = list(map(bytecode, every))
+    done = reported(map(bytecode, every))
 named = [outcome for outcome in done if isinstance(outcome, tuple) and outcome]
 if named:
     try:
@@ -272,89 +281,3 @@ def evict_pyc(entries: list[PycEntry]) -> int:
             continue  # another trim took it
         freed += entry.size
     return freed
-
-
-def compile_venv(install: Path, env: dict[str, str], keep_open: tuple[int, ...] = ()) -> Compiling:
-    """Every module of the venv at `install` compiled, or copied from the pyc cache, in a driver
-    left running: the install folder's other files are captured meanwhile. A driver that fails
-    (not a module that does not compile: that one is skipped) fails the build when waited for.
-    It holds `keep_open` (the part's lock): one that outlives a killed doit keeps the part locked,
-    so it never writes into the next run's sandbox."""
-    _open_to_the_compile(install / "lib")
-    log = tempfile.TemporaryFile()  # a file, not a pipe: warnings cannot fill it, stalling it
-    command = [
-        str(install / "bin" / "python"),
-        *("-I", "-S", "-c", DRIVER),
-        *(str(install), str(pyc_cache()), str(cores_per_task())),
-        str(time.time() - TOUCH_EVERY),
-        DRIVER_DIGEST,
-    ]
-    try:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            umask=0o022,
-            pass_fds=keep_open,
-            start_new_session=True,  # its workers with it: `stop` ends the whole group
-        )
-    except OSError as err:
-        log.close()
-        raise PythonError(
-            f"compiling the venv's bytecode failed: {install / 'bin' / 'python'} cannot run",
-            str(err),
-            RESOLUTION,
-        ) from None
-    return Compiling(process, log)
-
-
-RESOLUTION = (
-    "The compile runs $CRAFT_PART_INSTALL/bin/python: an override-build must leave it the venv's "
-    "interpreter. Fix the script and run again."
-)
-
-
-class Compiling:
-    """The bytecode compile of one venv, running. It writes nothing but `__pycache__` folders
-    (and removes links of that name), so the capture passes them by and takes them after."""
-
-    name = "__pycache__"
-
-    def __init__(self, process: subprocess.Popen, log: IO[bytes]) -> None:
-        self.process, self.log = process, log
-
-    def wait(self) -> None:
-        if self.process.wait() != 0:
-            self.log.seek(0)
-            lines = self.log.read().decode(errors="replace").splitlines()
-            raise PythonError(
-                "compiling the venv's bytecode failed", "\n".join(lines[-10:]), RESOLUTION
-            )
-
-    def stop(self) -> None:
-        """The driver and its workers killed, if the driver still runs (its workers, orphaned,
-        would hold the part's lock for good); then its log closed."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # ended meanwhile
-            self.process.wait()
-        self.log.close()
-
-
-def _open_to_the_compile(lib: Path) -> None:
-    """Give the owner what the compile uses (every folder listed and written, every source read)
-    before it starts: the capture beside it sets modes 0755/0644 as it goes, and a compile that
-    met a folder before or after that would give different bytecode. A `lib` that is a link
-    is not followed (nor does the driver follow it)."""
-    if lib.is_symlink():
-        return
-    for folder, subfolders, files in os.walk(lib):
-        for name, needed in [*((n, 0o700) for n in subfolders), *((n, 0o400) for n in files)]:
-            path = os.path.join(folder, name)
-            mode = os.lstat(path).st_mode
-            if not stat.S_ISLNK(mode) and mode & needed != needed:
-                os.chmod(path, stat.S_IMODE(mode) | needed)

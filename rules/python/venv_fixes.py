@@ -19,17 +19,21 @@ from pathlib import Path
 
 from rules.action import OutputFix
 
-from .pyc_cache import Compiling, compile_venv
+from .compiling import Compiling, compile_venv
 
 SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
 
 
 def python_venv(
-    install: Path, sandbox_root: Path, env: dict[str, str], keep_open: tuple[int, ...] = ()
+    install: Path,
+    sandbox_root: Path,
+    interpreter: Path,
+    env: dict[str, str],
+    keep_open: tuple[int, ...] = (),
 ) -> Compiling | None:
-    """The fixes, then the bytecode compile, left running (holding `keep_open`) while the venv
-    is captured."""
+    """The fixes, then the bytecode compile by the venv's python, which must be the part's
+    `interpreter`, left running (holding `keep_open`) while the venv is captured."""
     if not (install / "pyvenv.cfg").is_file():
         return None  # an override-build that made no venv: nothing of a venv to fix
     changed: set[Path] = set()
@@ -44,9 +48,8 @@ def python_venv(
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
-    return compile_venv(
-        install, env, keep_open
-    )  # every module compiled, or copied from the pyc cache
+    # every module compiled, or copied from the pyc cache
+    return compile_venv(install, interpreter, env, keep_open)
 
 
 def _drop_command_line(config: Path) -> None:

@@ -14,7 +14,7 @@ import os
 import posixpath
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
@@ -91,13 +91,15 @@ class Capture:
 
 class Deferred(Protocol):
     """A writer still at work inside an output while it is captured, only ever in folders of one
-    name (the python rule's bytecode compile: `__pycache__`). The capture walks past them, waits
-    for it, then captures them: the two overlap instead of following each other."""
+    name (the python rule's bytecode compile: `__pycache__`). The capture walks past them, then
+    captures each as the writer reports it written: the two overlap instead of following each
+    other."""
 
     name: str
 
-    def wait(self) -> None:
-        """Return once every such folder is written; raise if the writer failed."""
+    def finished(self) -> Iterator[str]:
+        """Each folder (its path in the output, ending in /) whose folder of that name is
+        written, as it is; ends once the writer has ended, and raises if it failed."""
 
 
 class _Walk(NamedTuple):
@@ -123,8 +125,7 @@ def capture(
     walk = _Walk(forbidden, sink, deferred.name if deferred else None, [])
     _capture_dir(str(root), "", epoch, walk, result)
     if deferred is not None:
-        deferred.wait()
-        _capture_deferred(epoch, walk, result)
+        _capture_deferred(deferred, epoch, walk, result)
     result.escaping_links += [
         f"{path} -> {entry.target}"
         for path, entry in result.tree.items()
@@ -134,14 +135,25 @@ def capture(
     return result
 
 
-def _capture_deferred(epoch: int, walk: _Walk, result: Capture) -> None:
-    """Each folder of the deferred name, wherever the walk passed; every folder's mtime set
-    again (the writer may have made, or removed, an entry of that name after the walk set it)."""
+def _capture_deferred(deferred: Deferred, epoch: int, walk: _Walk, result: Capture) -> None:
+    """Each folder of the deferred name, wherever the walk passed: those the writer reports
+    written as it does, the others (a folder it had nothing to write in) once it has ended; then
+    every folder's mtime set again (the writer may have made, or removed, an entry of that name
+    after the walk set it)."""
     name, now = str(walk.later), walk._replace(later=None, folders=[])
-    for folder, prefix in walk.folders:
-        path = f"{folder}/{name}"
+    waiting = {prefix: folder for folder, prefix in walk.folders}
+
+    def take(prefix: str) -> None:
+        path = f"{waiting.pop(prefix)}/{name}"
         if os.path.lexists(path):
             _capture_entry(path, prefix + name, epoch, now, result)
+
+    for prefix in deferred.finished():
+        if prefix in waiting:  # a folder the walk did not pass (below a link) is not the output's
+            take(prefix)
+    for prefix in list(waiting):
+        take(prefix)
+    for folder, _ in walk.folders:
         os.utime(folder, (epoch, epoch))
 
 

@@ -17,7 +17,7 @@ from helpers.doit_runner import REPO, doit
 from helpers.wheels import make_wheel, make_wheelhouse
 from helpers.workspaces import make_workspace
 
-from rules.python import pyc_cache
+from rules.python import compiling
 from rules.python.pyc_cache import evict_pyc, pyc_entries
 
 PART = """\
@@ -136,7 +136,8 @@ def test_a_link_a_build_leaves_in_the_venv_is_never_written_through(tmp_path):
 
 def test_a_compile_that_fails_fails_the_build_with_its_own_words(tmp_path):
     """The compile runs while the venv is captured: when it fails, the capture waits for it and
-    the build fails with the driver's last lines, not a traceback, and nothing is published."""
+    the build fails with the driver's last lines, not a traceback, and nothing is published.
+    (Unsealed: sealed, a bin/python the build made is refused before it runs, as below.)"""
     root = tmp_path / "ws"
     make_wheelhouse(root / "wheels")
     ws = make_workspace(
@@ -150,13 +151,39 @@ def test_a_compile_that_fails_fails_the_build_with_its_own_words(tmp_path):
         '> "$CRAFT_PART_INSTALL/bin/python"\n'
         '      chmod +x "$CRAFT_PART_INSTALL/bin/python"\n',
     )
-    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache"), "PARTSMITH_UNSEALED": "1"}
     result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "compiling the venv's bytecode failed" in out and "the driver broke" in out, out
     assert "Traceback" not in out
     assert not (root / "build/parts/broken/install").exists()
+
+
+def test_a_sealed_build_never_has_a_python_it_made_run_outside_the_sandbox(tmp_path):
+    """The compile runs on this machine, outside the sandbox: a bin/python the build wrote (or
+    led to another interpreter, which the key does not name) is refused, never run."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    escaped = tmp_path / "escaped"  # what the build's python would write, run outside
+    ws = make_workspace(
+        root,
+        "name: planted\npython: {index-url: none, find-links: [wheels]}\nparts:\n  planted:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n"
+        "    override-build: |\n"
+        "      craftctl default\n"
+        '      rm "$CRAFT_PART_INSTALL/bin/python"\n'
+        f"      printf '#!/bin/sh\\ntouch {escaped}\\n' > \"$CRAFT_PART_INSTALL/bin/python\"\n"
+        '      chmod +x "$CRAFT_PART_INSTALL/bin/python"\n',
+    )
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("PARTSMITH_UNSEALED", None)
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in out
+    assert "bin/python is not the part's interpreter" in out, out
+    assert not escaped.exists()
+    assert not (root / "build/parts/planted/install").exists()
 
 
 def test_a_venv_without_its_python_fails_the_build_with_a_clear_error(tmp_path):
@@ -233,12 +260,12 @@ def test_a_compile_stopped_midway_ends_with_its_workers_and_frees_the_lock(tmp_p
     lock = tmp_path / "lock"
     held = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(held, fcntl.LOCK_EX)
-    monkeypatch.setattr(pyc_cache, "cores_per_task", lambda: 2)  # a driver with workers
+    monkeypatch.setattr(compiling, "cores_per_task", lambda: 2)  # a driver with workers
     env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
-    compiling = pyc_cache.compile_venv(venv, env, keep_open=(held,))
+    running = compiling.compile_venv(venv, Path(sys.executable), env, keep_open=(held,))
     time.sleep(0.5)
-    assert compiling.process.poll() is None  # still compiling
-    compiling.stop()
+    assert running.process.poll() is None  # still compiling
+    running.stop()
     os.close(held)
     other = os.open(lock, os.O_RDWR)
     deadline = time.monotonic() + 5
@@ -249,6 +276,36 @@ def test_a_compile_stopped_midway_ends_with_its_workers_and_frees_the_lock(tmp_p
         except BlockingIOError:
             assert time.monotonic() < deadline, "a process of the stopped compile holds the lock"
             time.sleep(0.05)
+
+
+def test_the_driver_reports_each_folder_once_all_its_bytecode_is_written(tmp_path, monkeypatch):
+    """The capture takes a `__pycache__` folder as soon as the driver reports it: at that moment
+    every module of the folder must have its .pyc (its sources are spread over two workers'
+    batches), and every folder with modules is reported once."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*")) / "site-packages"
+    for p in range(12):
+        (site / f"pkg{p}").mkdir()
+        for m in range(7):
+            (site / f"pkg{p}" / f"m{m}.py").write_text(f"VALUE = {p * 10 + m}\n")
+    (site / "pkg3" / "old.py").write_text("print 'py2 only'\n")  # never compiles: no .pyc
+    monkeypatch.setattr(compiling, "cores_per_task", lambda: 2)
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    running = compiling.compile_venv(venv, Path(sys.executable), env)
+    tag, reported = sys.implementation.cache_tag, []
+    try:
+        for prefix in running.finished():
+            folder = venv / prefix
+            modules = {p.stem for p in folder.glob("*.py")} - {"old"}
+            written = set(os.listdir(folder / "__pycache__"))
+            assert written == {f"{m}.{tag}.pyc" for m in modules}, prefix
+            reported.append(prefix)
+    finally:
+        running.stop()
+    assert sorted(reported) == sorted(
+        str(p.relative_to(venv)) + "/" for p in site.iterdir() if p.name.startswith("pkg")
+    )
 
 
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------

@@ -127,13 +127,14 @@ def test_a_stored_tree_with_a_path_no_capture_makes_is_refused(path):
 class _Writer:
     """A Deferred that writes `__pycache__` folders as the bytecode compile does: one begun before
     the walk reaches it (a fifo stands for its half-written state: the walk must not take it),
-    the rest once waited for (after the walk set their parents' mtimes); a `__pycache__` link a
-    build left is removed, and nothing made in its place."""
+    the rest after the walk set their parents' mtimes, each reported once written (and one
+    never reported: the top's); a `__pycache__` link a build left is removed, and nothing made in
+    its place. It notes whether each folder it reported was captured before it went on."""
 
     name = "__pycache__"
 
     def __init__(self, root, fail=False):
-        self.root, self.fail, self.waited = root, fail, False
+        self.root, self.fail, self.waited, self.taken_at_once = root, fail, False, []
         self._write(root / "pkg" / "early")
         os.mkfifo(root / "pkg" / "early" / "__pycache__" / "being-written")
         os.symlink("/nowhere", root / "pkg" / "__pycache__")  # a build's link: removed, not made
@@ -144,14 +145,23 @@ class _Writer:
         (folder / "__pycache__" / "m.pyc").write_bytes(b"compiled " + where)
         os.chmod(folder / "__pycache__", 0o700)
 
-    def wait(self):
+    def finished(self):
         self.waited = True
         if self.fail:
             raise RuntimeError("the writer failed")
         (self.root / "pkg" / "early" / "__pycache__" / "being-written").unlink(missing_ok=True)
         (self.root / "pkg" / "__pycache__").unlink(missing_ok=True)  # as the driver does
-        for folder in ("pkg/late", "pkg/early/deep", "."):
+        for folder in ("pkg/late", "pkg/early/deep"):
             self._write(self.root / folder)
+            yield folder + "/"
+            pyc = self.root / folder / "__pycache__" / "m.pyc"
+            self.taken_at_once.append(os.lstat(pyc).st_mtime == EPOCH)
+        yield "not/walked/"  # a folder the capture never passed: nothing to take
+        self._write(self.root)
+
+    def wait(self):
+        for _ in self.finished():
+            pass
 
 
 def _package(root):
@@ -161,10 +171,11 @@ def _package(root):
     os.symlink("pkg", root / "link")
 
 
-def test_a_deferred_writer_is_captured_after_the_walk_as_if_it_had_finished_first(tmp_path):
+def test_a_deferred_writer_is_captured_as_it_goes_as_if_it_had_finished_first(tmp_path):
     """The walk passes every `__pycache__` by (one is there already, the others come later),
-    waits, then takes them: the Tree and every mtime (the parents' too, moved by the late
-    folders' creation) are those of a capture made once the writer had finished."""
+    then takes each as the writer reports it written, and the rest once it has ended: the Tree
+    and every mtime (the parents' too, moved by the late folders' creation) are those of a
+    capture made once the writer had finished."""
     overlapped, after = tmp_path / "overlapped", tmp_path / "after"
     for root in (overlapped, after):
         _package(root)
@@ -174,7 +185,7 @@ def test_a_deferred_writer_is_captured_after_the_walk_as_if_it_had_finished_firs
     writer = _Writer(overlapped)
     result = capture(overlapped, EPOCH, deferred=writer)
 
-    assert writer.waited
+    assert writer.waited and writer.taken_at_once == [True, True]
     assert result.unsupported == []  # the half-written folder was passed by
     assert result.tree == expected
     assert {p for p in expected if p.endswith("__pycache__/m.pyc")} == {
