@@ -75,22 +75,46 @@ def valid(pyc, data):
     return len(pyc) > 16 and flags == b"\3\0\0\0" and checked == importlib.util.source_hash(data)
 
 
+MADE = set()  # the folders this process has made (or found): one mkdir each, not one a file
+
+
+def folder_of(path):
+    folder = os.path.dirname(path)
+    if folder not in MADE:
+        os.makedirs(folder, exist_ok=True)
+        MADE.add(folder)
+    return folder
+
+
+def written(fd, data):
+    with memoryview(data) as left:
+        while left:
+            left = left[os.write(fd, left):]
+
+
 def put(path, pyc):
-    # a file created anew: never written through a link a build left at that name
-    if os.path.lexists(path):
+    # a file created anew: never written through a link (or a .pyc) a build left at that name
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    folder_of(path)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
         os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pyc)
+        fd = os.open(path, flags, 0o644)
+    try:
+        written(fd, pyc)
+    finally:
+        os.close(fd)
 
 
 def kept(entry, pyc):
     # a temp file beside the entry, named by the driver once the whole batch is synced: a crash
     # leaves no entry half-written, and two builds writing one entry write the same bytes
-    os.makedirs(os.path.dirname(entry), exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=os.path.dirname(entry))
-    with os.fdopen(fd, "wb") as out:
-        out.write(pyc)
+    fd, temp = tempfile.mkstemp(dir=folder_of(entry))
+    try:
+        written(fd, pyc)
+    finally:
+        os.close(fd)
     return temp, entry
 
 
@@ -100,17 +124,18 @@ def compiled(path, data):
     # its second read of the source, its own temp file and our read back; a file that does not
     # compile is left without a .pyc, as compileall -q leaves it
     made = importlib.util.cache_from_source(path)
-    if os.path.lexists(made):
-        os.unlink(made)  # a .pyc the wheel shipped (or a link) is not this source's
     dfile = "/" + os.path.relpath(path, ROOT)  # held, as py_compile holds it (see the imports)
     try:
         code = compile(data, dfile, "exec", dont_inherit=True)
     except Exception:
+        try:
+            os.unlink(made)  # a .pyc the wheel shipped (or a link) is not this source's
+        except OSError:
+            pass
         return None
     pyc = _code_to_hash_pyc(code, importlib.util.source_hash(data), True)
     try:
-        os.makedirs(os.path.dirname(made), exist_ok=True)
-        put(made, pyc)
+        put(made, pyc)  # in place of a .pyc the wheel shipped, or a link
     except OSError:
         return None  # no room for it (a file named __pycache__): skipped, as compileall skips
     try:
@@ -150,9 +175,10 @@ def copied(path, data):
         os.close(fd)
     if not valid(pyc, data):
         return False
-    made = importlib.util.cache_from_source(path)
-    os.makedirs(os.path.dirname(made), exist_ok=True)
-    put(made, pyc)
+    try:
+        put(importlib.util.cache_from_source(path), pyc)
+    except OSError:
+        return False  # compiled instead, which says why not
     return True
 
 

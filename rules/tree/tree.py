@@ -176,14 +176,16 @@ def _capture_entry(path: str, rel: str, epoch: int, walk: _Walk, result: Capture
         if any(f.decode() in target for f in walk.forbidden):
             result.escaping_links.append(f"{rel} -> {target}")
     elif stat.S_ISDIR(info.st_mode):
-        os.chmod(path, 0o755)
+        if stat.S_IMODE(info.st_mode) != 0o755:  # a chmod costs as much as the lstat
+            os.chmod(path, 0o755)
         _capture_dir(path, rel + "/", epoch, walk, result)
         result.tree[rel] = Entry("dir")
     elif stat.S_ISREG(info.st_mode):
         if info.st_nlink > 1:
             _own_copy(Path(path))  # a hard link shares its inode with a file outside the output
         executable = bool(info.st_mode & 0o111)
-        os.chmod(path, 0o755 if executable else 0o644)
+        if stat.S_IMODE(info.st_mode) != (0o755 if executable else 0o644):
+            os.chmod(path, 0o755 if executable else 0o644)
         digest, size, leaked = hash_file(path, walk.forbidden, walk.sink)
         result.tree[rel] = Entry("file", digest, size, executable)
         if leaked:
