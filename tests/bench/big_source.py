@@ -30,7 +30,8 @@ copy). Medians of --rounds, in the same run:
 The workspace is locked once (`doit lock`, untimed) so pull follows the lock as the README's
 workspaces do; --unlocked leaves it unlocked (each pull then resolves, in a copy of the source).
 
---profile DIR writes a cProfile of one cold build and one restore of each variant to DIR.
+--profile DIR writes a cProfile of one cold build, the no-op after it (without watchman) and one
+restore of each variant to DIR.
 """
 
 from __future__ import annotations
@@ -280,6 +281,7 @@ def measure(
         shutil.rmtree(build)
         cold_cache(cache)
         doit(ws, environment(cache), "stage", profile=profile / f"{ws.parent.name}-cold.prof")
+        doit(ws, environment(cache), "stage", profile=profile / f"{ws.parent.name}-no-op.prof")
         shutil.rmtree(build)
         doit(ws, environment(cache), "stage", profile=profile / f"{ws.parent.name}-restore.prof")
     return {name: statistics.median(values) for name, values in figures.items()}
