@@ -19,14 +19,20 @@ from .farm_records import OWNED, PartRecord
 
 
 def remove_entry(path: str) -> None:
+    """Nearly every entry replaced is a file or link: one unlink, which never removes a folder
+    (it fails with EISDIR); only then is the entry looked at."""
     try:
-        info = os.lstat(path)
+        os.unlink(path)
+        return
     except FileNotFoundError:
         return
-    if stat.S_ISDIR(info.st_mode):
+    except OSError as err:
+        if err.errno not in (errno.EISDIR, errno.EPERM):
+            raise
+    if stat.S_ISDIR(os.lstat(path).st_mode):
         remove_tree(Path(path))
     else:
-        os.unlink(path)
+        os.unlink(path)  # not a folder after all: the error says why
 
 
 def remove_strays(
