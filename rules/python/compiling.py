@@ -5,6 +5,7 @@ reporting each folder whose `__pycache__` it has written so the capture takes it
 from __future__ import annotations
 
 import fcntl
+import filecmp
 import os
 import signal
 import stat
@@ -29,7 +30,7 @@ def compile_venv(
     (not a module that does not compile: that one is skipped) fails the build when waited for.
     It holds `keep_open` (the part's lock): one that outlives a killed doit keeps the part locked,
     so it never writes into the next run's sandbox."""
-    python = _venv_interpreter(install, interpreter)
+    python = _driver_python(install, interpreter)
     _open_to_the_compile(install / "lib")
     log = tempfile.TemporaryFile()  # a file, not a pipe: warnings cannot fill it, stalling it
     reports, report = _report_pipe()
@@ -80,26 +81,39 @@ def _report_pipe() -> tuple[int, int]:
 
 
 RESOLUTION = (
-    "The compile runs $CRAFT_PART_INSTALL/bin/python: an override-build must leave it the venv's "
-    "interpreter. Fix the script and run again."
+    "The compile runs $CRAFT_PART_INSTALL/bin/python's interpreter: an override-build must leave "
+    "it the venv's, the part's interpreter. Fix the script and run again."
 )
 
 
-def _venv_interpreter(install: Path, interpreter: Path) -> Path:
-    """The venv's python, which the compile runs outside the sandbox: in a sealed build it must
-    be the part's interpreter (through its links), the one its key names; never a file the build
-    made, which would run unsealed, nor another python, whose bytecode the key would not decide.
-    Unsealed, the build itself ran here: its python runs as it is."""
+def _driver_python(install: Path, interpreter: Path) -> Path:
+    """The python that runs the compile, outside the sandbox. Sealed: the part's interpreter
+    itself (the one its key names), once the venv's `bin/python` is known to be that
+    interpreter; never the venv's link, since CPython takes its standard library from the
+    `home` of the `pyvenv.cfg` beside it, which the build wrote. Unsealed, the build itself ran
+    here: the venv's python runs as it is."""
     python = install / "bin" / "python"
-    real = os.path.realpath(python)
-    if unsealed() or not os.path.exists(python) or real == os.path.realpath(interpreter):
+    if unsealed():
         return python  # a venv without its python: the start fails, with its own error
+    if _same_file(python, interpreter):
+        return interpreter
+    found = f"leads to {os.path.realpath(python)}" if os.path.exists(python) else "is missing"
     raise PythonError(
         "compiling the venv's bytecode failed: bin/python is not the part's interpreter",
-        f"{python} leads to {real}, not to {interpreter}: the compile runs outside the "
-        "sandbox, so it runs only the interpreter the part's key names",
+        f"{python} {found}, not {interpreter}: the compile runs outside the sandbox, so "
+        "it runs only the interpreter the part's key names",
         RESOLUTION,
     )
+
+
+def _same_file(python: Path, interpreter: Path) -> bool:
+    """A link (or hard link) to the interpreter, or a copy of it (`venv --copies`)."""
+    try:
+        return os.path.samefile(python, interpreter) or filecmp.cmp(
+            python, interpreter, shallow=False
+        )
+    except OSError:
+        return False  # missing, or a dangling link
 
 
 class Compiling:
@@ -111,16 +125,26 @@ class Compiling:
 
     def __init__(self, process: subprocess.Popen, log: IO[bytes], reports: IO[bytes]) -> None:
         self.process, self.log, self.reports = process, log, reports
+        self.clean = False  # ended by itself, with its pool shut down: nothing of it is left
 
     def finished(self) -> Iterator[str]:
         """Each folder (relative, ending in /) whose `__pycache__` the driver has written, as it
         writes them; then the driver waited for."""
-        for line in self.reports:
-            yield line.decode(errors="surrogateescape").rstrip("\n")
-        self.wait()
+        pending = b""
+        while chunk := self.reports.read1(1 << 16):  # type: ignore[attr-defined]
+            *done, pending = (pending + chunk).split(b"\0")
+            for folder in done:
+                yield folder.decode(errors="surrogateescape")
+        self._ended()
 
     def wait(self) -> None:
-        if self.process.wait() != 0:
+        """Every report read (a driver whose pipe is full would wait for ever), then the end."""
+        for _ in self.finished():
+            pass
+
+    def _ended(self) -> None:
+        self.clean = self.process.wait() == 0
+        if not self.clean:
             self.log.seek(0)
             lines = self.log.read().decode(errors="replace").splitlines()
             raise PythonError(
@@ -128,13 +152,14 @@ class Compiling:
             )
 
     def stop(self) -> None:
-        """The driver and its workers killed, if the driver still runs (its workers, orphaned,
-        would hold the part's lock for good); then its log closed."""
-        if self.process.poll() is None:
+        """The driver and its workers killed unless it ended cleanly (its workers, orphaned,
+        would hold the part's lock for good, even once a driver killed alone has ended; their
+        group keeps its id while any of them lives); then its log closed."""
+        if not self.clean:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # ended meanwhile
+            except (ProcessLookupError, PermissionError):
+                pass  # the whole group has ended
             self.process.wait()
         self.log.close()
         self.reports.close()

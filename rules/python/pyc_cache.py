@@ -51,7 +51,8 @@ import compileall, py_compile  # noqa: F401
 
 ROOT, CACHE, JOBS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 TOUCH_BEFORE = float(sys.argv[4])  # an entry copied out whose mtime is older is touched
-REPORT = int(sys.argv[6])  # a pipe: each folder whose __pycache__ is written, as it is
+REPORT = int(sys.argv[6])  # a pipe: each folder whose __pycache__ is written, as it is (NUL ends
+# each: a folder's name may hold a newline, never a NUL)
 # what decides a .pyc's bytes besides its source and path: the interpreter, to the micro version
 # and this driver (its digest, argv[5]): how it compiles decides them too (see the imports)
 SALT = (importlib.util.MAGIC_NUMBER + sys.version.encode() + b"\0checked-hash\0optimize=0\0"
@@ -199,7 +200,9 @@ def sources():
         cache = os.path.join(folder, "__pycache__")
         if os.path.islink(cache):
             os.unlink(cache)  # a build's link out of the venv: nothing is written through it
-        subfolders.sort()
+        # as compileall: nothing inside a __pycache__ folder is compiled (its .pyc would land
+        # after that folder was reported written)
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
         for name in sorted(files):
             if name.endswith(".py"):
                 yield os.path.join(folder, name)
@@ -226,7 +229,7 @@ def reported(outcomes):
         for n, outcome in enumerate(outcomes):
             done.append(outcome)
             if n + 1 == len(folders) or folders[n + 1] != folders[n]:
-                report.write(os.path.relpath(folders[n], ROOT) + "/\n")
+                report.write(os.path.relpath(folders[n], ROOT) + "/\0")
                 report.flush()
     return done
 
@@ -234,7 +237,10 @@ def reported(outcomes):
 every = list(sources())
 if len(every) > 1 and JOBS > 1:
     fork = multiprocessing.get_context("fork")  # a -c script: workers must inherit its functions
-    with ProcessPoolExecutor(JOBS, mp_context=fork) as pool:
+    # the workers close their copy of the report pipe: the reports end when the driver does,
+    # even killed alone
+    closed = {"initializer": os.close, "initargs": (REPORT,)}
+    with ProcessPoolExecutor(JOBS, mp_context=fork, **closed) as pool:
         done = reported(pool.map(bytecode, every, chunksize=16))
 else:
     done = reported(map(bytecode, every))

@@ -27,7 +27,8 @@ def remove_entry(path: str) -> None:
     except FileNotFoundError:
         return
     except OSError as err:
-        if err.errno not in (errno.EISDIR, errno.EPERM):
+        # EACCES: a folder in a folder made read-only by hand (looked at before EISDIR)
+        if err.errno not in (errno.EISDIR, errno.EPERM, errno.EACCES):
             raise
     if stat.S_ISDIR(os.lstat(path).st_mode):
         remove_tree(Path(path))

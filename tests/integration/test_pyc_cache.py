@@ -18,6 +18,7 @@ from helpers.wheels import make_wheel, make_wheelhouse
 from helpers.workspaces import make_workspace
 
 from rules.python import compiling
+from rules.python.errors import PythonError
 from rules.python.pyc_cache import evict_pyc, pyc_entries
 
 PART = """\
@@ -186,6 +187,38 @@ def test_a_sealed_build_never_has_a_python_it_made_run_outside_the_sandbox(tmp_p
     assert not (root / "build/parts/planted/install").exists()
 
 
+def test_a_sealed_build_cannot_give_the_compile_a_standard_library_it_wrote(tmp_path):
+    """CPython takes its standard library from the `home` of the pyvenv.cfg beside the python it
+    runs as: the compile runs the part's interpreter itself, never the venv's link, so a
+    pyvenv.cfg the build pointed at a library it wrote runs nothing of it outside the sandbox."""
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    escaped = tmp_path / "escaped"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    host = root / "build" / "sandbox" / "home" / "install"  # where the build's files lie
+    planted = f'"$CRAFT_PART_INSTALL/evil/lib/{version}/encodings"'
+    ws = make_workspace(
+        root,
+        "name: home\npython: {index-url: none, find-links: [wheels]}\nparts:\n  home:\n"
+        "    plugin: python\n    python-packages: [alpha==1.0]\n"
+        "    override-build: |\n"
+        "      craftctl default\n"
+        f'      mkdir -p "$CRAFT_PART_INSTALL/evil/bin" {planted}\n'
+        f'      echo \'open("{escaped}", "w").close()\' > {planted}/__init__.py\n'
+        f"      touch {planted}/../os.py\n"  # the landmark CPython looks for there
+        f"      sed -i 's#^home = .*#home = {host}/evil/bin#' \"$CRAFT_PART_INSTALL/pyvenv.cfg\"\n",
+    )
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("PARTSMITH_UNSEALED", None)
+    result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
+    out = result.stdout + result.stderr
+    assert not escaped.exists(), "the build's own library ran outside the sandbox"
+    # the compile ran (the part's interpreter) beside the capture, which refuses the output for
+    # the host path the build wrote into pyvenv.cfg: a clear error, as for any such output
+    assert result.returncode != 0 and "Traceback" not in out
+    assert "pyvenv.cfg: holds the sandbox path" in out, out
+
+
 def test_a_venv_without_its_python_fails_the_build_with_a_clear_error(tmp_path):
     root = tmp_path / "ws"
     make_wheelhouse(root / "wheels")
@@ -201,8 +234,8 @@ def test_a_venv_without_its_python_fails_the_build_with_a_clear_error(tmp_path):
     result = doit("stage", f"workspace={ws}", cwd=ws.parent, env=env)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in out
-    assert "compiling the venv's bytecode failed:" in out and "bin/python cannot run" in out
-    assert "an override-build must leave it the venv's interpreter" in out
+    assert "bin/python is not the part's interpreter" in out and "bin/python is missing" in out
+    assert "an override-build must leave it the venv's, the part's interpreter" in out
 
 
 def test_a_compile_left_running_by_a_killed_doit_keeps_the_part_locked(tmp_path):
@@ -278,18 +311,37 @@ def test_a_compile_stopped_midway_ends_with_its_workers_and_frees_the_lock(tmp_p
             time.sleep(0.05)
 
 
-def test_the_driver_reports_each_folder_once_all_its_bytecode_is_written(tmp_path, monkeypatch):
-    """The capture takes a `__pycache__` folder as soon as the driver reports it: at that moment
-    every module of the folder must have its .pyc (its sources are spread over two workers'
-    batches), and every folder with modules is reported once."""
+SLOW = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n" for i in range(1500))
+
+
+def a_venv(tmp_path: Path, folders: list[str], modules: int, last: str = "") -> Path:
+    """A venv whose site-packages holds `folders`, each with `modules` small modules and, when
+    `last` is given, a module z.py of that text (sorted last in its folder)."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next(venv.glob("lib/python*")) / "site-packages"
-    for p in range(12):
-        (site / f"pkg{p}").mkdir()
-        for m in range(7):
-            (site / f"pkg{p}" / f"m{m}.py").write_text(f"VALUE = {p * 10 + m}\n")
+    for name in folders:
+        (site / name).mkdir()
+        for m in range(modules):
+            (site / name / f"m{m:02}.py").write_text(f"VALUE = {m}\n")
+        if last:
+            (site / name / "z.py").write_text(last)
+    return venv
+
+
+def test_the_driver_reports_each_folder_once_all_its_bytecode_is_written(tmp_path, monkeypatch):
+    """The capture takes a `__pycache__` folder as soon as the driver reports it: at that moment
+    every module of the folder must have its .pyc. Each folder's sources span two of the
+    workers' batches (16 sources each), its last one slow to compile, so a report sent early
+    finds it missing; one folder's name holds a newline (reports end with a NUL); nothing
+    inside a `__pycache__` folder is compiled (as compileall); every folder with modules is
+    reported once."""
+    names = [f"pkg{p}" for p in range(6)] + ["odd\nlib"]
+    venv = a_venv(tmp_path, names, 20, last=SLOW)
+    site = next(venv.glob("lib/python*")) / "site-packages"
     (site / "pkg3" / "old.py").write_text("print 'py2 only'\n")  # never compiles: no .pyc
+    (site / "pkg1" / "__pycache__").mkdir()
+    (site / "pkg1" / "__pycache__" / "stray.py").write_text("X = 1\n")
     monkeypatch.setattr(compiling, "cores_per_task", lambda: 2)
     env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
     running = compiling.compile_venv(venv, Path(sys.executable), env)
@@ -298,14 +350,68 @@ def test_the_driver_reports_each_folder_once_all_its_bytecode_is_written(tmp_pat
         for prefix in running.finished():
             folder = venv / prefix
             modules = {p.stem for p in folder.glob("*.py")} - {"old"}
-            written = set(os.listdir(folder / "__pycache__"))
+            written = set(os.listdir(folder / "__pycache__")) - {"stray.py"}
             assert written == {f"{m}.{tag}.pyc" for m in modules}, prefix
             reported.append(prefix)
     finally:
         running.stop()
-    assert sorted(reported) == sorted(
-        str(p.relative_to(venv)) + "/" for p in site.iterdir() if p.name.startswith("pkg")
-    )
+    assert sorted(reported) == sorted(str((site / n).relative_to(venv)) + "/" for n in names)
+    assert not (site / "pkg1" / "__pycache__" / "__pycache__").exists()
+
+
+def test_waiting_for_the_compile_reads_every_report(tmp_path, monkeypatch):
+    """organize waits for the compile without taking its reports: they must still be read, or
+    a venv with more folders than its pipe holds would leave the driver waiting for ever."""
+    venv = a_venv(tmp_path, [f"p{n:04}" + "x" * 150 for n in range(700)], 1)
+    monkeypatch.setattr(compiling, "_report_pipe", os.pipe)  # 64 KiB: ~400 such reports
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    running = compiling.compile_venv(venv, Path(sys.executable), env)
+    waiting = threading.Thread(target=running.wait, daemon=True)
+    waiting.start()
+    waiting.join(120)
+    alive = waiting.is_alive()
+    running.stop()
+    assert not alive, "wait() never returned: the driver is stuck on a full pipe"
+
+
+def test_a_driver_killed_alone_ends_the_capture_and_frees_the_lock(tmp_path, monkeypatch):
+    """Killed alone (the OOM killer), the driver leaves its workers orphaned: the reports must
+    still end (the workers do not hold the pipe), the capture fail with a clear error, and
+    `stop` end the workers, which hold the part's lock."""
+    venv = a_venv(tmp_path, [f"pkg{p}" for p in range(30)], 3, last=SLOW)
+    lock = tmp_path / "lock"
+    held = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    monkeypatch.setattr(compiling, "cores_per_task", lambda: 2)
+    env = {**os.environ, "PARTSMITH_CACHE_DIR": str(tmp_path / "cache")}
+    running = compiling.compile_venv(venv, Path(sys.executable), env, keep_open=(held,))
+    os.close(held)
+    outcome: list[BaseException | None] = []
+
+    def capture() -> None:
+        try:
+            for n, _ in enumerate(running.finished()):
+                if n == 0:
+                    os.kill(running.process.pid, signal.SIGKILL)  # the driver alone
+            outcome.append(None)
+        except BaseException as err:
+            outcome.append(err)
+
+    taking = threading.Thread(target=capture, daemon=True)
+    taking.start()
+    taking.join(60)
+    assert not taking.is_alive(), "the capture never ended: the reports never ended"
+    assert isinstance(outcome[0], PythonError), outcome
+    running.stop()
+    other = os.open(lock, os.O_RDWR)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            assert time.monotonic() < deadline, "an orphaned worker still holds the lock"
+            time.sleep(0.05)
 
 
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------
