@@ -7,6 +7,7 @@ from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unav
 from .remote import Blob, executor_from_environment, remote_from_environment
 from .spool import Spool
 from .store import Store
+from .verified import Verified
 
 __all__ = [
     "Blob",
@@ -20,6 +21,7 @@ __all__ = [
     "TooSlow",
     "Transient",
     "Unavailable",
+    "Verified",
     "executor_from_environment",
     "remote_from_environment",
     "run_cached",

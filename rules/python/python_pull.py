@@ -12,12 +12,14 @@ recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rules.action import interpreter, interpreter_facts
-from rules.cache import CachedAction, Produced, Store, run_cached
+from rules.cache import CachedAction, Produced, Store, Verified, run_cached
 from rules.core import (
     SILENT,
     PartsmithError,
@@ -301,14 +303,32 @@ def load_pulled(layout: Layout, name: str, checked: bool = True) -> Pulled:
             f"part {name!r}: {folder / 'pulled.json'} is damaged",
             resolution=f"Run `doit clean pull:{name}`, then run again.",
         ) from None
-    for sub, group in (("wheels", wheels), ("build-wheels", build_wheels)) if checked else ():
+    if checked:
+        _check_wheels(layout, name, {"wheels": wheels, "build-wheels": build_wheels})
+    return Pulled(folder, wheels, build_wheels)
+
+
+def _check_wheels(layout: Layout, name: str, groups: dict[str, tuple[Wheel, ...]]) -> None:
+    """Each pulled wheel is the one its pull recorded: hashed, unless its stat is the one it had
+    when last hashed right (as the store's blobs: a change of its bytes moves its ctime), so a
+    rebuild does not read the part's wheels (115 MB for a large part) again."""
+    known = Verified(layout.part_dir(name) / "pulled.verified")
+    since = time.time_ns()  # before every stat taken here
+    for sub, group in groups.items():
         for wheel in group:
-            path = folder / sub / wheel.file
-            if not path.is_file() or hash_file(path)[0] != wheel.sha256:
+            path = layout.pulled(name) / sub / wheel.file
+            try:
+                info = os.stat(path)
+            except OSError:
+                info = None
+            if info is not None and known.trusts(wheel.sha256, info):
+                continue
+            if info is None or hash_file(path)[0] != wheel.sha256:
                 raise PythonError(
                     f"part {name!r}: pulled wheel {wheel.file} "
                     "is missing or changed since it was pulled",
                     resolution=f"Run `doit clean pull:{name}`, then run again: "
                     "it comes back from the cache or the index.",
                 )
-    return Pulled(folder, wheels, build_wheels)
+            known.record(wheel.sha256, info, since)
+    known.save()

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,31 @@ def test_a_changed_pulled_wheel_is_refused_at_build(python_workspace, tmp_path, 
     wheel.write_bytes(wheel.read_bytes() + b"tampered")
     (root / "build/parts/first/result.json").unlink()  # not built here any more...
     monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "empty-cache"))  # ...nor in the cache
+    result = doit("build:first", f"workspace={python_workspace}", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "pulled wheel gamma-3.0-py3-none-any.whl is missing or changed" in result.stdout
+
+
+def test_a_trusted_pulled_wheel_changed_in_place_is_still_refused(
+    python_workspace, tmp_path, monkeypatch
+):
+    """A rebuild does not hash the pulled wheels again while their stat is the one they had
+    when last hashed right; a change of a wheel's bytes (its size and mtime kept) moves its
+    ctime, so it is hashed again, and refused."""
+    root = python_workspace.parent
+    assert doit("build:first", f"workspace={python_workspace}", cwd=root).returncode == 0
+    time.sleep(0.1)  # the wheels' ctimes settled: the next build records them as verified
+    (root / "build/parts/first/result.json").unlink()
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "second-cache"))  # built again
+    assert doit("build:first", f"workspace={python_workspace}", cwd=root).returncode == 0
+    assert (root / "build/parts/first/pulled.verified").is_dir()
+    wheel = next((root / "build/parts/first/pulled/wheels").glob("gamma-*.whl"))
+    info, data = wheel.stat(), bytearray(wheel.read_bytes())
+    data[-1] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    os.utime(wheel, ns=(info.st_atime_ns, info.st_mtime_ns))
+    (root / "build/parts/first/result.json").unlink()
+    monkeypatch.setenv("PARTSMITH_CACHE_DIR", str(tmp_path / "empty-cache"))
     result = doit("build:first", f"workspace={python_workspace}", cwd=root)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "pulled wheel gamma-3.0-py3-none-any.whl is missing or changed" in result.stdout
