@@ -11,6 +11,7 @@ recorded in `pulled/pulled.json`: name, version, file and sha256 of each wheel.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -317,11 +318,13 @@ def _check_wheels(layout: Layout, name: str, groups: dict[str, tuple[Wheel, ...]
     for sub, group in groups.items():
         for wheel in group:
             path = layout.pulled(name) / sub / wheel.file
+            # recorded by file and digest: one wheel in both groups is two files
+            record = hashlib.sha256(f"{sub}/{wheel.file}\0{wheel.sha256}".encode()).hexdigest()
             try:
                 info = os.stat(path)
             except OSError:
                 info = None
-            if info is not None and known.trusts(wheel.sha256, info):
+            if info is not None and known.trusts(record, info):
                 continue
             if info is None or hash_file(path)[0] != wheel.sha256:
                 raise PythonError(
@@ -330,5 +333,5 @@ def _check_wheels(layout: Layout, name: str, groups: dict[str, tuple[Wheel, ...]
                     resolution=f"Run `doit clean pull:{name}`, then run again: "
                     "it comes back from the cache or the index.",
                 )
-            known.record(wheel.sha256, info, since)
+            known.record(record, info, since)
     known.save()
