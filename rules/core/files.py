@@ -69,12 +69,17 @@ def remove_tree(path: Path) -> None:
     """rmtree that also removes what sits in read-only folders (a chmod 555 in a source, Go's
     module cache under $HOME): such a folder is made writable, then the removal is retried."""
 
-    def unlock_and_retry(function: Callable[[str], object], failed: str, _error: object) -> None:
+    def unlock_and_retry(function: Callable[..., object], failed: str, error: object) -> None:
         parent = os.path.dirname(failed)
         os.chmod(parent, stat.S_IMODE(os.lstat(parent).st_mode) | stat.S_IRWXU)
         if os.path.isdir(failed) and not os.path.islink(failed):
             os.chmod(failed, stat.S_IMODE(os.lstat(failed).st_mode) | stat.S_IRWXU)
-        function(failed)
+        if function not in (os.open, os.scandir, os.listdir):
+            function(failed)
+        elif os.access(failed, os.R_OK | os.X_OK):  # a folder that could not be listed now can
+            shutil.rmtree(failed, onerror=unlock_and_retry)
+        else:
+            raise error[1] if isinstance(error, tuple) else OSError(f"cannot list {failed}")
 
     if os.path.islink(path) or os.path.isfile(path):
         os.unlink(path)
