@@ -143,6 +143,7 @@ def _pull_tasks(workspace: Workspace) -> Iterator[dict]:
                 (remove_tree, [path])
                 for path in (
                     layout.pulled(name),
+                    layout.pulled_verified(name),
                     layout.pulled_source(name),
                     layout.declared_source(name),
                     layout.debs(name),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import filecmp
+import io
 import os
 import signal
 import stat
@@ -123,7 +124,9 @@ class Compiling:
 
     name = "__pycache__"
 
-    def __init__(self, process: subprocess.Popen, log: IO[bytes], reports: IO[bytes]) -> None:
+    def __init__(
+        self, process: subprocess.Popen, log: IO[bytes], reports: io.BufferedReader
+    ) -> None:
         self.process, self.log, self.reports = process, log, reports
         self.clean = False  # ended by itself, with its pool shut down: nothing of it is left
 
@@ -131,7 +134,7 @@ class Compiling:
         """Each folder (relative, ending in /) whose `__pycache__` the driver has written, as it
         writes them; then the driver waited for."""
         pending = b""
-        while chunk := self.reports.read1(1 << 16):  # type: ignore[attr-defined]
+        while chunk := self.reports.read1(1 << 16):
             *done, pending = (pending + chunk).split(b"\0")
             for folder in done:
                 yield folder.decode(errors="surrogateescape")

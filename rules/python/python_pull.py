@@ -313,7 +313,7 @@ def _check_wheels(layout: Layout, name: str, groups: dict[str, tuple[Wheel, ...]
     """Each pulled wheel is the one its pull recorded: hashed, unless its stat is the one it had
     when last hashed right (as the store's blobs: a change of its bytes moves its ctime), so a
     rebuild does not read the part's wheels (115 MB for a large part) again."""
-    known = Verified(layout.part_dir(name) / "pulled.verified")
+    known = Verified(layout.pulled_verified(name))
     since = time.time_ns()  # before every stat taken here
     for sub, group in groups.items():
         for wheel in group:

@@ -97,6 +97,11 @@ class Layout:
         """The part's pulled wheels, and pulled.json recording name, version and sha256 of each."""
         return self.part_dir(part) / "pulled"
 
+    def pulled_verified(self, part: str) -> Path:
+        """The stat each pulled wheel had when last hashed right (rules.cache.Verified records):
+        a build hashes only those whose stat moved."""
+        return self.part_dir(part) / "pulled.verified"
+
     def pull_result(self, part: str) -> Path:
         """The key and record of the pull that filled `pulled`."""
         return self.part_dir(part) / "pull-result.json"

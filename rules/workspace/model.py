@@ -159,10 +159,10 @@ class Workspace:
         source-subdir of it (the folder the build runs in). A pulled source restored from the
         store without its files has them in its declared folder (Layout.declared_source)."""
         source = self.source_dir(part)
-        if source is not None and not source.is_dir():
-            declared = Layout(self.build_root).declared_source(part.name)
-            if source == Layout(self.build_root).pulled_source(part.name) and declared.is_dir():
-                source = declared
+        layout = Layout(self.build_root)
+        if source == layout.pulled_source(part.name) and not source.is_dir():
+            declared = layout.declared_source(part.name)
+            source = declared if declared.is_dir() else source
         if source is None or part.source_subdir is None:
             return source
         return source / part.source_subdir

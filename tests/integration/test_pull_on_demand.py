@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from helpers.doit_runner import doit
 from helpers.wheels import make_project, make_wheelhouse
 from helpers.workspaces import make_workspace, snapshot
@@ -315,34 +316,28 @@ def test_doit_lock_after_a_wipe_resolves_from_the_whole_pulled_source(tmp_path):
     assert "app/m29.py" in files_below(root / "build/parts/app/src")
 
 
-def test_an_include_that_climbs_out_of_its_folder_is_restored_with_the_declarations(tmp_path):
-    ws = pulled_python(tmp_path, requirements="reqs/prod.txt")
+@pytest.mark.parametrize(
+    ("requirements", "declared"),
+    [
+        ("reqs/prod.txt", {"pyproject.toml", "reqs/prod.txt", "base.txt"}),  # its include climbs
+        ("linked.txt", {"pyproject.toml", "linked.txt", "reqs/flat.txt"}),  # a link, and its file
+    ],
+)
+def test_a_requirements_file_is_restored_in_part_with_what_it_reads(
+    tmp_path, requirements, declared
+):
+    """An include that climbs out of the requirements file's folder, and a requirements file
+    that is a symlink (with the file it leads to), are restored with the declarations."""
+    ws = pulled_python(tmp_path, requirements=requirements)
     root = ws.parent
     stage(ws)
     before = snapshot(root / "build/stage")
     shutil.rmtree(root / "build")
     out = stage(ws)
     assert "3 declaration files now" in out and "build:app: restored" in out, out
-    assert files_below(root / "build/parts/app/src-declared") == {
-        "pyproject.toml",
-        "reqs/prod.txt",
-        "base.txt",
-    }
-    assert not (root / "build/parts/app/src").exists()
-    assert snapshot(root / "build/stage") == before
-
-
-def test_a_symlinked_requirements_file_is_restored_with_what_it_leads_to(tmp_path):
-    ws = pulled_python(tmp_path, requirements="linked.txt")
-    root = ws.parent
-    stage(ws)
-    before = snapshot(root / "build/stage")
-    shutil.rmtree(root / "build")
-    out = stage(ws)
-    assert "3 declaration files now" in out and "build:app: restored" in out, out
-    declared = root / "build/parts/app/src-declared"
-    assert files_below(declared) == {"pyproject.toml", "linked.txt", "reqs/flat.txt"}
-    assert (declared / "linked.txt").is_symlink()
+    folder = root / "build/parts/app/src-declared"
+    assert files_below(folder) == declared
+    assert (folder / requirements).is_symlink() == (requirements == "linked.txt")
     assert not (root / "build/parts/app/src").exists()
     assert snapshot(root / "build/stage") == before
 

@@ -300,15 +300,23 @@ def test_a_compile_stopped_midway_ends_with_its_workers_and_frees_the_lock(tmp_p
     assert running.process.poll() is None  # still compiling
     running.stop()
     os.close(held)
+    assert_freed(lock)
+
+
+def assert_freed(lock: Path) -> None:
+    """The lock can be taken within 5 s: no process of a stopped compile holds it."""
     other = os.open(lock, os.O_RDWR)
     deadline = time.monotonic() + 5
-    while True:
-        try:
-            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            assert time.monotonic() < deadline, "a process of the stopped compile holds the lock"
-            time.sleep(0.05)
+    try:
+        while True:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "a process of the stopped compile holds it"
+                time.sleep(0.05)
+    finally:
+        os.close(other)
 
 
 SLOW = "".join(f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n" for i in range(1500))
@@ -403,15 +411,7 @@ def test_a_driver_killed_alone_ends_the_capture_and_frees_the_lock(tmp_path, mon
     assert not taking.is_alive(), "the capture never ended: the reports never ended"
     assert isinstance(outcome[0], PythonError), outcome
     running.stop()
-    other = os.open(lock, os.O_RDWR)
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            assert time.monotonic() < deadline, "an orphaned worker still holds the lock"
-            time.sleep(0.05)
+    assert_freed(lock)
 
 
 # -- bounded with the store: `doit cache`, `doit cache-trim`, $PARTSMITH_CACHE_MAX_SIZE -----------

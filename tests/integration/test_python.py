@@ -267,6 +267,9 @@ def test_a_trusted_pulled_wheel_changed_in_place_is_still_refused(
     result = doit("build:first", f"workspace={python_workspace}", cwd=root)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert "pulled wheel gamma-3.0-py3-none-any.whl is missing or changed" in result.stdout
+    cleaned = doit("clean", "pull:first", f"workspace={python_workspace}", cwd=root)
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert not (root / "build/parts/first/pulled.verified").exists()  # the records go with it
 
 
 def test_a_package_whose_pth_file_imports_a_module_builds_clean(tmp_path):
