@@ -5,9 +5,10 @@ copy and its stat-cached manifest, override scriptlets, the toolchain it sees.
 from .environment import SYSTEM_PATH, action_environment
 from .errors import ActionError
 from .git_version import GitVersion, asks_git, git_version
-from .run import Action, OutputFix, run_action
+from .layers import LayerRefused
+from .run import Action, Built, OutputFix, run_action
 from .scriptlets import part_step, primed_by_script, pulled_by_script
-from .seal import sandbox_record, sealed, seen
+from .seal import overlays_here, sandbox_record, sealed, seen
 from .source_copy import copy_source
 from .source_index import Manifest, source_manifest, stat_cache
 from .step import (
@@ -24,8 +25,10 @@ from .toolchain import interpreter, interpreter_facts, sandbox_paths
 __all__ = [
     "Action",
     "ActionError",
+    "Built",
     "Conditions",
     "GitVersion",
+    "LayerRefused",
     "Manifest",
     "OutputFix",
     "Step",
@@ -38,6 +41,7 @@ __all__ = [
     "git_version",
     "interpreter",
     "interpreter_facts",
+    "overlays_here",
     "part_step",
     "prepare_sandbox",
     "primed_by_script",

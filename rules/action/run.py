@@ -44,6 +44,7 @@ from .craftctl import read_values, selected_folder, write_tools
 from .environment import action_environment
 from .errors import ActionError
 from .git_version import GitVersion, write_stand_in
+from .layers import check_upper
 from .seal import seen, seen_path
 from .source_copy import copy_source
 from .step import NORMAL, Conditions, Step, caller_umask_ignored, prepare_sandbox
@@ -95,6 +96,9 @@ class Action:
     subdir: str | None = None  # source-subdir: the folder of $CRAFT_PART_BUILD the build runs in
     git: GitVersion | None = None  # a part that asks git for its version: the stand-in answers
     readable: tuple[Path, ...] = ()  # host paths the sealed build reads: toolchain, extra paths
+    # a build in layers: the folder mounted read-only under the install folder; the output is
+    # then only what the build wrote over it (rules/build/layers.py)
+    layer: Path | None = None
 
     @property
     def copy_is_output(self) -> bool:
@@ -114,10 +118,15 @@ class Action:
             workdir=self.build_dir(sandbox),
             readable=self.readable,
             writable=(uv_cache(),),
+            layer=self.layer,
         )
 
     def build_dir(self, sandbox: Sandbox) -> Path:
         return sandbox.build / self.subdir if self.subdir else sandbox.build
+
+    def written(self, sandbox: Sandbox) -> Path:
+        """The folder holding what the build wrote into its install folder."""
+        return sandbox.layer_upper if self.layer is not None else sandbox.install
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ def run_action(
     script left running by a killed doit keeps the part locked until it ends. `runner`: what
     runs the build script instead of this machine (the remote executor); every step after it
     runs here."""
-    prepare_sandbox(sandbox)
+    prepare_sandbox(sandbox, layered=action.layer is not None)
     step = replace(action.step(sandbox, keep_open, conditions), runner=runner)
     with caller_umask_ignored():
         values, build_dir = dict(action.values), action.build_dir(sandbox)
@@ -168,7 +177,7 @@ def run_action(
     # also before override-stage: what the build made is checked, and normalized as it is staged
     captured = _captured_install(action, sandbox, _finish_install(action, sandbox, keep_open))
     if action.override_stage is None:
-        return Built(captured, sandbox.install, read_values(sandbox))
+        return Built(captured, action.written(sandbox), read_values(sandbox))
     staged = sandbox.root / "staged"
     captured = _run_scripted(step, "stage", action.override_stage, staged)
     return Built(captured, staged, read_values(sandbox))
@@ -180,6 +189,8 @@ def _finish_install(
     """What follows the script in the install folder: stage-packages, the plugin's fix, organize.
     Returns what the fix left running, for the capture to wait for; organize, which moves any
     file, waits for it first."""
+    if action.layer is not None:
+        check_upper(sandbox.layer_upper)  # what can be added to the layer's Tree, or refused
     if action.git is not None:  # the stand-in repository is the build's, never an output
         remove_tree(sandbox.install / ".git")
     for deb in action.debs:
@@ -189,7 +200,7 @@ def _finish_install(
         _say(sandbox, action.fix_output.label)
         env = action_environment(sandbox, action.part, action.epoch, action.interpreter.parent)
         background = action.fix_output.apply(
-            sandbox.install, seen(sandbox).root, action.interpreter, env, keep_open
+            action.written(sandbox), seen(sandbox).root, action.interpreter, env, keep_open
         )
     if background is not None and action.organize:
         try:
@@ -204,7 +215,8 @@ def _finish_install(
 def _captured_install(action: Action, sandbox: Sandbox, background: Background | None) -> Capture:
     try:
         _say(sandbox, "capturing the output")
-        return _captured(action.part, sandbox, sandbox.install, action.epoch, background)
+        written = action.written(sandbox)
+        return _captured(action.part, sandbox, written, action.epoch, background)
     finally:
         if background is not None:
             background.stop()

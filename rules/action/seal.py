@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -157,8 +158,11 @@ def sealed_command(
     readable: tuple[Path, ...],
     writable: tuple[Path, ...],
     hostname: str | None = None,
+    layer: Path | None = None,
 ) -> list[str]:
-    """bwrap's command line that runs what follows it sealed (nothing when unsealed)."""
+    """bwrap's command line that runs what follows it sealed (nothing when unsealed). `layer`: a
+    folder mounted read-only under the install folder, which the step writes over (overlayfs:
+    what it writes goes to `sandbox.layer_upper`, hidden from the step itself)."""
     sealed = seal()
     if sealed is None:
         return []
@@ -177,9 +181,44 @@ def sealed_command(
         *_system_binds(network),
         *binds,
         *("--bind", str(sandbox.root), str(INSIDE)),
+        *(_overlay(sandbox, layer) if layer is not None else ()),
         *(("--hostname", hostname) if hostname else ()),
         "--",
     ]
+
+
+def _overlay(sandbox: Sandbox, layer: Path) -> list[str]:
+    upper, work = sandbox.layer_upper, sandbox.layer_work
+    hidden = INSIDE / upper.parent.relative_to(sandbox.root)
+    return [
+        *("--overlay-src", str(layer), "--overlay", str(upper), str(work), str(INSIDE / "install")),
+        *("--tmpfs", str(hidden)),
+    ]
+
+
+@functools.cache
+def overlays_here(folder: Path) -> bool:
+    """Whether a sealed step can mount a layer below its install folder when its sandbox lies in
+    `folder` (bubblewrap >= 0.11, and a kernel that allows overlayfs in a user namespace, with
+    its upper folder on that file system). Asked once per folder and process, by a step that
+    does nothing."""
+    sealed = seal()
+    if sealed is None:
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".overlay-probe-", dir=folder) as probe:
+        sandbox = Sandbox(Path(probe))
+        for path in (sandbox.layer_upper, sandbox.layer_work, sandbox.install, Path(probe, "low")):
+            path.mkdir(parents=True)
+        try:
+            ran = subprocess.run(
+                [*sealed_command(sandbox, False, (), (), layer=Path(probe, "low")), "/bin/true"],
+                capture_output=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return ran.returncode == 0
 
 
 def _system_binds(network: bool) -> list[str]:

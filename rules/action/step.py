@@ -66,11 +66,13 @@ class Step:
     writable: tuple[Path, ...] = ()
     # what runs the script instead of `execute` (the remote executor, for a build's own step)
     runner: Callable[[Step, str], int] | None = None
+    # a build in layers: the folder mounted read-only under its install folder (seal.py)
+    layer: Path | None = None
 
     def at(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> Step:
         """The next step of the action (override-stage...): always run here."""
         pairs = tuple((env or {}).items())
-        return replace(self, name=name, workdir=workdir, env=pairs, runner=None)
+        return replace(self, name=name, workdir=workdir, env=pairs, runner=None, layer=None)
 
     def run(self, script: str) -> None:
         """Run `script`; a failure names the step and shows the log's tail."""
@@ -129,10 +131,13 @@ def caller_umask_ignored() -> Iterator[None]:
         os.umask(previous)
 
 
-def prepare_sandbox(sandbox: Sandbox) -> None:
+def prepare_sandbox(sandbox: Sandbox, layered: bool = False) -> None:
+    """The sandbox's fixed folders, empty; `layered`: with overlayfs's folders (seal.py)."""
     remove_tree(sandbox.root)
+    layers = (sandbox.layer_upper, sandbox.layer_work) if layered else ()
     with caller_umask_ignored():
         for folder in (
+            *layers,
             sandbox.install,
             sandbox.home,
             sandbox.tmp,
@@ -175,7 +180,7 @@ def execute(step: Step, script: str) -> int:
     env = step_environment(step)
     path = write_script(step, script)
     sealed = sealed_command(
-        sandbox, step.network, step.readable, step.writable, conditions.hostname
+        sandbox, step.network, step.readable, step.writable, conditions.hostname, step.layer
     )
     # unsealed, the network is cut as before: a network namespace of its own, where one can be made
     isolation = () if sealed or step.network else namespace_command()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rules.action import Action, Manifest, interpreter, run_action, sandbox_paths
+from rules.action import Action, Built, Manifest, interpreter, run_action, sandbox_paths
 from rules.cache import CachedAction, Produced, Spool, Store, run_cached
 from rules.core import (
     PartsmithError,
@@ -37,7 +37,19 @@ from rules.python import (
     uv_binary,
 )
 from rules.stage import placement, reported_if_changed_by_hand, staged
-from rules.tree import Entry, Tree, captured_into, merge, read_manifest, write_manifest
+from rules.tree import (
+    Entry,
+    Placement,
+    Take,
+    Tree,
+    captured_into,
+    holds_folders,
+    merge,
+    moved_from,
+    read_manifest,
+    update_in_place,
+    write_manifest,
+)
 from rules.workspace import Layout, Workspace
 
 from . import plugins
@@ -45,6 +57,7 @@ from .asked_git import asked_git_version
 from .build_snaps import snap_folders, snap_inputs
 from .errors import PartBuildError
 from .key_record import build_record
+from .layers import Builder, Layered, build_in_layers, keep_layer, layered, whole_folder
 from .plugins.context import BuildContext
 from .plugins.python import wheel_input
 
@@ -156,7 +169,7 @@ def build_part(workspace: Workspace, name: str) -> Done:
                 record,
                 layout.install(name),
                 workspace.source_date_epoch,
-                produce=lambda: _built(workspace, name, layout, lock, spool, manifest),
+                produce=lambda: _built(workspace, name, layout, lock, (store, spool), manifest),
                 publish=lambda folder, tree: _publish(layout, name, folder, tree),
                 made="built",
                 spool=spool,
@@ -192,7 +205,7 @@ def _built(
     name: str,
     layout: Layout,
     lock: int,
-    spool: Spool,
+    cache: tuple[Store, Spool],
     manifest: Manifest,
 ) -> Produced:
     """Run the part's action and publish its output, which is captured into the store's `spool`
@@ -200,24 +213,72 @@ def _built(
     deps = [staged(workspace, dep) for dep in workspace.dependencies(name)]
     visible = placement(merge(f"staging the parts {name!r} is after", deps))
     sandbox = layout.sandbox(name)
-    runner = remote_runner(workspace)
     if workspace.parts[name].installs_python:
         materialize_pulled(layout, name)  # a pull restored without its files: they come now
     if materialize_source(layout, name, workspace.source_date_epoch):  # the same, for a source
         manifest = _restored_as_keyed(workspace, name, manifest)
     with reported_if_changed_by_hand(layout), Progress(f"build:{name}").following(sandbox.log):
-        planned = plan(workspace, name, remote=runner is not None)
-        with captured_into(spool):
-            result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)
-    copied = planned.copy_is_output and _is_copy_of(manifest, result.capture.tree)
-    if not copied and build_record(workspace, name)[1] != manifest:
+        with captured_into(cache[1]):
+            output = _output(workspace, name, visible, lock, cache)
+    if not output.copied(manifest) and build_record(workspace, name)[1] != manifest:
         raise PartBuildError(
             f"part {name!r}: its source changed while it was being built",
             resolution="Run again once the source is saved.",
         )
-    _publish(layout, name, result.folder, result.capture.tree)
+    epoch = workspace.source_date_epoch
+    if _published_in_place(layout, name, output.take(epoch), output.tree, epoch):
+        if output.layered is not None:
+            keep_layer(layout, name, output.layered)
+    else:
+        _publish(layout, name, output.whole(epoch), output.tree)
     remove_tree(sandbox.root)
-    return Produced(layout.install(name), result.capture.tree, result.values)
+    return Produced(layout.install(name), output.tree, output.values)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """A finished build, before it is published: whole (one folder holds it all) or in layers."""
+
+    planned: Action
+    tree: Tree
+    values: dict[str, str]
+    built: Built | None = None
+    layered: Layered | None = None
+    layout: Layout | None = None
+
+    def copied(self, manifest: Manifest) -> bool:
+        return self.planned.copy_is_output and _is_copy_of(manifest, self.tree)
+
+    def take(self, epoch: int) -> Take:
+        if self.layered is not None:
+            return self.layered.take(epoch)
+        assert self.built is not None
+        return moved_from(str(self.built.folder))
+
+    def whole(self, epoch: int) -> Path:
+        if self.layered is not None and self.layout is not None:
+            return whole_folder(self.layout, self.planned.part, self.layered, epoch)
+        assert self.built is not None
+        return self.built.folder
+
+
+def _output(
+    workspace: Workspace, name: str, visible: Placement, lock: int, cache: tuple[Store, Spool]
+) -> _Output:
+    """The part built in layers where it can be (layers.py), else whole."""
+    runner = remote_runner(workspace)
+    planned = plan(workspace, name, remote=runner is not None)
+    layout = Layout(workspace.build_root)
+    if runner is None and workspace.parts[name].installs_python:
+        pulled = load_pulled(layout, name, checked=False)  # the plan just checked them
+        context = _context(workspace, name, pulled, remote=False)
+        if layered(workspace, name, planned, context):
+            builder = Builder(workspace, name, planned, context, lock, *cache)
+            made = build_in_layers(builder, visible)
+            if made is not None:
+                return _Output(planned, made.tree, made.values, layered=made, layout=layout)
+    result = run_action(planned, layout.sandbox(name), visible, keep_open=(lock,), runner=runner)
+    return _Output(planned, result.tree, result.values, built=result)
 
 
 def _restored_as_keyed(workspace: Workspace, name: str, keyed: Manifest) -> Manifest:
@@ -258,6 +319,26 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     that the folder is complete (a crash in between leaves a part that counts as not built)."""
     swap_in(built, layout.install(name), marks=(layout.result(name), layout.manifest(name)))
     write_manifest(tree, layout.manifest(name))
+
+
+def _published_in_place(layout: Layout, name: str, take: Take, tree: Tree, epoch: int) -> bool:
+    """Update the part's install folder in place when it is what the last build made (its marks
+    say so): a file that did not change keeps its inode, so stage and prime keep their links to
+    it. The marks go first, so a crash halfway leaves a part that counts as not built; False
+    (nothing done) when there is no such folder."""
+    if _current_key(layout, name) is None:
+        return False
+    try:
+        old = read_manifest(layout.manifest(name))
+    except (OSError, ValueError, KeyError):
+        return False
+    if not holds_folders(layout.install(name), old):
+        return False  # a symlink made by hand in place of a folder: never written through
+    for mark in (layout.result(name), layout.manifest(name)):
+        mark.unlink()
+    update_in_place(layout.install(name), old, tree, take, epoch)
+    write_manifest(tree, layout.manifest(name))
+    return True
 
 
 def _write_result(

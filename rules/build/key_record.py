@@ -61,6 +61,24 @@ def build_record(workspace: Workspace, name: str) -> tuple[dict, Manifest]:
     return {**record, **{k: v for k, v in extra.items() if v}}, manifest
 
 
+def layer_record(workspace: Workspace, name: str) -> dict:
+    """The record of a python part's lower layer (layers.py): its venv and locked wheels, built
+    without its source, its project or the parts it is after, so only what decides them is
+    here; two parts (or workspaces) that lock the same wheels share it."""
+    part = workspace.parts[name]
+    keyed = _keyed_name(workspace, name)
+    return {
+        "rule": "build-layer",
+        "layer": "python-dependencies",
+        "rules-version": RULES_VERSION,
+        "build-environment": [list(pair) for pair in part.build_environment],
+        "source-date-epoch": workspace.source_date_epoch,
+        "wheels": _pulled(Layout(workspace.build_root), name, ("wheels",)),
+        "toolchain": toolchain_record(workspace),
+        "environment": _environment(keyed, workspace.source_date_epoch),
+    }
+
+
 def _source(workspace: Workspace, layout: Layout, name: str) -> Manifest:
     """The source as the build sees it: without the build root, and without .git (never copied
     into a build); a pulled source whose files are only in the store, by its digest."""
@@ -93,6 +111,8 @@ def _keyed_name(workspace: Workspace, name: str) -> str:
     return ANY_PART
 
 
-def _pulled(layout: Layout, name: str) -> list:
+def _pulled(
+    layout: Layout, name: str, groups: tuple[str, ...] = ("wheels", "build-wheels")
+) -> list:
     data = json.loads((layout.pulled(name) / "pulled.json").read_text())
-    return [[w["file"], w["sha256"]] for group in ("wheels", "build-wheels") for w in data[group]]
+    return [[w["file"], w["sha256"]] for group in groups for w in data[group]]

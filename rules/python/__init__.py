@@ -11,11 +11,12 @@ from .records import toolchain_record
 from .requirements import has_project
 from .resolution import lock_inputs, resolve_lock
 from .uv import uv_base, uv_binary, uv_command, uv_version
-from .venv_fixes import PYTHON_VENV
+from .venv_fixes import PYTHON_VENV, PYTHON_VENV_TOP
 
 __all__ = [
     "Lock",
     "PYTHON_VENV",
+    "PYTHON_VENV_TOP",
     "Pulled",
     "Wheel",
     "PythonError",

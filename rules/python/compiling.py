@@ -24,14 +24,19 @@ from .pyc_cache import DRIVER, DRIVER_DIGEST, TOUCH_EVERY, pyc_cache
 
 
 def compile_venv(
-    install: Path, interpreter: Path, env: dict[str, str], keep_open: tuple[int, ...] = ()
+    install: Path,
+    interpreter: Path,
+    env: dict[str, str],
+    keep_open: tuple[int, ...] = (),
+    python: Path | None = None,
 ) -> Compiling:
     """Every module of the venv at `install` compiled, or copied from the pyc cache, in a driver
     left running: the install folder's other files are captured meanwhile. A driver that fails
     (not a module that does not compile: that one is skipped) fails the build when waited for.
     It holds `keep_open` (the part's lock): one that outlives a killed doit keeps the part locked,
-    so it never writes into the next run's sandbox."""
-    python = _driver_python(install, interpreter)
+    so it never writes into the next run's sandbox. `python`: the interpreter to run, when the
+    caller vouches for it (a top layer holds no bin/python: its layer's was checked)."""
+    python = python or _driver_python(install, interpreter)
     _open_to_the_compile(install / "lib")
     log = tempfile.TemporaryFile()  # a file, not a pipe: warnings cannot fill it, stalling it
     reports, report = _report_pipe()

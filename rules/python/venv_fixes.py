@@ -15,14 +15,17 @@ import csv
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 
-from rules.action import OutputFix
+from rules.action import LayerRefused, OutputFix
 
 from .compiling import Compiling, compile_venv
 
 SHEBANG = b"#!/usr/bin/env python3\n"
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "Activate.ps1")
+# what `venv` puts in bin/: a top layer that writes one replaced the venv (layers.py)
+VENV_BIN = re.compile(r"python(\d+(\.\d+)?)?|activate(\.csh|\.fish)?|Activate\.ps1")
 
 
 def python_venv(
@@ -42,14 +45,38 @@ def python_venv(
             (install / "bin" / name).unlink()
             changed.add(install / "bin" / name)
     _drop_command_line(install / "pyvenv.cfg")
+    _fix_installed(install, sandbox_root, changed)
+    # every module compiled, or copied from the pyc cache
+    return compile_venv(install, interpreter, env, keep_open)
+
+
+def python_venv_top(
+    upper: Path,
+    sandbox_root: Path,
+    interpreter: Path,
+    env: dict[str, str],
+    keep_open: tuple[int, ...] = (),
+) -> Compiling:
+    """The same for what a build in layers wrote over its venv (rules/build/layers.py): the
+    venv itself, its python and pyvenv.cfg are the layer's, fixed when it was built. An upper
+    folder that holds any of them is refused, and the part is built whole."""
+    bins = sorted((upper / "bin").iterdir()) if (upper / "bin").is_dir() else []
+    made = [upper / "pyvenv.cfg"] if os.path.lexists(upper / "pyvenv.cfg") else []
+    made += [path for path in bins if VENV_BIN.fullmatch(path.name)]
+    if made:
+        raise LayerRefused(f"{made[0]}: the venv itself was written over its layer")
+    _fix_installed(upper, sandbox_root, set())
+    return compile_venv(upper, interpreter, env, keep_open, python=interpreter)
+
+
+def _fix_installed(install: Path, sandbox_root: Path, changed: set[Path]) -> None:
+    """What installing wrote that names the sandbox, and every RECORD listing a changed file."""
     if (install / ".lock").is_file() and not (install / ".lock").stat().st_size:
         (install / ".lock").unlink()  # uv's lock file for installing into the venv: nothing to ship
     changed |= _fix_shebangs(install / "bin", str(sandbox_root).encode())
     changed |= _drop_sandbox_direct_urls(install, str(sandbox_root))
     changed |= _drop_uv_cache_records(install)
     _rewrite_records(install, changed)
-    # every module compiled, or copied from the pyc cache
-    return compile_venv(install, interpreter, env, keep_open)
 
 
 def _drop_command_line(config: Path) -> None:
@@ -134,3 +161,4 @@ def _record_hash(path: Path) -> str:
 
 
 PYTHON_VENV = OutputFix("compiling bytecode", python_venv)
+PYTHON_VENV_TOP = OutputFix("compiling bytecode (over the layer)", python_venv_top)

@@ -56,6 +56,17 @@ class Sandbox:
     def log(self) -> Path:
         return self.root / "build.log"
 
+    @property
+    def layer_upper(self) -> Path:
+        """A build in layers (rules/build/layers.py): what it writes over the read-only layer
+        below its install folder (overlayfs's upper folder). Hidden from the build itself."""
+        return self.root / ".layer" / "upper"
+
+    @property
+    def layer_work(self) -> Path:
+        """overlayfs's work folder, beside `layer_upper` (the same file system)."""
+        return self.root / ".layer" / "work"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -89,6 +100,23 @@ class Layout:
 
     def sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / part)
+
+    def layer_sandbox(self, part: str) -> Sandbox:
+        """Where the lower layer of a build in layers is built (rules/build/layers.py)."""
+        return Sandbox(self.root / "sandbox" / f"{part}.layer")
+
+    def layer(self, part: str) -> Path:
+        """A python part's locked dependencies installed into its venv, without its project: the
+        read-only layer its builds install the project over (rules/build/layers.py)."""
+        return self.part_dir(part) / "layer"
+
+    def layer_record(self, part: str) -> Path:
+        """The key of `layer` and a digest of the stat data its entries had when it was made."""
+        return self.part_dir(part) / "layer.json"
+
+    def layer_tree(self, part: str) -> Path:
+        """The Tree of `layer`, written before `layer_record`."""
+        return self.part_dir(part) / "layer.tree.json"
 
     def pull_sandbox(self, part: str) -> Sandbox:
         return Sandbox(self.root / "sandbox" / f"{part}.pull")  # '.' is never in a part name

@@ -45,39 +45,55 @@ def _find_links(up: str, group: str, wheels: tuple[Wheel, ...]) -> list[str]:
 
 
 def default_build(part: Part, context: BuildContext) -> tuple[str, ...]:
-    # relative to the folder the build runs in: $CRAFT_PART_BUILD, or its source-subdir
-    up = "../" * len(PurePosixPath(part.source_subdir).parts) if part.source_subdir else ""
+    """The venv, the project's wheel, and every wheel installed in one uv run."""
+    return _commands(part, context, venv=True, wheels=True, project=context.project)
+
+
+def dependencies_build(part: Part, context: BuildContext) -> tuple[str, ...]:
+    """A build in layers' lower layer: the venv and the locked wheels, no project (and no
+    source: it runs in a build folder of its own)."""
+    return _commands(part, context, venv=True, wheels=True, project=False)
+
+
+def project_build(part: Part, context: BuildContext) -> tuple[str, ...]:
+    """A build in layers' upper layer: the project's wheel, installed into the venv of the
+    layer below, where uv finds every dependency already installed (offline, as above)."""
+    return _commands(part, context, venv=False, wheels=False, project=True)
+
+
+def _commands(
+    part: Part, context: BuildContext, venv: bool, wheels: bool, project: bool
+) -> tuple[str, ...]:
+    # relative to the folder the build runs in: $CRAFT_PART_BUILD, or its source-subdir (a
+    # lower layer runs in a build folder of its own, without the source)
+    subdir = part.source_subdir if project else None
+    up = "../" * len(PurePosixPath(subdir).parts) if subdir else ""
     pulled = context.pulled
-    wheels, build_wheels = (pulled.wheels, pulled.build_wheels) if pulled else ((), ())
-    commands = [
-        # pull chose the files (and where to look) by the part's PIP_*/UV_*; the build installs
-        # what pull recorded, whatever they say
-        f"unset {' '.join(CHOSEN_AT_PULL)}",
-        shlex.join([str(context.interpreter), "-m", "venv", "--without-pip", "--clear"])
-        + ' "$CRAFT_PART_INSTALL"',
-    ]
-    if context.project:
+    locked, build_wheels = (pulled.wheels, pulled.build_wheels) if pulled else ((), ())
+    # pull chose the files (and where to look) by the part's PIP_*/UV_*; the build installs
+    # what pull recorded, whatever they say
+    commands = [f"unset {' '.join(CHOSEN_AT_PULL)}"]
+    if venv:
+        made = [str(context.interpreter), "-m", "venv", "--without-pip", "--clear"]
+        commands.append(shlex.join(made) + ' "$CRAFT_PART_INSTALL"')
+    if project:
         commands.append("echo 'partsmith: building the project'")
         build = uv_command(("build", "--wheel", "-q"), context.interpreter, context.uv)
         links = _find_links(up, "build-wheels", build_wheels)
         commands.append(shlex.join([*build, *OFFLINE, *links, "--out-dir", f"{up}../dist", "."]))
-    if wheels or context.project:
-        commands.append(f"echo 'partsmith: installing {len(wheels) + context.project} wheels'")
+    named = locked if wheels else ()
+    if named or project:
+        commands.append(f"echo 'partsmith: installing {len(named) + project} wheels'")
         install = [
             *context.uv,
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            "$CRAFT_PART_INSTALL/bin/python",
+            *("pip", "install", "-q", "--python", "$CRAFT_PART_INSTALL/bin/python"),
             *OFFLINE,
-            "--link-mode",
-            "copy",
-            *_find_links(up, "wheels", wheels),
-            *(wheel.pin for wheel in wheels),
+            *("--link-mode", "copy"),
+            *_find_links(up, "wheels", locked),
+            *(wheel.pin for wheel in named),
         ]
         line = shlex.join(install).replace(
             "'$CRAFT_PART_INSTALL/bin/python'", '"$CRAFT_PART_INSTALL/bin/python"'
         )
-        commands.append(line + (f" {up}../dist/*.whl" if context.project else ""))
+        commands.append(line + (f" {up}../dist/*.whl" if project else ""))
     return tuple(commands)

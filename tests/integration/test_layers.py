@@ -1,0 +1,122 @@
+"""A python part with a project of its own, built in two layers (rules/build/layers.py): its
+locked dependencies as a layer of their own, the project installed over it through overlayfs."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers.doit_runner import doit
+from helpers.wheels import make_project, make_wheelhouse
+from helpers.workspaces import make_workspace
+
+PART = """\
+name: layers
+source-date-epoch: 1591640328
+python:
+  index-url: none
+  find-links: [wheels]
+parts:
+  tool:
+    plugin: python
+    source: tool
+    python-packages: [alpha==1.0, beta==2.0]
+"""
+SITE = "lib/python3.11/site-packages"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    make_wheelhouse(root / "wheels")
+    make_project(
+        root / "tool",
+        "tool",
+        requires=["delta"],
+        scripts={"tool": "tool_cli:main"},
+        modules={"tool_cli.py": "def main():\n    print('one')\n"},
+    )
+    return make_workspace(root, PART)
+
+
+def stage(workspace: Path, **env: str) -> str:
+    result = doit(
+        "stage", f"workspace={workspace}", cwd=workspace.parent, env={**os.environ, **env}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "built whole" not in result.stdout
+    return result.stdout
+
+
+def edit(workspace: Path, text: str) -> None:
+    (workspace.parent / "tool/tool_cli.py").write_text(f"def main():\n    print({text!r})\n")
+
+
+def part_dir(workspace: Path) -> Path:
+    return workspace.parent / "build/parts/tool"
+
+
+def tree(workspace: Path) -> dict:
+    return json.loads((part_dir(workspace) / "tree.json").read_text())
+
+
+def test_a_build_in_layers_makes_the_bytes_a_whole_build_makes(workspace, tmp_path):
+    whole = tmp_path / "whole"
+    shutil.copytree(workspace.parent, whole)
+    whole_workspace = whole / "parts.yaml"
+    stage(workspace)
+    edit(workspace, "two")
+    stage(workspace)  # over the layer, restored from the store: the cold build used it up
+    assert json.loads((part_dir(workspace) / "layer.json").read_text())["key"]
+    edit(whole_workspace, "two")
+    stage(whole_workspace, PARTSMITH_LAYERS="0", PARTSMITH_CACHE_DIR=str(tmp_path / "c2"))
+    assert not (part_dir(whole_workspace) / "layer.json").exists()
+    assert tree(workspace) == tree(whole_workspace)
+    assert f"{SITE}/tool_cli.py" in tree(workspace)
+    assert f"{SITE}/beta.py" in tree(workspace)  # from the layer
+
+
+def test_an_edit_installs_the_project_alone_and_keeps_every_other_inode(workspace):
+    stage(workspace)
+    edit(workspace, "two")
+    stage(workspace)
+    install, staged = part_dir(workspace) / "install", workspace.parent / "build/stage"
+    layer_file = part_dir(workspace) / "layer" / SITE / "beta.py"
+    before = {
+        "install": os.stat(install / SITE / "beta.py").st_ino,
+        "stage": os.stat(staged / SITE / "beta.py").st_ino,
+        "layer": os.stat(layer_file).st_ino,
+        "project": os.stat(install / SITE / "tool_cli.py").st_ino,
+    }
+    edit(workspace, "three")
+    stage(workspace)
+    assert os.stat(install / SITE / "beta.py").st_ino == before["install"]
+    assert os.stat(staged / SITE / "beta.py").st_ino == before["install"]  # still its link
+    assert os.stat(layer_file).st_ino == before["layer"]  # kept, not restored
+    assert os.stat(install / SITE / "tool_cli.py").st_ino != before["project"]
+    assert "'three'" in (staged / SITE / "tool_cli.py").read_text()
+    assert list((install / SITE).glob("__pycache__/tool_cli.*.pyc"))  # compiled over the layer
+
+
+def test_a_layer_changed_by_hand_is_not_built_over(workspace):
+    stage(workspace)
+    edit(workspace, "two")
+    stage(workspace)
+    layer_file = part_dir(workspace) / "layer" / SITE / "beta.py"
+    good = layer_file.read_bytes()
+    with open(layer_file, "ab") as written:  # as a stray tool might
+        written.write(b"\nraise SystemExit('changed by hand')\n")
+    edit(workspace, "three")
+    stage(workspace)
+    staged = workspace.parent / "build/stage" / SITE / "beta.py"
+    assert staged.read_bytes() == good
+    assert layer_file.read_bytes() == good  # restored from the store
+
+
+def test_without_layers_nothing_is_layered(workspace):
+    stage(workspace, PARTSMITH_LAYERS="0")
+    edit(workspace, "two")
+    stage(workspace, PARTSMITH_LAYERS="0")
+    assert not (part_dir(workspace) / "layer").exists()
+    assert not (part_dir(workspace) / "layer.json").exists()

@@ -1,0 +1,62 @@
+"""What a build in layers may have written over its layer (rules/action/layers.py) and what the
+python rule refuses there (rules/python/venv_fixes.py)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from rules.action import LayerRefused
+from rules.action.layers import check_upper
+from rules.python.venv_fixes import python_venv_top
+
+
+def upper_with_files(tmp_path: Path) -> Path:
+    upper = tmp_path / "upper"
+    (upper / "lib/site-packages/tool").mkdir(parents=True)
+    (upper / "lib/site-packages/tool/__init__.py").write_text("")
+    (upper / "bin").mkdir()
+    (upper / "bin/tool").write_text("#!/usr/bin/env python3\n")
+    return upper
+
+
+def test_new_and_changed_files_and_copied_up_folders_are_taken(tmp_path: Path) -> None:
+    upper = upper_with_files(tmp_path)
+    # what overlayfs marks on a folder it copied up to write in: says nothing was removed
+    os.setxattr(upper / "lib", "user.overlay.origin", b"x")
+    os.setxattr(upper / "lib/site-packages", "user.overlay.impure", b"y")
+    check_upper(upper)
+
+
+@pytest.mark.parametrize("mark", ["user.overlay.opaque", "trusted.overlay.redirect"])
+def test_a_folder_made_again_or_renamed_is_refused(tmp_path: Path, mark: str) -> None:
+    upper = upper_with_files(tmp_path)
+    try:
+        os.setxattr(upper / "lib/site-packages/tool", mark, b"y")
+    except PermissionError:  # trusted.* needs CAP_SYS_ADMIN: the user.* form says the same
+        os.setxattr(upper / "lib/site-packages/tool", "user.overlay.redirect", b"y")
+    with pytest.raises(LayerRefused, match="made again or renamed"):
+        check_upper(upper)
+
+
+def test_a_removed_entry_is_refused(tmp_path: Path) -> None:
+    upper = upper_with_files(tmp_path)
+    whiteout = upper / "lib/site-packages/gone.py"
+    if os.geteuid() == 0:
+        os.mknod(whiteout, stat.S_IFCHR | 0o600, os.makedev(0, 0))  # as overlayfs writes it
+    else:  # the form overlayfs writes where it cannot make devices
+        whiteout.write_text("")
+        os.setxattr(whiteout, "user.overlay.whiteout", b"")
+    with pytest.raises(LayerRefused, match="gone.py"):
+        check_upper(upper)
+
+
+@pytest.mark.parametrize("made", ["pyvenv.cfg", "bin/python", "bin/python3.11", "bin/activate"])
+def test_a_top_layer_that_writes_the_venv_itself_is_refused(tmp_path: Path, made: str) -> None:
+    upper = upper_with_files(tmp_path)
+    (upper / made).write_text("")
+    with pytest.raises(LayerRefused, match="the venv itself"):
+        python_venv_top(upper, Path("/partsmith"), Path("/usr/bin/python3"), {})
