@@ -2,10 +2,11 @@
 
 overlayfs records in its upper folder what a step did to the layer: new and changed files as
 themselves, a removed entry as a whiteout (a character device 0:0), a folder removed and made
-again as opaque, a folder renamed as a redirect (both `*.overlay.*` extended attributes). Only the
-first can be added to the layer's Tree without reading the layer: an upper folder that holds any
-of the others is refused, and the part is built again without layers (rules/build/layers.py), so
-what it outputs is always what a build in one piece outputs.
+again as opaque, a folder renamed as a redirect (both `*.overlay.*` extended attributes), a
+folder replaced by a file or symlink as that entry alone. Only the first can be added to the
+layer's Tree without reading the layer: an upper folder that holds any of the others is
+refused, and the part is built again without layers (rules/build/layers.py), so what it
+outputs is always what a build in one piece outputs.
 """
 
 from __future__ import annotations
@@ -25,9 +26,14 @@ class LayerRefused(PartsmithError):
     """The step removed or renamed something of the layer: the build is made again whole."""
 
 
-def check_upper(upper: Path) -> None:
-    """Raise LayerRefused when `upper` says the step removed or renamed an entry of the layer."""
-    for top, folders, files in os.walk(upper):
+def check_upper(upper: Path, layer: Path) -> None:
+    """Raise LayerRefused when `upper` says the step removed, renamed or replaced a folder of
+    `layer`, or holds a folder it cannot list (a marker inside could not be seen)."""
+
+    def unlisted(error: OSError) -> None:
+        raise LayerRefused(f"{error.filename}: a folder the check cannot list")
+
+    for top, folders, files in os.walk(upper, onerror=unlisted):
         for name in (*folders, *files):
             path = os.path.join(top, name)
             info = os.lstat(path)
@@ -35,6 +41,17 @@ def check_upper(upper: Path) -> None:
                 raise LayerRefused(f"{path}: removed from the layer")
             if not stat.S_ISLNK(info.st_mode) and _overlay_attributes(path):
                 raise LayerRefused(f"{path}: made again or renamed over the layer")
+            if not stat.S_ISDIR(info.st_mode) and _is_folder(layer / os.path.relpath(path, upper)):
+                # a symlink or file in place of a folder of the layer: what the layer holds below
+                # it is gone in a build made whole, with no whiteout to say so
+                raise LayerRefused(f"{path}: replaces a folder of the layer")
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _overlay_attributes(path: str) -> list[str]:

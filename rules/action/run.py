@@ -190,7 +190,7 @@ def _finish_install(
     Returns what the fix left running, for the capture to wait for; organize, which moves any
     file, waits for it first."""
     if action.layer is not None:
-        check_upper(sandbox.layer_upper)  # what can be added to the layer's Tree, or refused
+        check_upper(sandbox.layer_upper, action.layer)  # what the layer's Tree can take
     if action.git is not None:  # the stand-in repository is the build's, never an output
         remove_tree(sandbox.install / ".git")
     for deb in action.debs:

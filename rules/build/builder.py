@@ -225,12 +225,15 @@ def _built(
             f"part {name!r}: its source changed while it was being built",
             resolution="Run again once the source is saved.",
         )
-    epoch = workspace.source_date_epoch
-    if _published_in_place(layout, name, output.take(epoch), output.tree, epoch):
-        if output.layered is not None:
-            keep_layer(layout, name, output.layered)
-    else:
-        _publish(layout, name, output.whole(epoch), output.tree)
+    try:
+        _published(layout, name, output, workspace.source_date_epoch)
+    except OSError as err:
+        raise PartBuildError(
+            f"part {name!r}: its install folder could not be written: "
+            f"{err.strerror or err}: {err.filename or layout.install(name)}",
+            resolution="Free some space (or fix the folder's permissions) and run again: the "
+            "part counts as not built and is built again.",
+        ) from None
     remove_tree(sandbox.root)
     return Produced(layout.install(name), output.tree, output.values)
 
@@ -319,6 +322,15 @@ def _publish(layout: Layout, name: str, built: Path, tree: Tree) -> None:
     that the folder is complete (a crash in between leaves a part that counts as not built)."""
     swap_in(built, layout.install(name), marks=(layout.result(name), layout.manifest(name)))
     write_manifest(tree, layout.manifest(name))
+
+
+def _published(layout: Layout, name: str, output: _Output, epoch: int) -> None:
+    """The install folder updated in place, else replaced whole; a layer used in place stays."""
+    if _published_in_place(layout, name, output.take(epoch), output.tree, epoch):
+        if output.layered is not None:
+            keep_layer(layout, name, output.layered)
+    else:
+        _publish(layout, name, output.whole(epoch), output.tree)
 
 
 def _published_in_place(layout: Layout, name: str, take: Take, tree: Tree, epoch: int) -> bool:

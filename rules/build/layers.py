@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rules.action import Action, LayerRefused, overlays_here, run_action
-from rules.cache import CachedAction, Produced, Spool, Store, run_cached
+from rules.cache import CachedAction, Produced, Spool, Store, check_tree, run_cached
 from rules.core import digest, remove_tree, swap_in, write_atomic
 from rules.python import PYTHON_VENV, PYTHON_VENV_TOP
 from rules.tree import (
@@ -44,6 +44,7 @@ from rules.tree import (
 )
 from rules.workspace import Layout, Workspace
 
+from .errors import PartBuildError
 from .key_record import layer_record
 from .plugins.context import BuildContext
 from .plugins.python import dependencies_build, project_build
@@ -131,13 +132,24 @@ def build_in_layers(builder: Builder, visible: Placement) -> Layered | None:
     )
     try:
         result = run_action(top, layout.sandbox(name), visible, keep_open=(builder.lock,))
+        tree = _merged(layer.tree, result.tree)
     except LayerRefused as refused:
         print(f"partsmith: build:{name}: built whole ({refused.brief})")
         remove_tree(layer.folder)
         write_atomic(layout.layer_record(name), json.dumps({"refused": key}))
         return None
-    tree = dict(sorted({**layer.tree, **result.tree}.items()))
     return Layered(tree, result.values, layer, result.folder, result.tree)
+
+
+def _merged(lower: Tree, upper: Tree) -> dict[str, Entry]:
+    """The layer's Tree with the upper folder's entries over it: one a capture could have made
+    (every parent a folder, every link inside), else the build is made whole."""
+    tree = dict(sorted({**lower, **upper}.items()))
+    try:
+        check_tree(tree)
+    except ValueError as err:
+        raise LayerRefused(f"over the layer: {err}") from None
+    return tree
 
 
 def keep_layer(layout: Layout, name: str, layered: Layered) -> None:
@@ -157,7 +169,17 @@ def whole_folder(layout: Layout, name: str, layered: Layered, epoch: int) -> Pat
     fresh = layout.install(name).with_name("install.new")
     remove_tree(fresh)
     os.rename(layered.layer.folder, fresh)
-    update_in_place(fresh, layered.layer.tree, layered.tree, moved_from(str(layered.upper)), epoch)
+    moved = moved_from(str(layered.upper))
+
+    def take(path: str, target: str) -> None:
+        if path not in layered.upper_tree:  # a layer entry not as it was captured
+            raise PartBuildError(
+                f"part {name!r}: its layer changed while the part was built over it",
+                resolution="Run again: the layer is made anew.",
+            )
+        moved(path, target)
+
+    update_in_place(fresh, layered.layer.tree, layered.tree, take, epoch)
     return fresh
 
 

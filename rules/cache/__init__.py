@@ -6,7 +6,7 @@ from .cached_action import CachedAction, Produced, run_cached
 from .errors import CacheError, Oversized, RemoteError, TooSlow, Transient, Unavailable
 from .remote import Blob, executor_from_environment, remote_from_environment
 from .spool import Spool
-from .store import Store
+from .store import Store, check_tree
 from .verified import Verified
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Transient",
     "Unavailable",
     "Verified",
+    "check_tree",
     "executor_from_environment",
     "remote_from_environment",
     "run_cached",

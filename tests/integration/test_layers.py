@@ -120,3 +120,36 @@ def test_without_layers_nothing_is_layered(workspace):
     stage(workspace, PARTSMITH_LAYERS="0")
     assert not (part_dir(workspace) / "layer").exists()
     assert not (part_dir(workspace) / "layer.json").exists()
+
+
+SABOTAGE = """
+
+_build_wheel = build_wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    # a folder of the layer replaced by a symlink out of the build root (as `rm -rf; ln -s`)
+    sub = os.path.join(os.environ["CRAFT_PART_INSTALL"], "lib/python3.11/site-packages/alpha/sub")
+    if os.path.isdir(sub):
+        import shutil
+        shutil.rmtree(sub)
+        os.symlink(OUTSIDE, sub)
+    return _build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+def test_a_build_that_replaces_a_folder_of_its_layer_is_built_whole(workspace, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    stage(workspace)  # the layer exists from here on
+    backend = workspace.parent / "tool/backend.py"
+    backend.write_text(backend.read_text() + f"\nOUTSIDE = {str(outside)!r}\n" + SABOTAGE)
+    result = doit("stage", f"workspace={workspace}", cwd=workspace.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "built whole (" in result.stdout and "replaces a folder of the layer" in result.stdout
+    assert list(outside.iterdir()) == []  # nothing written through the symlink
+    assert tree(workspace)[f"{SITE}/alpha/sub"] == {"kind": "dir"}  # as a build in one piece
+    edit(workspace, "three")
+    again = doit("stage", f"workspace={workspace}", cwd=workspace.parent)
+    assert again.returncode == 0 and "built whole" not in again.stdout  # remembered: not tried
+    assert not (part_dir(workspace) / "layer").exists()

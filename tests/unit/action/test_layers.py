@@ -28,7 +28,7 @@ def test_new_and_changed_files_and_copied_up_folders_are_taken(tmp_path: Path) -
     # what overlayfs marks on a folder it copied up to write in: says nothing was removed
     os.setxattr(upper / "lib", "user.overlay.origin", b"x")
     os.setxattr(upper / "lib/site-packages", "user.overlay.impure", b"y")
-    check_upper(upper)
+    check_upper(upper, tmp_path / "layer")
 
 
 @pytest.mark.parametrize("mark", ["user.overlay.opaque", "trusted.overlay.redirect"])
@@ -39,7 +39,7 @@ def test_a_folder_made_again_or_renamed_is_refused(tmp_path: Path, mark: str) ->
     except PermissionError:  # trusted.* needs CAP_SYS_ADMIN: the user.* form says the same
         os.setxattr(upper / "lib/site-packages/tool", "user.overlay.redirect", b"y")
     with pytest.raises(LayerRefused, match="made again or renamed"):
-        check_upper(upper)
+        check_upper(upper, tmp_path / "layer")
 
 
 def test_a_removed_entry_is_refused(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_a_removed_entry_is_refused(tmp_path: Path) -> None:
         whiteout.write_text("")
         os.setxattr(whiteout, "user.overlay.whiteout", b"")
     with pytest.raises(LayerRefused, match="gone.py"):
-        check_upper(upper)
+        check_upper(upper, tmp_path / "layer")
 
 
 @pytest.mark.parametrize("made", ["pyvenv.cfg", "bin/python", "bin/python3.11", "bin/activate"])
@@ -60,3 +60,27 @@ def test_a_top_layer_that_writes_the_venv_itself_is_refused(tmp_path: Path, made
     (upper / made).write_text("")
     with pytest.raises(LayerRefused, match="the venv itself"):
         python_venv_top(upper, Path("/partsmith"), Path("/usr/bin/python3"), {})
+
+
+def test_a_folder_of_the_layer_replaced_by_a_symlink_is_refused(tmp_path: Path) -> None:
+    upper, layer = upper_with_files(tmp_path), tmp_path / "layer"
+    (layer / "lib/site-packages/dep/sub").mkdir(parents=True)
+    (layer / "lib/site-packages/dep/sub/mod.py").write_text("")
+    (upper / "lib/site-packages/dep").mkdir()
+    (upper / "lib/site-packages/dep/sub").symlink_to(tmp_path / "outside")
+    with pytest.raises(LayerRefused, match="replaces a folder of the layer"):
+        check_upper(upper, layer)
+
+
+def test_a_folder_the_check_cannot_list_is_refused(tmp_path: Path, monkeypatch) -> None:
+    upper = upper_with_files(tmp_path)
+    listed = os.scandir
+
+    def refused(path):  # what a mode-000 folder answers a user other than root
+        if str(path).endswith("site-packages"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    with pytest.raises(LayerRefused, match="cannot list"):
+        check_upper(upper, tmp_path / "layer")
