@@ -247,7 +247,6 @@ class _Output:
     values: dict[str, str]
     built: Built | None = None
     layered: Layered | None = None
-    layout: Layout | None = None
 
     def copied(self, manifest: Manifest) -> bool:
         return self.planned.copy_is_output and _is_copy_of(manifest, self.tree)
@@ -258,9 +257,9 @@ class _Output:
         assert self.built is not None
         return moved_from(str(self.built.folder))
 
-    def whole(self, epoch: int) -> Path:
-        if self.layered is not None and self.layout is not None:
-            return whole_folder(self.layout, self.planned.part, self.layered, epoch)
+    def whole(self, layout: Layout, epoch: int) -> Path:
+        if self.layered is not None:
+            return whole_folder(layout, self.planned.part, self.layered, epoch)
         assert self.built is not None
         return self.built.folder
 
@@ -279,7 +278,7 @@ def _output(
             builder = Builder(workspace, name, planned, context, lock, *cache)
             made = build_in_layers(builder, visible)
             if made is not None:
-                return _Output(planned, made.tree, made.values, layered=made, layout=layout)
+                return _Output(planned, made.tree, made.values, layered=made)
     result = run_action(planned, layout.sandbox(name), visible, keep_open=(lock,), runner=runner)
     return _Output(planned, result.tree, result.values, built=result)
 
@@ -330,7 +329,7 @@ def _published(layout: Layout, name: str, output: _Output, epoch: int) -> None:
         if output.layered is not None:
             keep_layer(layout, name, output.layered)
     else:
-        _publish(layout, name, output.whole(epoch), output.tree)
+        _publish(layout, name, output.whole(layout, epoch), output.tree)
 
 
 def _published_in_place(layout: Layout, name: str, take: Take, tree: Tree, epoch: int) -> bool:

@@ -13,10 +13,12 @@ folder is updated in place, so stage and prime relink only what changed.
 Only a build whose output is the same either way is layered: a sealed python-plugin build with
 its default script and a project of its own (no override-build, override-stage, organize,
 stage-packages, build-snaps or git stand-in), on a machine whose bubblewrap can mount the layer.
-An upper folder that removed or renamed anything of the layer, or wrote the venv's own files, is
-refused, and the part is built whole, as `doit verify` builds it (`PARTSMITH_LAYERS=0` does so
-always). The layer is trusted only while every entry has the stat data it had when it was made
-(parts/<part>/layer.json); a layer that moved is restored from the store, or built again.
+An upper folder that removed, renamed or replaced anything of the layer, or wrote the venv's own
+files, is refused, and the part is built whole, as `doit verify` builds it
+(`PARTSMITH_LAYERS=0` does so always). The layer is trusted only while every entry has the stat
+data it had when it was made (parts/<part>/layer.json); a layer that moved is restored from the
+store, or built again. A first build has no install folder to update: it makes one from the
+layer itself, which the next build restores.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from rules.action import Action, LayerRefused, overlays_here, run_action
 from rules.cache import CachedAction, Produced, Spool, Store, check_tree, run_cached
-from rules.core import digest, remove_tree, swap_in, write_atomic
+from rules.core import Progress, digest, remove_tree, swap_in, write_atomic
 from rules.python import PYTHON_VENV, PYTHON_VENV_TOP
 from rules.tree import (
     Entry,
@@ -47,10 +49,9 @@ from rules.workspace import Layout, Workspace
 from .errors import PartBuildError
 from .key_record import layer_record
 from .plugins.context import BuildContext
-from .plugins.python import dependencies_build, project_build
+from .plugins.python import dependencies_build, is_locked_wheel, project_build
 
 OPT_OUT = "PARTSMITH_LAYERS"  # "0": every part is built whole
-WHEELS = "inputs/wheels/"  # the lower layer's inputs: the locked wheels (plugins/python.py)
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,13 @@ def _built(builder: Builder, layout: Layout) -> Produced:
         subdir=None,
         script="\n".join(script),
         default_build=script,
-        inputs=tuple(pair for pair in builder.planned.inputs if pair[0].startswith(WHEELS)),
+        inputs=tuple(pair for pair in builder.planned.inputs if is_locked_wheel(pair[0])),
         values=(),
     )
     sandbox = layout.layer_sandbox(builder.name)
-    result = run_action(lower, sandbox, {}, keep_open=(builder.lock,))
+    # the part's own progress line follows its sandbox's log, which is silent meanwhile
+    with Progress(f"build:{builder.name}").following(sandbox.log):
+        result = run_action(lower, sandbox, {}, keep_open=(builder.lock,))
     swap_in(result.folder, layout.layer(builder.name))
     remove_tree(sandbox.root)
     return Produced(layout.layer(builder.name), result.tree, result.values)

@@ -39,6 +39,12 @@ def wheel_input(group: str, wheel: Wheel) -> str:
     return f"inputs/{group}/{wheel.sha256[:16]}/{wheel.file}"
 
 
+def is_locked_wheel(sandbox_path: str) -> bool:
+    """Whether an input (its `wheel_input` path) is one of the locked wheels the part installs,
+    not one of its project's build requirements."""
+    return sandbox_path.startswith("inputs/wheels/")
+
+
 def _find_links(up: str, group: str, wheels: tuple[Wheel, ...]) -> list[str]:
     folders = sorted({wheel_input(group, wheel).rsplit("/", 1)[0] for wheel in wheels})
     return [arg for folder in folders for arg in ("--find-links", f"{up}../{folder}")]
