@@ -1,13 +1,19 @@
 """A python part with a project of its own, built in two layers (rules/build/layers.py): its
 locked dependencies as a layer of their own, the project installed over it through overlayfs."""
 
+import hashlib
 import json
 import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from helpers.doit_runner import doit
+from helpers.doit_runner import DODO, doit
 from helpers.wheels import make_project, make_wheelhouse
 from helpers.workspaces import make_workspace
 
@@ -153,3 +159,51 @@ def test_a_build_that_replaces_a_folder_of_its_layer_is_built_whole(workspace, t
     again = doit("stage", f"workspace={workspace}", cwd=workspace.parent)
     assert again.returncode == 0 and "built whole" not in again.stdout  # remembered: not tried
     assert not (part_dir(workspace) / "layer").exists()
+
+
+def test_kill_9_at_random_moments_never_leaves_a_part_a_run_trusts(workspace):
+    """Edits, removed layers and removed build roots, each cut short by kill -9 at a random
+    moment; the next run's part is what its Tree says, byte for byte, with the current edit."""
+    root = workspace.parent
+    stage(workspace)
+    chance = random.Random(4321)  # fixed: a failure can be replayed
+    command = [sys.executable, "-m", "doit", "-f", str(DODO), "stage", f"workspace={workspace}"]
+    for round_ in range(10):
+        what = chance.choice(["edit", "edit", "layer", "restore"])
+        edit(workspace, f"round {round_}")
+        if what == "layer":
+            shutil.rmtree(part_dir(workspace) / "layer", ignore_errors=True)
+        elif what == "restore":
+            shutil.rmtree(root / "build")
+        running = subprocess.Popen(
+            command,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(chance.uniform(0.05, 1.5))
+        os.killpg(running.pid, signal.SIGKILL)
+        running.wait()
+        stage(workspace)
+        staged = root / "build/stage"
+        assert f"'round {round_}'" in (staged / SITE / "tool_cli.py").read_text(), what
+        for path, entry in tree(workspace).items():
+            if entry["kind"] == "file":
+                data = (part_dir(workspace) / "install" / path).read_bytes()
+                assert hashlib.sha256(data).hexdigest() == entry["sha256"], (round_, what, path)
+
+
+def test_a_project_in_a_source_subdir_is_built_over_its_layer_as_whole(workspace, tmp_path):
+    shutil.move(workspace.parent / "tool", workspace.parent / "checkout/tool")
+    workspace.write_text(PART.replace("source: tool", "source: checkout\n    source-subdir: tool"))
+    whole = tmp_path / "whole"
+    shutil.copytree(workspace.parent, whole)
+    stage(workspace)
+    (workspace.parent / "checkout/tool/tool_cli.py").write_text("def main():\n    print(2)\n")
+    stage(workspace)
+    assert (part_dir(workspace) / "layer.json").is_file()  # built over the layer
+    (whole / "checkout/tool/tool_cli.py").write_text("def main():\n    print(2)\n")
+    other = whole / "parts.yaml"
+    stage(other, PARTSMITH_LAYERS="0", PARTSMITH_CACHE_DIR=str(tmp_path / "c2"))
+    assert tree(workspace) == tree(other)
