@@ -19,6 +19,7 @@ uploads to a remote cache.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from rules.core import UNSEALED, unsealed
+from rules.core import UNSEALED, unsealed, write_atomic
 from rules.workspace import Sandbox
 
 from .errors import ActionError
@@ -200,12 +201,27 @@ def _overlay(sandbox: Sandbox, layer: Path) -> list[str]:
 def overlays_here(folder: Path) -> bool:
     """Whether a sealed step can mount a layer below its install folder when its sandbox lies in
     `folder` (bubblewrap >= 0.11, and a kernel that allows overlayfs in a user namespace, with
-    its upper folder on that file system). Asked once per folder and process, by a step that
-    does nothing."""
+    its upper folder on that file system). Asked once, by a step that does nothing; a yes is
+    kept in `folder` for this bwrap, kernel, user and file system (every build would pay the
+    probe's 0.05 s), a no is asked again by the next process."""
     sealed = seal()
     if sealed is None:
         return False
     folder.mkdir(parents=True, exist_ok=True)
+    facts = [sealed.bwrap, sealed.version, os.uname().release, os.getuid(), folder.stat().st_dev]
+    kept = folder / ".overlays"
+    try:
+        if json.loads(kept.read_text()) == facts:
+            return True
+    except (OSError, ValueError):
+        pass
+    if not _overlay_probe(folder):
+        return False
+    write_atomic(kept, json.dumps(facts))
+    return True
+
+
+def _overlay_probe(folder: Path) -> bool:
     with tempfile.TemporaryDirectory(prefix=".overlay-probe-", dir=folder) as probe:
         sandbox = Sandbox(Path(probe))
         for path in (sandbox.layer_upper, sandbox.layer_work, sandbox.install, Path(probe, "low")):

@@ -46,7 +46,6 @@ from rules.tree import (
 )
 from rules.workspace import Layout, Workspace
 
-from .errors import PartBuildError
 from .key_record import layer_record
 from .plugins.context import BuildContext
 from .plugins.python import dependencies_build, is_locked_wheel, project_build
@@ -144,12 +143,18 @@ def build_in_layers(builder: Builder, visible: Placement) -> Layered | None:
 
 def _merged(lower: Tree, upper: Tree) -> dict[str, Entry]:
     """The layer's Tree with the upper folder's entries over it: one a capture could have made
-    (every parent a folder, every link inside), else the build is made whole."""
+    (every parent a folder, every link inside), else the build is made whole. The layer's own
+    entries were checked when it was captured: only the upper folder's are, unless it brings a
+    link (which may change where a link of the layer leads), and then the whole Tree is."""
     tree = dict(sorted({**lower, **upper}.items()))
+    linked = any(entry.kind == "symlink" for entry in upper.values())
     try:
-        check_tree(tree)
+        check_tree(tree if linked else dict(upper))  # the upper folder holds its own parents
     except ValueError as err:
         raise LayerRefused(f"over the layer: {err}") from None
+    for path, entry in upper.items():
+        if entry.kind != "dir" and path in lower and lower[path].kind == "dir":
+            raise LayerRefused(f"over the layer: {path} replaces a folder of the layer")
     return tree
 
 
@@ -170,17 +175,9 @@ def whole_folder(layout: Layout, name: str, layered: Layered, epoch: int) -> Pat
     fresh = layout.install(name).with_name("install.new")
     remove_tree(fresh)
     os.rename(layered.layer.folder, fresh)
+    # the layer is as it was made (or checked, when kept): only the upper folder's entries move
     moved = moved_from(str(layered.upper))
-
-    def take(path: str, target: str) -> None:
-        if path not in layered.upper_tree:  # a layer entry not as it was captured
-            raise PartBuildError(
-                f"part {name!r}: its layer changed while the part was built over it",
-                resolution="Run again: the layer is made anew.",
-            )
-        moved(path, target)
-
-    update_in_place(fresh, layered.layer.tree, layered.tree, take, epoch)
+    update_in_place(fresh, layered.layer.tree, layered.tree, moved, epoch, checked=False)
     return fresh
 
 

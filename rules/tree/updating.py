@@ -42,10 +42,14 @@ def holds_folders(dest: Path, tree: Tree) -> bool:
     return not os.path.islink(dest) and os.path.isdir(dest)
 
 
-def update_in_place(dest: Path, old: Tree, new: Tree, take: Take, epoch: int) -> int:
+def update_in_place(
+    dest: Path, old: Tree, new: Tree, take: Take, epoch: int, checked: bool = True
+) -> int:
     """Make `dest`, which held `old` (and `holds_folders` it), hold `new`; `take` puts a new
     file or symlink in place (replacing whatever is there). Returns the number of entries
-    taken."""
+    taken. `checked=False`: `dest` is known to hold `old` as a capture left it (a folder just
+    made from a Tree, or one whose stat data were just checked), so what did not change is kept
+    without a look."""
     root = str(dest)
     touched: set[str] = set()
     for path in sorted(old.keys() - new.keys(), reverse=True):  # children first
@@ -55,7 +59,7 @@ def update_in_place(dest: Path, old: Tree, new: Tree, take: Take, epoch: int) ->
     for path in sorted(new):  # parents first
         entry = new[path]
         target = f"{root}/{path}"
-        if old.get(path) == entry and _as_captured(target, entry, epoch):
+        if old.get(path) == entry and (not checked or _as_captured(target, entry, epoch)):
             continue
         touched.add(os.path.dirname(path))
         if entry.kind == "dir":

@@ -84,3 +84,24 @@ def test_a_folder_the_check_cannot_list_is_refused(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(os, "scandir", refused)
     with pytest.raises(LayerRefused, match="cannot list"):
         check_upper(upper, tmp_path / "layer")
+
+
+def test_a_yes_from_the_overlay_probe_is_kept_and_a_no_asked_again(tmp_path: Path, monkeypatch):
+    from rules.action import seal
+
+    probes: list[bool] = []
+    answer = [True]
+
+    def probe(folder: Path) -> bool:
+        probes.append(answer[0])
+        return answer[0]
+
+    monkeypatch.setattr(seal, "seal", lambda: seal.Seal("/opt/bwrap", "0.11.0"))
+    monkeypatch.setattr(seal, "_overlay_probe", probe)
+    asked = seal.overlays_here.__wrapped__  # without the per-process cache
+    assert asked(tmp_path) and asked(tmp_path)
+    assert probes == [True]  # the second process trusts the kept yes
+    (tmp_path / ".overlays").write_text('["/opt/bwrap", "0.10.0"]')  # another bwrap said it
+    answer[0] = False
+    assert not asked(tmp_path) and not asked(tmp_path)
+    assert probes == [True, False, False]  # a no is never kept
