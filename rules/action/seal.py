@@ -202,13 +202,13 @@ def overlays_here(folder: Path) -> bool:
     """Whether a sealed step can mount a layer below its install folder when its sandbox lies in
     `folder` (bubblewrap >= 0.11, and a kernel that allows overlayfs in a user namespace, with
     its upper folder on that file system). Asked once, by a step that does nothing; a yes is
-    kept in `folder` for this bwrap, kernel, user and file system (every build would pay the
-    probe's 0.05 s), a no is asked again by the next process."""
+    kept in `folder/.overlays` for this bwrap, boot of the kernel, user and file system (every
+    build would pay the probe's 0.05 s), a no is asked again by the next process."""
     sealed = seal()
     if sealed is None:
         return False
     folder.mkdir(parents=True, exist_ok=True)
-    facts = [sealed.bwrap, sealed.version, os.uname().release, os.getuid(), folder.stat().st_dev]
+    facts = [sealed.bwrap, sealed.version, _boot(), os.getuid(), folder.stat().st_dev]
     kept = folder / ".overlays"
     try:
         if json.loads(kept.read_text()) == facts:
@@ -219,6 +219,15 @@ def overlays_here(folder: Path) -> bool:
         return False
     write_atomic(kept, json.dumps(facts))
     return True
+
+
+def _boot() -> str:
+    """This boot of the kernel: a yes kept from another (a sysctl or policy since changed) is
+    asked again."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return os.uname().release
 
 
 def _overlay_probe(folder: Path) -> bool:

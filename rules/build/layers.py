@@ -46,6 +46,7 @@ from rules.tree import (
 )
 from rules.workspace import Layout, Workspace
 
+from .errors import PartBuildError
 from .key_record import layer_record
 from .plugins.context import BuildContext
 from .plugins.python import dependencies_build, is_locked_wheel, project_build
@@ -147,7 +148,11 @@ def _merged(lower: Tree, upper: Tree) -> dict[str, Entry]:
     entries were checked when it was captured: only the upper folder's are, unless it brings a
     link (which may change where a link of the layer leads), and then the whole Tree is."""
     tree = dict(sorted({**lower, **upper}.items()))
-    linked = any(entry.kind == "symlink" for entry in upper.values())
+    # a link brought, or one of the layer's replaced: where the layer's links lead may change
+    linked = any(
+        entry.kind == "symlink" or (path in lower and lower[path].kind == "symlink")
+        for path, entry in upper.items()
+    )
     try:
         check_tree(tree if linked else dict(upper))  # the upper folder holds its own parents
     except ValueError as err:
@@ -171,13 +176,22 @@ def keep_layer(layout: Layout, name: str, layered: Layered) -> None:
 def whole_folder(layout: Layout, name: str, layered: Layered, epoch: int) -> Path:
     """The part's complete install folder, made from the layer itself (which is then gone: the
     next build over it restores it from the store) with the upper folder's entries moved in."""
+    layer = layered.layer
+    if layer.noted and _recorded(layout, name).get("stat") != _stat_digest(
+        layer.folder, layer.tree
+    ):
+        layout.layer_record(name).unlink(missing_ok=True)
+        raise PartBuildError(
+            f"part {name!r}: its layer (parts/{name}/layer) was changed while it was built over",
+            resolution="Run again: the layer is made anew.",
+        )
     layout.layer_record(name).unlink(missing_ok=True)
     fresh = layout.install(name).with_name("install.new")
     remove_tree(fresh)
-    os.rename(layered.layer.folder, fresh)
+    os.rename(layer.folder, fresh)
     # the layer is as it was made (or checked, when kept): only the upper folder's entries move
     moved = moved_from(str(layered.upper))
-    update_in_place(fresh, layered.layer.tree, layered.tree, moved, epoch, checked=False)
+    update_in_place(fresh, layer.tree, layered.tree, moved, epoch, checked=False)
     return fresh
 
 

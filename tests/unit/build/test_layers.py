@@ -47,3 +47,15 @@ def test_a_link_of_the_upper_folder_is_checked_with_the_layer_it_leads_through()
         _merged({k: v for k, v in LOWER.items() if k != "lib/dep/mod.py"}, upper)
     with pytest.raises(LayerRefused, match="leaves the tree"):
         _merged(LOWER, {"lib": DIR, "lib/out": Entry("symlink", target="../../x")})
+
+
+def test_a_link_of_the_layer_replaced_by_a_file_is_checked_with_the_layer() -> None:
+    # l resolves through s: once s is a file, l climbs out of the tree
+    lower = {
+        "d": DIR,
+        "d/e": DIR,
+        "s": Entry("symlink", target="d/e"),
+        "l": Entry("symlink", target="s/../../x"),
+    }
+    with pytest.raises(LayerRefused, match="leaves the tree"):
+        _merged(lower, {"s": file()})
