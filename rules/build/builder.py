@@ -75,6 +75,11 @@ REMOTE_UV = (
 def plan(workspace: Workspace, name: str, remote: bool = False) -> Action:
     """The part's build action; `remote`: for a remote executor, whose workers have only the
     operating system and the interpreter (the pinned uv travels in the action's tools)."""
+    return _planned(workspace, name, remote)[0]
+
+
+def _planned(workspace: Workspace, name: str, remote: bool) -> tuple[Action, BuildContext]:
+    """`plan`'s action, with the facts its plugin's default build was made from."""
     part = workspace.parts[name]
     layout = Layout(workspace.build_root)
     source = workspace.source_dir(part)
@@ -82,7 +87,7 @@ def plan(workspace: Workspace, name: str, remote: bool = False) -> Action:
     context = _context(workspace, name, pulled, remote)
     uv_input = (("tools/uv", Path(uv_binary())),) if remote and part.installs_python else ()
     default_build = plugins.default_build(part, context)
-    return Action(
+    action = Action(
         part=name,
         source=source,
         build_root=workspace.build_root,
@@ -108,6 +113,7 @@ def plan(workspace: Workspace, name: str, remote: bool = False) -> Action:
         git=asked_git_version(workspace, part),
         readable=sandbox_paths(workspace) + snap_folders(part),
     )
+    return action, context
 
 
 def _context(workspace: Workspace, name: str, pulled: Pulled | None, remote: bool) -> BuildContext:
@@ -269,17 +275,13 @@ def _output(
 ) -> _Output:
     """The part built in layers where it can be (layers.py), else whole."""
     runner = remote_runner(workspace)
-    planned = plan(workspace, name, remote=runner is not None)
-    layout = Layout(workspace.build_root)
-    if runner is None and workspace.parts[name].installs_python:
-        pulled = load_pulled(layout, name, checked=False)  # the plan just checked them
-        context = _context(workspace, name, pulled, remote=False)
-        if layered(workspace, name, planned, context):
-            builder = Builder(workspace, name, planned, context, lock, *cache)
-            made = build_in_layers(builder, visible)
-            if made is not None:
-                return _Output(planned, made.tree, made.values, layered=made)
-    result = run_action(planned, layout.sandbox(name), visible, keep_open=(lock,), runner=runner)
+    planned, context = _planned(workspace, name, remote=runner is not None)
+    if runner is None and layered(workspace, name, planned, context):
+        made = build_in_layers(Builder(workspace, name, planned, context, lock, *cache), visible)
+        if made is not None:
+            return _Output(planned, made.tree, made.values, layered=made)
+    sandbox = Layout(workspace.build_root).sandbox(name)
+    result = run_action(planned, sandbox, visible, keep_open=(lock,), runner=runner)
     return _Output(planned, result.tree, result.values, built=result)
 
 

@@ -23,7 +23,14 @@ from .linkfarm import Repair, Source, assemble
 def staged(workspace: Workspace, part: str) -> Contribution:
     """A built part's files that its `stage` fileset lets through."""
     layout = Layout(workspace.build_root)
-    tree = read_manifest(layout.manifest(part))
+    try:
+        tree = read_manifest(layout.manifest(part))
+    except ValueError:  # written by hand, or cut short outside partsmith (it writes atomically)
+        raise StageError(
+            f"part {part!r}: {layout.manifest(part)} is damaged",
+            resolution=f"Run `doit clean build:{part}`, then run again: the part comes back "
+            "from the cache.",
+        ) from None
     settings = workspace.parts[part]
     # with override-stage the build already staged: its output is what the part stages
     fileset = settings.stage if settings.override_stage is None else ("*",)

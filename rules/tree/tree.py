@@ -264,8 +264,12 @@ def from_json(text: str) -> dict[str, Entry]:
 
 
 def from_data(data: dict) -> dict[str, Entry]:
-    """A Tree from its parsed JSON (a store's or a remote's record holds it)."""
-    return {path: Entry.from_json(entry) for path, entry in data.items()}
+    """A Tree from its parsed JSON (a store's or a remote's record holds it); ValueError for
+    anything else (a file damaged or edited by hand), as for JSON that does not parse."""
+    try:
+        return {path: Entry.from_json(entry) for path, entry in data.items()}
+    except (AttributeError, TypeError, KeyError) as err:
+        raise ValueError(f"not a Tree: {err!r}") from None
 
 
 def tree_digest(tree: Tree) -> Digest:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]  # tests/helpers/doit_runner.py
@@ -23,3 +25,18 @@ def doit(
         capture_output=True,
         umask=-1 if umask is None else umask,
     )
+
+
+def killed_after(seconds: float, *args: str, cwd: Path) -> None:
+    """Run `doit -f <repo>/dodo.py ARGS` from `cwd` and kill -9 it with everything it started
+    (its sandboxed scripts, its compile) after `seconds`: a crash at that moment."""
+    running = subprocess.Popen(
+        [sys.executable, "-m", "doit", "-f", str(DODO), *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    time.sleep(seconds)
+    os.killpg(running.pid, signal.SIGKILL)
+    running.wait()

@@ -4,14 +4,13 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers.doit_runner import REPO, doit
+from helpers.doit_runner import REPO, doit, killed_after
 from helpers.workspaces import make_workspace, snapshot
 
 from rules.build import key_record as keys
@@ -308,25 +307,7 @@ def test_kill_9_at_any_moment_leaves_nothing_a_later_run_trusts(tmp_path, delay)
     expected = snapshot(clean.parent / "build/stage")
 
     ws = make_workspace(tmp_path / "ws", text, files)
-    command = [
-        sys.executable,
-        "-m",
-        "doit",
-        "-f",
-        str(REPO / "dodo.py"),
-        "stage",
-        f"workspace={ws}",
-    ]
-    victim = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    time.sleep(delay)
-    os.killpg(victim.pid, signal.SIGKILL)  # doit and everything it started, mid-action or mid-write
-    victim.wait()
+    killed_after(delay, "stage", f"workspace={ws}", cwd=tmp_path)  # mid-action or mid-write
     stage(ws)
     assert snapshot(ws.parent / "build/stage") == expected
     cache = Path(os.environ["PARTSMITH_CACHE_DIR"])

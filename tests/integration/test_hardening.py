@@ -278,3 +278,25 @@ def test_an_install_changed_by_hand_names_the_part_to_rebuild(tmp_path):
     result = doit("stage", "workspace=parts.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "build/stage/etc/conf").read_text() == "c"
+
+
+@pytest.mark.parametrize("damage", ["[]", '{"a.txt": 1', '{"a.txt": {"size": 1}}'])
+def test_a_damaged_tree_file_names_the_part_and_the_way_back(tmp_path, damage):
+    ws = make_workspace(
+        tmp_path / "ws",
+        "name: w\nparts:\n  base: {plugin: dump, source: base}\n"
+        "  top:\n    plugin: dump\n    source: top\n    after: [base]\n",
+        {"base/a.txt": "a\n", "top/t.txt": "t\n"},
+    )
+    assert doit("stage", f"workspace={ws}", cwd=tmp_path).returncode == 0
+    (tmp_path / "ws/top/t.txt").write_text("edited\n")  # top's build reads base's Tree
+    (tmp_path / "ws/build/parts/base/tree.json").write_text(damage)
+    assert_refused(
+        doit("stage", f"workspace={ws}", cwd=tmp_path),
+        "base/tree.json is damaged",
+        "doit clean build:base",
+    )
+    assert doit("clean", "build:base", f"workspace={ws}", cwd=tmp_path).returncode == 0
+    result = doit("stage", f"workspace={ws}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "ws/build/stage/t.txt").read_text() == "edited\n"

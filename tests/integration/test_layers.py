@@ -6,14 +6,10 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers.doit_runner import DODO, doit
+from helpers.doit_runner import doit, killed_after
 from helpers.wheels import make_project, make_wheelhouse
 from helpers.workspaces import make_workspace
 
@@ -167,7 +163,6 @@ def test_kill_9_at_random_moments_never_leaves_a_part_a_run_trusts(workspace):
     root = workspace.parent
     stage(workspace)
     chance = random.Random(4321)  # fixed: a failure can be replayed
-    command = [sys.executable, "-m", "doit", "-f", str(DODO), "stage", f"workspace={workspace}"]
     for round_ in range(10):
         what = chance.choice(["edit", "edit", "layer", "restore"])
         edit(workspace, f"round {round_}")
@@ -175,16 +170,7 @@ def test_kill_9_at_random_moments_never_leaves_a_part_a_run_trusts(workspace):
             shutil.rmtree(part_dir(workspace) / "layer", ignore_errors=True)
         elif what == "restore":
             shutil.rmtree(root / "build")
-        running = subprocess.Popen(
-            command,
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        time.sleep(chance.uniform(0.05, 1.5))
-        os.killpg(running.pid, signal.SIGKILL)
-        running.wait()
+        killed_after(chance.uniform(0.05, 1.5), "stage", f"workspace={workspace}", cwd=root)
         stage(workspace)
         staged = root / "build/stage"
         assert f"'round {round_}'" in (staged / SITE / "tool_cli.py").read_text(), what

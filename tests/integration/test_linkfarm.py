@@ -7,14 +7,12 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers.doit_runner import DODO, doit
+from helpers.doit_runner import doit, killed_after
 from helpers.workspaces import make_workspace
 
 TWO_PARTS = """\
@@ -146,7 +144,6 @@ def test_kill_9_at_random_moments_never_leaves_a_stage_a_run_trusts(tmp_path):
     stage(ws)
     chance = random.Random(1234)  # fixed: a failure can be replayed
     deadline = time.monotonic() + 240
-    command = [sys.executable, "-m", "doit", "-f", str(DODO), "stage", f"workspace={ws}"]
     for round_ in range(20):
         assert time.monotonic() < deadline, f"took too long: {round_} rounds"
         what = chance.choice(["edit", "restore", "restage"])
@@ -157,16 +154,7 @@ def test_kill_9_at_random_moments_never_leaves_a_stage_a_run_trusts(tmp_path):
             subprocess.run(["rm", "-rf", str(root / "build")], check=True)
         else:
             subprocess.run(["rm", "-rf", str(root / "build/stage")], check=True)
-        running = subprocess.Popen(
-            command,
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        time.sleep(chance.uniform(0.05, 1.2))
-        os.killpg(running.pid, signal.SIGKILL)
-        running.wait()
+        killed_after(chance.uniform(0.05, 1.2), "stage", f"workspace={ws}", cwd=root)
         stage(ws)
         assert staged_files(root / "build/stage") == expected_stage(root), (
             f"round {round_} ({what})"
